@@ -1,0 +1,400 @@
+//! The interface model: a canister's methods, their modes, typed arguments and keys.
+//!
+//! An [`Interface`] is what the host consults for every call: is the method there, in which
+//! mode, do the arguments fit the declared types, and which keys does the call hold.
+//!
+//! Invariants:
+//! - (A) Arguments accepted by [`Interface::decode_text`] or [`Interface::decode_binary`]
+//!   are re-encoded against the *declared* types, so a guest always receives values of its
+//!   own types, whichever form or subtype the caller sent.
+//! - (B) A key is the canonical Candid encoding (header, type table, value) of one declared
+//!   key argument, encoded against its declared type. Equal values of structurally equal
+//!   types give equal keys, whichever method or parameter they came from (DESIGN §4); the
+//!   host scopes them to the canister.
+
+use candid::types::value::IDLValue;
+use candid::types::{Type, TypeInner};
+use candid::{IDLArgs, TypeEnv};
+use std::collections::BTreeMap;
+use std::fmt;
+use thiserror::Error;
+
+/// How a method runs (DESIGN §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Mode {
+    /// Reads the last committed state, writes nothing, replies.
+    Query,
+    /// A query that may call other queries; runs like [`Mode::Query`] here.
+    CompositeQuery,
+    /// Reads and writes, serially in seq order, replies.
+    Update,
+    /// Like [`Mode::Update`], without a reply.
+    Oneway,
+    /// Cannot read; emits commutative writes; runs in parallel rounds; no reply.
+    PureUpdate,
+}
+
+impl Mode {
+    /// Whether calls in this mode are answered with a reply.
+    ///
+    /// ```
+    /// use commute_did::Mode;
+    /// assert!(Mode::Query.replies());
+    /// assert!(!Mode::PureUpdate.replies());
+    /// ```
+    pub fn replies(self) -> bool {
+        matches!(self, Mode::Query | Mode::CompositeQuery | Mode::Update)
+    }
+
+    /// The wasm export that implements a method in this mode, IC convention (DESIGN §8).
+    ///
+    /// ```
+    /// use commute_did::Mode;
+    /// assert_eq!(Mode::PureUpdate.export_name("log"), "canister_update log");
+    /// assert_eq!(Mode::CompositeQuery.export_name("v"), "canister_composite_query v");
+    /// ```
+    pub fn export_name(self, method: &str) -> String {
+        match self {
+            Mode::Query => format!("canister_query {method}"),
+            Mode::CompositeQuery => format!("canister_composite_query {method}"),
+            Mode::Update | Mode::Oneway | Mode::PureUpdate => format!("canister_update {method}"),
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Query => "query",
+            Mode::CompositeQuery => "composite_query",
+            Mode::Update => "update",
+            Mode::Oneway => "oneway",
+            Mode::PureUpdate => "pure_update",
+        })
+    }
+}
+
+/// One declared argument.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg {
+    /// The name given in the `.did`, if any.
+    pub name: Option<String>,
+    /// The declared type (may name a type of the interface's environment).
+    pub ty: Type,
+}
+
+/// One method of the service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Method {
+    /// The method name, unquoted.
+    pub name: String,
+    /// How it runs.
+    pub mode: Mode,
+    /// Declared arguments, in order.
+    pub args: Vec<Arg>,
+    /// Declared result types.
+    pub rets: Vec<Type>,
+    /// Positions of the key arguments, in the order `key(...)` names them; empty for
+    /// methods that hold no key (and for every mode but [`Mode::PureUpdate`]).
+    pub keys: Vec<usize>,
+}
+
+impl Method {
+    /// How error messages name argument `i`: `` `user` `` or `#1`.
+    fn arg_label(&self, i: usize) -> String {
+        match self.args.get(i).and_then(|a| a.name.as_deref()) {
+            Some(name) => format!("`{name}`"),
+            None => format!("#{i}"),
+        }
+    }
+
+    fn arg_types(&self) -> Vec<Type> {
+        self.args.iter().map(|a| a.ty.clone()).collect()
+    }
+}
+
+/// A call's arguments, checked against the declared types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallArgs {
+    /// The values, typed as declared.
+    pub values: IDLArgs,
+    /// Their Candid encoding against the declared types: what the guest receives.
+    pub bytes: Vec<u8>,
+    /// One canonical key per declared key argument (invariant B), in `key(...)` order.
+    pub keys: Vec<Vec<u8>>,
+}
+
+/// A call's arguments (or a reply) do not fit the interface.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ArgError {
+    /// No method by that name.
+    #[error("no method `{0}` in the interface")]
+    UnknownMethod(String),
+    /// The text is not Candid.
+    #[error("arguments to `{method}` are not Candid text: {message}")]
+    Syntax {
+        /// The method called.
+        method: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// Too many arguments, or a missing one that is not optional.
+    #[error("`{method}` takes {expected} argument(s), got {got}")]
+    Count {
+        /// The method called.
+        method: String,
+        /// How many it declares.
+        expected: usize,
+        /// How many were given.
+        got: usize,
+    },
+    /// One argument does not fit its declared type.
+    #[error("argument {arg} of `{method}` does not fit `{ty}`: {message}")]
+    Type {
+        /// The method called.
+        method: String,
+        /// The argument, by name or `#position`.
+        arg: String,
+        /// Its declared type.
+        ty: String,
+        /// What the decoder said.
+        message: String,
+    },
+    /// Binary arguments that are not a Candid message at all.
+    #[error("arguments to `{method}` are not a Candid message: {message}")]
+    Binary {
+        /// The method called.
+        method: String,
+        /// What the decoder said.
+        message: String,
+    },
+    /// A reply that does not fit the declared result types.
+    #[error("reply of `{method}` does not fit its result types: {message}")]
+    Reply {
+        /// The method called.
+        method: String,
+        /// What the decoder said.
+        message: String,
+    },
+}
+
+/// A service: its methods by name, its init arguments and the types they use.
+#[derive(Debug, Clone)]
+pub struct Interface {
+    env: TypeEnv,
+    methods: BTreeMap<String, Method>,
+    init: Vec<Arg>,
+}
+
+/// Work allowed when decoding a hostile binary message, per byte of input, on top of a
+/// fixed allowance. Bounds the classic `vec null` amplification (DESIGN: hostile input
+/// loses nothing and hangs nothing).
+const DECODING_QUOTA_PER_BYTE: usize = 64;
+const DECODING_QUOTA_BASE: usize = 1 << 20;
+
+fn collapse(message: impl ToString) -> String {
+    message
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Interface {
+    /// Assembles an interface. Used by [`crate::Did`]; methods must be keyed by their name.
+    pub(crate) fn new(env: TypeEnv, methods: BTreeMap<String, Method>, init: Vec<Arg>) -> Self {
+        Interface { env, methods, init }
+    }
+
+    /// The method called `name`.
+    ///
+    /// ```
+    /// use commute_did::{Did, Mode};
+    ///
+    /// let did = Did::parse("a.did", "service : { bump : (text) -> () pure_update }").unwrap();
+    /// assert_eq!(did.interface().method("bump").unwrap().mode, Mode::PureUpdate);
+    /// assert!(did.interface().method("nope").is_none());
+    /// ```
+    pub fn method(&self, name: &str) -> Option<&Method> {
+        self.methods.get(name)
+    }
+
+    /// Every method, in name order.
+    pub fn methods(&self) -> impl Iterator<Item = &Method> {
+        self.methods.values()
+    }
+
+    /// The init arguments (`service : (ARGS) -> { ... }`), empty if none.
+    pub fn init_args(&self) -> &[Arg] {
+        &self.init
+    }
+
+    /// The named types the signatures refer to.
+    pub fn env(&self) -> &TypeEnv {
+        &self.env
+    }
+
+    fn lookup(&self, method: &str) -> Result<&Method, ArgError> {
+        self.method(method)
+            .ok_or_else(|| ArgError::UnknownMethod(method.to_string()))
+    }
+
+    /// Checks arguments written in Candid text, as `dfx canister call` takes them, e.g.
+    /// `(principal "aaaaa-aa", "hi")`. Numbers take their declared type; trailing `opt`,
+    /// `null` and `reserved` arguments may be left out.
+    ///
+    /// # Errors
+    ///
+    /// [`ArgError`] naming the method, and the argument where one is at fault.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute_did::Did;
+    ///
+    /// let did = Did::parse("a.did", "service : {
+    ///     log : (user : principal, n : nat64) -> () pure_update key(user) }").unwrap();
+    /// let iface = did.interface();
+    /// let args = iface.decode_text("log", r#"(principal "aaaaa-aa", 5)"#).unwrap();
+    /// assert_eq!(args.keys.len(), 1);
+    /// let err = iface.decode_text("log", r#"("aaaaa-aa", 5)"#).unwrap_err();
+    /// assert!(err.to_string().starts_with("argument `user` of `log` does not fit `principal`"));
+    /// ```
+    pub fn decode_text(&self, method: &str, text: &str) -> Result<CallArgs, ArgError> {
+        let m = self.lookup(method)?;
+        let parsed = candid_parser::parse_idl_args(text).map_err(|e| ArgError::Syntax {
+            method: method.to_string(),
+            message: collapse(e),
+        })?;
+        if parsed.args.len() > m.args.len() {
+            return Err(ArgError::Count {
+                method: method.to_string(),
+                expected: m.args.len(),
+                got: parsed.args.len(),
+            });
+        }
+        let mut values = Vec::with_capacity(m.args.len());
+        for (i, arg) in m.args.iter().enumerate() {
+            let value = match parsed.args.get(i) {
+                Some(v) => v.annotate_type(true, &self.env, &arg.ty),
+                None => self.omitted(&arg.ty).ok_or(()).map_err(|()| {
+                    candid::Error::msg("missing, and only opt, null and reserved may be left out")
+                }),
+            };
+            values.push(value.map_err(|e| self.type_error(m, i, e))?);
+        }
+        self.finish(m, IDLArgs { args: values })
+    }
+
+    /// Checks arguments in Candid binary, as another canister or an agent sends them.
+    /// Candid subtyping applies (extra record fields are dropped, missing `opt` fields
+    /// become `null`), and decoding work is bounded by the input's size.
+    ///
+    /// # Errors
+    ///
+    /// [`ArgError`] naming the method, and the argument where one is at fault.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute_did::Did;
+    ///
+    /// let did = Did::parse("a.did", "service : { bump : (page : text) -> () pure_update }")
+    ///     .unwrap();
+    /// let bytes = candid::encode_one("home").unwrap();
+    /// let args = did.interface().decode_binary("bump", &bytes).unwrap();
+    /// assert_eq!(args.bytes, bytes);
+    /// assert!(did.interface().decode_binary("bump", b"junk").is_err());
+    /// ```
+    pub fn decode_binary(&self, method: &str, bytes: &[u8]) -> Result<CallArgs, ArgError> {
+        let m = self.lookup(method)?;
+        let binary = |e: candid::Error| ArgError::Binary {
+            method: method.to_string(),
+            message: collapse(e),
+        };
+        let quota = DECODING_QUOTA_BASE + DECODING_QUOTA_PER_BYTE * bytes.len();
+        let mut config = candid::de::DecoderConfig::new();
+        config.set_decoding_quota(quota).set_skipping_quota(quota);
+        let mut de = candid::de::IDLDeserialize::new_with_config(bytes, &config).map_err(binary)?;
+        let mut values = Vec::with_capacity(m.args.len());
+        for (i, arg) in m.args.iter().enumerate() {
+            let value = de
+                .get_value_with_type(&self.env, &arg.ty)
+                .map_err(|e| self.type_error(m, i, e))?;
+            values.push(value);
+        }
+        de.done().map_err(binary)?;
+        self.finish(m, IDLArgs { args: values })
+    }
+
+    /// Decodes a reply of `method` against its declared result types; `Display` on the
+    /// result prints Candid text with types, e.g. `(10 : nat64)`.
+    ///
+    /// # Errors
+    ///
+    /// [`ArgError::Reply`] if the bytes do not decode to the result types.
+    ///
+    /// ```
+    /// use commute_did::Did;
+    ///
+    /// let did = Did::parse("a.did", "service : { count : () -> (nat64) query }").unwrap();
+    /// let reply = candid::encode_one(10u64).unwrap();
+    /// let text = did.interface().decode_reply("count", &reply).unwrap().to_string();
+    /// assert_eq!(text, "(10 : nat64)");
+    /// ```
+    pub fn decode_reply(&self, method: &str, bytes: &[u8]) -> Result<IDLArgs, ArgError> {
+        let m = self.lookup(method)?;
+        IDLArgs::from_bytes_with_types(bytes, &self.env, &m.rets).map_err(|e| ArgError::Reply {
+            method: method.to_string(),
+            message: collapse(e),
+        })
+    }
+
+    /// The value an omitted trailing argument of type `ty` takes, if it may be omitted.
+    fn omitted(&self, ty: &Type) -> Option<IDLValue> {
+        match self.env.trace_type(ty).ok()?.as_ref() {
+            TypeInner::Null => Some(IDLValue::Null),
+            TypeInner::Reserved => Some(IDLValue::Reserved),
+            TypeInner::Opt(_) => Some(IDLValue::None),
+            _ => None,
+        }
+    }
+
+    fn type_error(&self, m: &Method, i: usize, e: candid::Error) -> ArgError {
+        ArgError::Type {
+            method: m.name.clone(),
+            arg: m.arg_label(i),
+            ty: m.args[i].ty.to_string(),
+            message: collapse(e),
+        }
+    }
+
+    /// Encodes checked values against the declared types and derives the keys.
+    fn finish(&self, m: &Method, values: IDLArgs) -> Result<CallArgs, ArgError> {
+        let encode_error = |e: candid::Error| ArgError::Binary {
+            method: m.name.clone(),
+            message: collapse(e),
+        };
+        let bytes = values
+            .to_bytes_with_types(&self.env, &m.arg_types())
+            .map_err(encode_error)?;
+        let keys = m
+            .keys
+            .iter()
+            .map(|&p| {
+                // Invariant B: one value, its declared type, the canonical encoding.
+                IDLArgs::new(&[values.args[p].clone()])
+                    .to_bytes_with_types(&self.env, &[m.args[p].ty.clone()])
+                    .map_err(encode_error)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(CallArgs {
+            values,
+            bytes,
+            keys,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

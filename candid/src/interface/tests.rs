@@ -1,0 +1,195 @@
+use crate::Did;
+use crate::{ArgError, Mode};
+
+fn did(src: &str) -> Did {
+    Did::parse("t.did", src).unwrap()
+}
+
+const SRC: &str = r#"
+type User = principal;
+type Acct = record { owner : principal; sub : opt blob };
+service : {
+  log : (user : User, event : text) -> () pure_update key(user);
+  tag : (principal, text) -> () pure_update key(0);
+  move : (from : Acct, to : Acct, amount : nat64) -> () pure_update key(to, from);
+  touch : (a : record { owner : principal; sub : opt blob }) -> () pure_update key(a);
+  small : (n : nat8, o : opt text) -> () pure_update key(n);
+  bump : (page : text) -> () pure_update;
+  get : (nat64) -> (nat64, text) query;
+}"#;
+
+#[test]
+fn modes_and_key_positions() {
+    let d = did(SRC);
+    let i = d.interface();
+    assert_eq!(i.method("log").unwrap().keys, vec![0]);
+    assert_eq!(i.method("move").unwrap().keys, vec![1, 0]);
+    assert_eq!(i.method("bump").unwrap().keys, Vec::<usize>::new());
+    assert_eq!(i.method("get").unwrap().mode, Mode::Query);
+    assert_eq!(
+        i.method("log").unwrap().args[0].name.as_deref(),
+        Some("user")
+    );
+    assert_eq!(i.method("tag").unwrap().args[0].name, None);
+}
+
+#[test]
+fn equal_values_of_equal_types_give_equal_keys_across_methods() {
+    let d = did(SRC);
+    let i = d.interface();
+    let p = r#"principal "aaaaa-aa""#;
+    let log = i.decode_text("log", &format!("({p}, \"x\")")).unwrap();
+    let tag = i.decode_text("tag", &format!("({p}, \"y\")")).unwrap();
+    assert_eq!(
+        log.keys, tag.keys,
+        "alias `User` and `principal` are one type"
+    );
+    let acct = format!("record {{ owner = {p}; sub = null }}");
+    let mv = i
+        .decode_text("move", &format!("({acct}, {acct}, 1)"))
+        .unwrap();
+    let touch = i.decode_text("touch", &format!("({acct})")).unwrap();
+    assert_eq!(
+        mv.keys[0], touch.keys[0],
+        "named and inline records are one type"
+    );
+    assert_eq!(mv.keys[0], mv.keys[1]);
+    let other = i
+        .decode_text("log", r#"(principal "2vxsx-fae", "x")"#)
+        .unwrap();
+    assert_ne!(other.keys, log.keys);
+}
+
+#[test]
+fn text_and_binary_forms_give_the_same_call() {
+    let d = did(SRC);
+    let i = d.interface();
+    let text = i.decode_text("small", "(7, opt \"hi\")").unwrap();
+    let bin = i
+        .decode_binary(
+            "small",
+            &candid::encode_args((7u8, Some("hi".to_string()))).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(text.bytes, bin.bytes);
+    assert_eq!(text.keys, bin.keys);
+}
+
+#[test]
+fn omitted_trailing_opt_is_null() {
+    let d = did(SRC);
+    let args = d.interface().decode_text("small", "(7)").unwrap();
+    assert_eq!(
+        args.bytes,
+        candid::encode_args((7u8, None::<String>)).unwrap()
+    );
+}
+
+#[test]
+fn binary_subtyping_is_normalized_to_declared_types() {
+    let d = did("service : { f : (r : record { a : nat }) -> () pure_update key(r) }");
+    #[derive(candid::CandidType)]
+    struct Wide {
+        a: candid::Nat,
+        b: String,
+    }
+    #[derive(candid::CandidType)]
+    struct Narrow {
+        a: candid::Nat,
+    }
+    let wide = candid::encode_one(Wide {
+        a: 1u8.into(),
+        b: "extra".into(),
+    })
+    .unwrap();
+    let got = d.interface().decode_binary("f", &wide).unwrap();
+    assert_eq!(
+        got.bytes,
+        candid::encode_one(Narrow { a: 1u8.into() }).unwrap()
+    );
+}
+
+#[test]
+fn errors_name_method_and_argument() {
+    let d = did(SRC);
+    let i = d.interface();
+    let err = |m: &str, a: &str| i.decode_text(m, a).unwrap_err();
+    assert_eq!(err("nope", "()"), ArgError::UnknownMethod("nope".into()));
+    assert!(matches!(
+        err("log", "(1, 2, 3)"),
+        ArgError::Count {
+            expected: 2,
+            got: 3,
+            ..
+        }
+    ));
+    let e = err("log", r#"(principal "aaaaa-aa")"#);
+    assert!(
+        e.to_string()
+            .starts_with("argument `event` of `log` does not fit `text`: missing"),
+        "{e}"
+    );
+    let e = err("small", "(300)");
+    assert!(
+        e.to_string()
+            .starts_with("argument `n` of `small` does not fit `nat8`"),
+        "{e}"
+    );
+    let e = err("tag", r#"("not a principal", "x")"#);
+    assert!(
+        e.to_string()
+            .starts_with("argument #0 of `tag` does not fit `principal`"),
+        "{e}"
+    );
+    assert!(matches!(err("log", "(principal"), ArgError::Syntax { .. }));
+    for e in [
+        err("log", "(1, 2, 3)"),
+        err("small", "(300)"),
+        err("log", "(principal"),
+    ] {
+        assert!(!e.to_string().contains('\n'), "one line: {e}");
+    }
+}
+
+#[test]
+fn binary_errors_name_the_argument() {
+    let d = did(SRC);
+    let i = d.interface();
+    let e = i
+        .decode_binary("log", &candid::encode_args((1u8, "x")).unwrap())
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("argument `user` of `log` does not fit"),
+        "{e}"
+    );
+    assert!(matches!(
+        i.decode_binary("log", b"DIDL\xff"),
+        Err(ArgError::Binary { .. })
+    ));
+    // Trailing bytes after the declared arguments are refused.
+    let mut long = candid::encode_args((candid::Principal::anonymous(), "x")).unwrap();
+    long.push(0);
+    assert!(i.decode_binary("log", &long).is_err());
+}
+
+#[test]
+fn hostile_binary_is_bounded() {
+    // `vec null` claiming 2^31 elements in a few bytes: refused by the decoding quota.
+    let d = did("service : { f : (v : vec null) -> () pure_update }");
+    let bomb = b"DIDL\x01\x6d\x7f\x01\x00\x80\x80\x80\x80\x08";
+    assert!(d.interface().decode_binary("f", bomb).is_err());
+}
+
+#[test]
+fn replies_print_with_types() {
+    let d = did(SRC);
+    let reply = candid::encode_args((10u64, "ok")).unwrap();
+    let text = d
+        .interface()
+        .decode_reply("get", &reply)
+        .unwrap()
+        .to_string();
+    assert_eq!(text, "(10 : nat64, \"ok\")");
+    assert!(d.interface().decode_reply("get", b"x").is_err());
+}

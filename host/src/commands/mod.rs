@@ -1,0 +1,3 @@
+//! One module per subcommand of `commute`.
+
+pub(crate) mod did;

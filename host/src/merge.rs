@@ -1,0 +1,733 @@
+//! Merging write logs: the [`Delta`] of a set of calls (DESIGN §3).
+//!
+//! A round runs many pure calls at once; each leaves a [`WriteLog`]. This module folds the
+//! logs of a set of calls, each tagged with its `seq` and canister, into one [`Delta`]: the
+//! net effect those calls have on the stable structures, which [`crate::store`] commits.
+//!
+//! # The merge rules
+//!
+//! Every op is stamped with its *clock* `(seq, index)`: the call's seq and the op's index
+//! within that call's log (0-based, counting every op).
+//!
+//! | structure | entry | rule |
+//! | --- | --- | --- |
+//! | counter | `(canister, name, key)` | the exact sum of the deltas, as `i128`, wrapping at 2^127 |
+//! | map | `(canister, name, key)` | the op with the highest clock wins; a remove is a tombstone that wins the same way |
+//! | list | `(canister, name, seq, index)` | a bag: every push is its own element, ordered by its clock |
+//!
+//! # The law
+//!
+//! The merged [`Delta`] is a function of the *set* of `(seq, canister, log)` calls alone:
+//! [`Delta::merge`] is commutative and associative, because each rule is (wrapping addition
+//! of `i128`, the max of distinct clocks, and the union of disjoint bags). Clocks are
+//! distinct because seqs are: a delta knows the seqs it holds and refuses to merge with a
+//! delta that shares one ([`MergeError::DuplicateSeq`]), so no call is ever counted twice.
+//! Everything is kept in `BTreeMap`s, so no hash order can reach the state.
+//!
+//! # Decisions
+//!
+//! - A counter entry whose merged delta sums to 0 is dropped from the delta: it changes
+//!   nothing. Likewise the store keeps no counter whose value is 0 (reads give 0 either
+//!   way), so state stays canonical and the root is a function of observable state.
+//! - A call with an empty log (or a trapped call, whose log is dropped) still contributes
+//!   its seq, so committing the delta marks that seq as done.
+//!
+//! This module imports only [`crate::write_log`]; its tests reach downstream into
+//! [`crate::store`] to check the committed state.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use thiserror::Error;
+
+use crate::write_log::{Op, WriteLog};
+
+/// Two deltas could not be merged.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum MergeError {
+    /// Both deltas hold the writes of call `seq`; merging would count them twice.
+    #[error("seq {seq} is in both deltas: a call's writes are merged once, never twice")]
+    DuplicateSeq {
+        /// The smallest seq the two deltas share.
+        seq: u64,
+    },
+}
+
+/// A map or counter entry: `(canister, name, key)`.
+type EntryId = (String, Vec<u8>, Vec<u8>);
+
+/// A list element: `(canister, name, seq, index)`.
+type ElementId = (String, Vec<u8>, u64, u32);
+
+/// The net effect of a set of calls on the stable structures.
+///
+/// # Invariants
+///
+/// - (A) Every clock `(seq, _)` in `maps` and every `seq` in `lists` is in `seqs`.
+/// - (B) No counter entry holds 0.
+///
+/// Both are kept by [`Delta::from_call`] and [`Delta::merge`], the only ways to build one.
+///
+/// # Examples
+///
+/// ```
+/// use commute::merge::Delta;
+/// use commute::write_log::WriteLog;
+///
+/// let mut first = WriteLog::default();
+/// first.counter_add(b"views", b"/home", 2)?;
+/// first.map_put(b"last", b"ann", b"login")?;
+/// let mut second = WriteLog::default();
+/// second.counter_add(b"views", b"/home", 3)?;
+/// second.map_put(b"last", b"ann", b"logout")?;
+///
+/// // Merge order does not matter; the higher seq wins the map entry.
+/// let a = Delta::from_call(8, "logger", &second).merged(Delta::from_call(7, "logger", &first))?;
+/// let b = Delta::from_call(7, "logger", &first).merged(Delta::from_call(8, "logger", &second))?;
+/// assert_eq!(a, b);
+/// let views: Vec<i128> = a.counters().map(|c| c.delta).collect();
+/// assert_eq!(views, [5]);
+/// let last: Vec<Option<&[u8]>> = a.maps().map(|m| m.value).collect();
+/// assert_eq!(last, [Some(&b"logout"[..])]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delta {
+    seqs: BTreeSet<u64>,
+    counters: BTreeMap<EntryId, i128>,
+    maps: BTreeMap<EntryId, Stamped>,
+    lists: BTreeMap<ElementId, Vec<u8>>,
+}
+
+/// A map write with the clock that orders it; `value: None` is a tombstone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Stamped {
+    clock: (u64, u32),
+    value: Option<Vec<u8>>,
+}
+
+/// A counter entry's net change in a [`Delta`]; never 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CounterChange<'a> {
+    /// The canister whose counter it is.
+    pub canister: &'a str,
+    /// The counter's name.
+    pub name: &'a [u8],
+    /// The entry within the counter.
+    pub key: &'a [u8],
+    /// The sum of the deltas, to add (wrapping) to the committed value.
+    pub delta: i128,
+}
+
+/// A map entry's final write in a [`Delta`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapChange<'a> {
+    /// The canister whose map it is.
+    pub canister: &'a str,
+    /// The map's name.
+    pub name: &'a [u8],
+    /// The key written.
+    pub key: &'a [u8],
+    /// The winning value, or `None` when the winning write is a remove.
+    pub value: Option<&'a [u8]>,
+}
+
+/// One list push in a [`Delta`], stored under `(seq, index)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListAppend<'a> {
+    /// The canister whose list it is.
+    pub canister: &'a str,
+    /// The list's name.
+    pub name: &'a [u8],
+    /// The seq of the call that pushed it.
+    pub seq: u64,
+    /// The index of the push among all ops of that call.
+    pub index: u32,
+    /// The value pushed.
+    pub value: &'a [u8],
+}
+
+impl Delta {
+    /// The empty delta: no call, no write. The identity of [`Delta::merge`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(commute::merge::Delta::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Delta::default()
+    }
+
+    /// The delta of one call: call `seq` of `canister` emitted `log`. A trapped call
+    /// contributes an empty log, so its seq is still marked done when the delta commits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut log = WriteLog::default();
+    /// log.map_put(b"m", b"k", b"old")?;
+    /// log.map_put(b"m", b"k", b"new")?; // within a call, the later op wins
+    /// let delta = Delta::from_call(1, "c", &log);
+    /// assert_eq!(delta.maps().next().unwrap().value, Some(&b"new"[..]));
+    /// assert_eq!(delta.seqs().iter().copied().collect::<Vec<_>>(), [1]);
+    /// # Ok::<(), commute::write_log::WriteLogError>(())
+    /// ```
+    pub fn from_call(seq: u64, canister: &str, log: &WriteLog) -> Self {
+        let mut delta = Delta::default();
+        delta.seqs.insert(seq);
+        // A log holds at most `LogLimits::max_ops: u32` ops, so every index fits a u32.
+        for (index, op) in (0..=u32::MAX).zip(log.ops()) {
+            let clock = (seq, index);
+            match op {
+                Op::CounterAdd {
+                    name,
+                    key,
+                    delta: add,
+                } => {
+                    let id = (canister.to_owned(), name.clone(), key.clone());
+                    delta.add_counter(id, i128::from(*add));
+                }
+                Op::MapPut { name, key, value } => {
+                    let id = (canister.to_owned(), name.clone(), key.clone());
+                    delta.maps.insert(
+                        id,
+                        Stamped {
+                            clock,
+                            value: Some(value.clone()),
+                        },
+                    );
+                }
+                Op::MapRemove { name, key } => {
+                    let id = (canister.to_owned(), name.clone(), key.clone());
+                    delta.maps.insert(id, Stamped { clock, value: None });
+                }
+                Op::ListPush { name, value } => {
+                    delta.lists.insert(
+                        (canister.to_owned(), name.clone(), seq, index),
+                        value.clone(),
+                    );
+                }
+            }
+        }
+        delta
+    }
+
+    /// The delta of a set of calls, merged in the order given (which does not matter).
+    ///
+    /// # Errors
+    ///
+    /// [`MergeError::DuplicateSeq`] if two calls share a seq.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::{Delta, MergeError};
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let log = WriteLog::default();
+    /// let both = Delta::from_calls([(1, "c", &log), (2, "c", &log)])?;
+    /// assert_eq!(both.seqs().len(), 2);
+    /// let twice = Delta::from_calls([(1, "c", &log), (1, "c", &log)]);
+    /// assert_eq!(twice, Err(MergeError::DuplicateSeq { seq: 1 }));
+    /// # Ok::<(), MergeError>(())
+    /// ```
+    pub fn from_calls<'a>(
+        calls: impl IntoIterator<Item = (u64, &'a str, &'a WriteLog)>,
+    ) -> Result<Self, MergeError> {
+        let mut delta = Delta::new();
+        for (seq, canister, log) in calls {
+            delta.merge(Delta::from_call(seq, canister, log))?;
+        }
+        Ok(delta)
+    }
+
+    /// Merges `other` into `self` by the rules of the module doc. Commutative and
+    /// associative: `a ⊕ b = b ⊕ a` and `(a ⊕ b) ⊕ c = a ⊕ (b ⊕ c)`, with [`Delta::new`] as
+    /// identity. Costs O(m log n) for the smaller size m and larger n of the two.
+    ///
+    /// # Errors
+    ///
+    /// [`MergeError::DuplicateSeq`] if the deltas share a seq; `self` is then unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::{Delta, MergeError};
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut log = WriteLog::default();
+    /// log.counter_add(b"hits", b"", 1)?;
+    /// let mut round = Delta::from_call(1, "c", &log);
+    /// round.merge(Delta::from_call(2, "c", &log))?;
+    /// assert_eq!(round.counters().next().unwrap().delta, 2);
+    /// let again = round.merge(Delta::from_call(2, "c", &log));
+    /// assert_eq!(again, Err(MergeError::DuplicateSeq { seq: 2 }));
+    /// assert_eq!(round.counters().next().unwrap().delta, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn merge(&mut self, mut other: Delta) -> Result<(), MergeError> {
+        let (small, large) = if self.seqs.len() <= other.seqs.len() {
+            (&self.seqs, &other.seqs)
+        } else {
+            (&other.seqs, &self.seqs)
+        };
+        if let Some(&seq) = small.iter().find(|seq| large.contains(seq)) {
+            return Err(MergeError::DuplicateSeq { seq });
+        }
+        // Every rule is symmetric, so fold the smaller delta into the larger one.
+        if self.write_count() + self.seqs.len() < other.write_count() + other.seqs.len() {
+            std::mem::swap(self, &mut other);
+        }
+        self.seqs.append(&mut other.seqs);
+        for (id, add) in other.counters {
+            self.add_counter(id, add);
+        }
+        for (id, write) in other.maps {
+            match self.maps.get_mut(&id) {
+                // Clocks are distinct across deltas with disjoint seqs (A), so `>` decides.
+                Some(mine) if mine.clock > write.clock => {}
+                Some(mine) => *mine = write,
+                None => {
+                    self.maps.insert(id, write);
+                }
+            }
+        }
+        // Disjoint seqs mean disjoint element ids: the union loses nothing.
+        self.lists.append(&mut other.lists);
+        Ok(())
+    }
+
+    /// [`Delta::merge`], by value: `self ⊕ other`.
+    ///
+    /// # Errors
+    ///
+    /// [`MergeError::DuplicateSeq`] if the deltas share a seq.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let log = WriteLog::default();
+    /// let round = Delta::from_call(2, "c", &log).merged(Delta::from_call(1, "c", &log))?;
+    /// assert_eq!(round.first_seq(), Some(1));
+    /// # Ok::<(), commute::merge::MergeError>(())
+    /// ```
+    pub fn merged(mut self, other: Delta) -> Result<Delta, MergeError> {
+        self.merge(other)?;
+        Ok(self)
+    }
+
+    /// Adds `add` to a counter entry, keeping (B): an entry summing to 0 is dropped.
+    fn add_counter(&mut self, id: EntryId, add: i128) {
+        let sum = self
+            .counters
+            .get(&id)
+            .copied()
+            .unwrap_or(0)
+            .wrapping_add(add);
+        if sum == 0 {
+            self.counters.remove(&id);
+        } else {
+            self.counters.insert(id, sum);
+        }
+    }
+
+    /// The seqs of the calls this delta holds, ascending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    ///
+    /// assert!(Delta::new().seqs().is_empty());
+    /// ```
+    pub fn seqs(&self) -> &BTreeSet<u64> {
+        &self.seqs
+    }
+
+    /// The smallest seq held, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    ///
+    /// assert_eq!(Delta::from_call(4, "c", &Default::default()).first_seq(), Some(4));
+    /// ```
+    pub fn first_seq(&self) -> Option<u64> {
+        self.seqs.first().copied()
+    }
+
+    /// The largest seq held, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    ///
+    /// assert_eq!(Delta::new().last_seq(), None);
+    /// ```
+    pub fn last_seq(&self) -> Option<u64> {
+        self.seqs.last().copied()
+    }
+
+    /// Whether the delta holds no call at all (and so no write).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    ///
+    /// assert!(Delta::new().is_empty());
+    /// assert!(!Delta::from_call(1, "c", &Default::default()).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.seqs.is_empty()
+    }
+
+    /// The number of entries the delta writes: counter changes, map writes and list pushes.
+    /// Committing it costs O(this × log state size).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut log = WriteLog::default();
+    /// log.counter_add(b"n", b"", 1)?;
+    /// log.counter_add(b"n", b"", -1)?; // sums to 0: no write
+    /// log.list_push(b"l", b"v")?;
+    /// assert_eq!(Delta::from_call(1, "c", &log).write_count(), 1);
+    /// # Ok::<(), commute::write_log::WriteLogError>(())
+    /// ```
+    pub fn write_count(&self) -> usize {
+        self.counters.len() + self.maps.len() + self.lists.len()
+    }
+
+    /// The counter changes, ordered by `(canister, name, key)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::{CounterChange, Delta};
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut log = WriteLog::default();
+    /// log.counter_add(b"views", b"/", 7)?;
+    /// let delta = Delta::from_call(1, "web", &log);
+    /// let change = CounterChange { canister: "web", name: b"views", key: b"/", delta: 7 };
+    /// assert_eq!(delta.counters().collect::<Vec<_>>(), [change]);
+    /// # Ok::<(), commute::write_log::WriteLogError>(())
+    /// ```
+    pub fn counters(&self) -> impl Iterator<Item = CounterChange<'_>> {
+        self.counters
+            .iter()
+            .map(|((canister, name, key), &delta)| CounterChange {
+                canister,
+                name,
+                key,
+                delta,
+            })
+    }
+
+    /// The winning map writes, ordered by `(canister, name, key)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::{Delta, MapChange};
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut log = WriteLog::default();
+    /// log.map_put(b"m", b"k", b"v")?;
+    /// log.map_remove(b"m", b"k")?;
+    /// let delta = Delta::from_call(1, "c", &log);
+    /// let change = MapChange { canister: "c", name: b"m", key: b"k", value: None };
+    /// assert_eq!(delta.maps().collect::<Vec<_>>(), [change]);
+    /// # Ok::<(), commute::write_log::WriteLogError>(())
+    /// ```
+    pub fn maps(&self) -> impl Iterator<Item = MapChange<'_>> {
+        self.maps
+            .iter()
+            .map(|((canister, name, key), write)| MapChange {
+                canister,
+                name,
+                key,
+                value: write.value.as_deref(),
+            })
+    }
+
+    /// The list pushes, ordered by `(canister, name, seq, index)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::{Delta, ListAppend};
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut log = WriteLog::default();
+    /// log.counter_add(b"n", b"", 1)?;
+    /// log.list_push(b"events", b"login")?;
+    /// let delta = Delta::from_call(9, "c", &log);
+    /// let push = ListAppend { canister: "c", name: b"events", seq: 9, index: 1, value: b"login" };
+    /// assert_eq!(delta.lists().collect::<Vec<_>>(), [push]);
+    /// # Ok::<(), commute::write_log::WriteLogError>(())
+    /// ```
+    pub fn lists(&self) -> impl Iterator<Item = ListAppend<'_>> {
+        self.lists
+            .iter()
+            .map(|((canister, name, seq, index), value)| ListAppend {
+                canister,
+                name,
+                seq: *seq,
+                index: *index,
+                value,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+pub(crate) mod laws {
+    //! The laws of DESIGN §3 as quickcheck properties.
+
+    use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
+
+    use super::{Delta, MergeError};
+    use crate::store::Store;
+    use crate::write_log::arbitrary::pick;
+    use crate::write_log::WriteLog;
+
+    /// The canisters generated calls belong to.
+    pub(crate) const CANISTERS: &[&str] = &["p", "q"];
+
+    /// One call: `(seq, canister, log)`.
+    #[derive(Clone, Debug)]
+    pub(crate) struct Call {
+        pub(crate) seq: u64,
+        pub(crate) canister: &'static str,
+        pub(crate) log: WriteLog,
+    }
+
+    impl Arbitrary for Call {
+        fn arbitrary(g: &mut Gen) -> Self {
+            Call {
+                seq: u64::arbitrary(g),
+                canister: pick(g, CANISTERS),
+                log: WriteLog::arbitrary(g),
+            }
+        }
+
+        fn shrink(&self) -> Box<dyn Iterator<Item = Self>> {
+            let (seq, canister) = (self.seq, self.canister);
+            Box::new(
+                self.log
+                    .shrink()
+                    .map(move |log| Call { seq, canister, log }),
+            )
+        }
+    }
+
+    /// Calls with distinct seqs, in no particular order.
+    #[derive(Clone, Debug)]
+    pub(crate) struct Calls(pub(crate) Vec<Call>);
+
+    impl Arbitrary for Calls {
+        fn arbitrary(g: &mut Gen) -> Self {
+            let mut calls = Vec::<Call>::arbitrary(g);
+            calls.truncate(10);
+            // Distinct seqs with gaps, starting from 1, then shuffled.
+            let mut seq = 0;
+            for call in &mut calls {
+                seq += 1 + u64::arbitrary(g) % 3;
+                call.seq = seq;
+            }
+            shuffle(g, &mut calls);
+            Calls(calls)
+        }
+
+        fn shrink(&self) -> Box<dyn Iterator<Item = Self>> {
+            // Dropping or shrinking calls keeps their seqs distinct.
+            Box::new(self.0.shrink().map(Calls))
+        }
+    }
+
+    impl Calls {
+        /// The calls sorted by seq.
+        pub(crate) fn in_seq_order(&self) -> Vec<Call> {
+            let mut calls = self.0.clone();
+            calls.sort_by_key(|call| call.seq);
+            calls
+        }
+
+        /// The delta of each call, in the order held.
+        pub(crate) fn deltas(&self) -> Vec<Delta> {
+            self.0
+                .iter()
+                .map(|c| Delta::from_call(c.seq, c.canister, &c.log))
+                .collect()
+        }
+    }
+
+    /// A permutation and a grouping, drawn with the calls.
+    #[derive(Clone, Debug)]
+    pub(crate) struct Shape {
+        /// Sort keys: element i goes where `order[i]` ranks.
+        order: Vec<u32>,
+        /// Where to cut the permuted sequence into groups.
+        cuts: Vec<bool>,
+    }
+
+    impl Arbitrary for Shape {
+        fn arbitrary(g: &mut Gen) -> Self {
+            Shape {
+                order: (0..16).map(|_| u32::arbitrary(g)).collect(),
+                cuts: (0..16).map(|_| bool::arbitrary(g)).collect(),
+            }
+        }
+    }
+
+    impl Shape {
+        /// `items` permuted by `order`.
+        fn permute<T>(&self, items: Vec<T>) -> Vec<T> {
+            let mut keyed: Vec<(u32, usize, T)> = items
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| (self.order[i % 16], i, t))
+                .collect();
+            keyed.sort_by_key(|(rank, i, _)| (*rank, *i));
+            keyed.into_iter().map(|(_, _, t)| t).collect()
+        }
+
+        /// `items` cut into consecutive non-empty groups.
+        pub(crate) fn group<T>(&self, items: Vec<T>) -> Vec<Vec<T>> {
+            let mut groups = vec![Vec::new()];
+            for (i, item) in items.into_iter().enumerate() {
+                if self.cuts[i % 16] && !groups.last().is_some_and(Vec::is_empty) {
+                    groups.push(Vec::new());
+                }
+                groups.last_mut().expect("never empty").push(item);
+            }
+            groups
+        }
+    }
+
+    fn shuffle<T>(g: &mut Gen, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, usize::arbitrary(g) % (i + 1));
+        }
+    }
+
+    /// Folds deltas left to right.
+    fn fold(deltas: Vec<Delta>) -> Result<Delta, MergeError> {
+        deltas.into_iter().try_fold(Delta::new(), Delta::merged)
+    }
+
+    /// Commits `deltas` one after another into a fresh store; its state and root.
+    pub(crate) fn committed(
+        deltas: &[Delta],
+    ) -> (Vec<(String, crate::store::Entry)>, crate::root::Root) {
+        let mut store = Store::temporary().expect("temporary store");
+        for delta in deltas {
+            store.apply(delta).expect("apply");
+        }
+        store.verify().expect("invariants hold");
+        let state = store
+            .reader()
+            .all_entries()
+            .collect::<Result<_, _>>()
+            .expect("read");
+        (state, store.root())
+    }
+
+    pub(crate) fn quickcheck() -> QuickCheck {
+        QuickCheck::new().tests(60).rng(Gen::new(12))
+    }
+
+    /// `fold(calls) = fold(permute(calls))`: any order gives the same delta, state and root.
+    #[test]
+    fn prop_merge_commutative() {
+        fn prop(calls: Calls, shape: Shape) -> bool {
+            let straight = fold(calls.deltas()).expect("distinct seqs");
+            let permuted = fold(shape.permute(calls.deltas())).expect("distinct seqs");
+            straight == permuted
+                && committed(&[straight]) == committed(&[permuted])
+                && (calls.0.len() < 2 || {
+                    // a ⊕ b = b ⊕ a on two halves.
+                    let mut deltas = calls.deltas();
+                    let b = fold(deltas.split_off(deltas.len() / 2)).unwrap();
+                    let a = fold(deltas).unwrap();
+                    a.clone().merged(b.clone()).unwrap() == b.merged(a).unwrap()
+                })
+        }
+        quickcheck().quickcheck(prop as fn(Calls, Shape) -> bool);
+    }
+
+    /// `(a ⊕ b) ⊕ c = a ⊕ (b ⊕ c)`, and any grouping of any permutation folds to the same
+    /// delta, state and root.
+    #[test]
+    fn prop_merge_associative() {
+        fn prop(calls: Calls, shape: Shape) -> bool {
+            let flat = fold(calls.deltas()).expect("distinct seqs");
+            let groups = shape.group(shape.permute(calls.deltas()));
+            let grouped: Vec<Delta> = groups.into_iter().map(|g| fold(g).unwrap()).collect();
+            let nested = fold(grouped.into_iter().rev().collect()).unwrap();
+            let mut thirds = calls.deltas();
+            let c = fold(thirds.split_off(thirds.len() * 2 / 3)).unwrap();
+            let b = fold(thirds.split_off(thirds.len() / 2)).unwrap();
+            let a = fold(thirds).unwrap();
+            let left = a
+                .clone()
+                .merged(b.clone())
+                .unwrap()
+                .merged(c.clone())
+                .unwrap();
+            let right = a.merged(b.merged(c).unwrap()).unwrap();
+            flat == nested
+                && left == right
+                && left == flat
+                && committed(&[flat]) == committed(&[nested])
+        }
+        quickcheck().quickcheck(prop as fn(Calls, Shape) -> bool);
+    }
+
+    /// `fold(calls) ⊕ δ(call) = DuplicateSeq(call.seq)` for any `call` in `calls`, and the
+    /// refused merge changes nothing.
+    #[test]
+    fn prop_merge_refuses_duplicate_seq() {
+        fn prop(calls: Calls, pick: usize, other: WriteLog) -> TestResult {
+            if calls.0.is_empty() {
+                return TestResult::discard();
+            }
+            let mut all = fold(calls.deltas()).unwrap();
+            let before = all.clone();
+            let seq = calls.0[pick % calls.0.len()].seq;
+            let again = Delta::from_call(seq, "p", &other);
+            let refused = all.merge(again.clone()) == Err(MergeError::DuplicateSeq { seq });
+            let refused_back =
+                again.merged(before.clone()) == Err(MergeError::DuplicateSeq { seq });
+            TestResult::from_bool(refused && refused_back && all == before)
+        }
+        quickcheck().quickcheck(prop as fn(Calls, usize, WriteLog) -> TestResult);
+    }
+
+    /// Serial equivalence: `commit(δ1); commit(δ2); … = commit(δ1 ⊕ δ2 ⊕ …)` for calls in seq
+    /// order, in state and root.
+    #[test]
+    fn prop_serial_equivalence() {
+        fn prop(calls: Calls) -> bool {
+            let serial: Vec<Delta> = Calls(calls.in_seq_order()).deltas();
+            let merged = fold(calls.deltas()).expect("distinct seqs");
+            committed(&serial) == committed(&[merged])
+        }
+        quickcheck().quickcheck(prop as fn(Calls) -> bool);
+    }
+}

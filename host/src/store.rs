@@ -1,0 +1,1371 @@
+//! The sled store of stable structures, where a [`Delta`] commits in one atomic batch
+//! (DESIGN §3, §6).
+//!
+//! Everything commute keeps lives in ONE sled [`sled::Tree`], under keys whose first byte
+//! names an area, so that one [`sled::Batch`] can commit a whole round atomically: its
+//! merged writes, the state root, and (written by other modules into the same batch through
+//! [`Commit::insert`]) the consumed queue entries, the outcomes and the round record.
+//!
+//! # Areas
+//!
+//! | first byte | area | owner |
+//! | --- | --- | --- |
+//! | `i` | installed canisters (wasm, `.did`) | reserved for install |
+//! | `m` | meta: the lattice, the last committed seq, the round record | this module, `mr…` reserved for the round record |
+//! | `o` | call outcomes | reserved for outcomes |
+//! | `q` | the queue of accepted calls | reserved for the queue |
+//! | `s` | the stable structures | this module |
+//!
+//! # Byte layout of the `s` area
+//!
+//! ```text
+//! key                                                                  value
+//! 's' ‖ u32 BE |c| ‖ c ‖ 'c' ‖ u32 BE |n| ‖ n ‖ key                    i128 LE (16 bytes), never 0
+//! 's' ‖ u32 BE |c| ‖ c ‖ 'l' ‖ u32 BE |n| ‖ n ‖ seq u64 BE ‖ idx u32 BE   element bytes
+//! 's' ‖ u32 BE |c| ‖ c ‖ 'm' ‖ u32 BE |n| ‖ n ‖ key                    value bytes
+//! 's' ‖ u32 BE |c| ‖ c ‖ 'n' ‖ u32 BE |n| ‖ n                          list length, u64 BE
+//!
+//! 'm' ‖ "lattice"                                                      2048 bytes: 1024 u16 LE lanes
+//! 'm' ‖ "last_seq"                                                     u64 BE
+//! ```
+//!
+//! `c` is the canister name (UTF-8), `n` the structure's name. Because the canister and the
+//! name are length-prefixed, the keys of one `(canister, kind, name)` are exactly those that
+//! start with that *scope*, and no other structure's keys do; the rest of a map key is the
+//! raw map key, so map keys under one scope compare in raw byte order
+//! ([`StateReader::map_next_key`] is a range scan), and list elements compare in
+//! `(seq, index)` order. A whole canister is one prefix, `'s' ‖ u32 BE |c| ‖ c`, so
+//! [`StateReader::entries`] is one scan in a stable order: counters, list elements, maps,
+//! each by (name length, name, key). `store/layout.golden` pins this layout.
+//!
+//! # Invariants
+//!
+//! - (A) The lattice at `m lattice` is the sum of the digests ([`crate::root::Entry`]) of
+//!   every `c`, `l` and `m` entry of the `s` area (list lengths are not entries).
+//! - (B) No counter holds 0: a counter that sums to 0 is removed, so state is canonical and
+//!   the root is a function of what reads can observe.
+//! - (C) The `n` record of a list holds its number of `l` elements, and is absent iff 0.
+//! - (D) Every seq of every delta committed is ≤ `m last_seq`; a delta holding a seq ≤ it
+//!   is refused, so a committed round cannot be merged again, and every list element of a
+//!   new delta is a key never written before.
+//! - (E) The state, the lattice and the last seq change only together, in one batch.
+//!
+//! [`Store::prepare`] and [`Store::commit`] keep all five; [`Store::verify`] checks (A)–(C)
+//! from scratch.
+//!
+//! This module imports [`crate::merge`] (upstream) and [`crate::root`], the leaf that hashes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Bound;
+
+use thiserror::Error;
+
+use crate::merge::{Delta, MapChange};
+use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError};
+
+/// The first byte of each area of the tree; see the module doc.
+pub mod area {
+    /// Installed canisters; reserved for install.
+    pub const INSTALLED: u8 = b'i';
+    /// Meta: the lattice, the last committed seq, and (reserved, under `mr`) the round record.
+    pub const META: u8 = b'm';
+    /// Call outcomes; reserved for outcomes.
+    pub const OUTCOMES: u8 = b'o';
+    /// The queue of accepted calls; reserved for the queue.
+    pub const QUEUE: u8 = b'q';
+    /// The stable structures; this module's.
+    pub const STATE: u8 = b's';
+    /// The meta key of the lattice.
+    pub const META_LATTICE: &[u8] = b"mlattice";
+    /// The meta key of the last committed seq.
+    pub const META_LAST_SEQ: &[u8] = b"mlast_seq";
+    /// The meta key prefix reserved for the round record.
+    pub const META_ROUND: &[u8] = b"mr";
+}
+
+const COUNTER: u8 = b'c';
+const LIST: u8 = b'l';
+const MAP: u8 = b'm';
+const LIST_LEN: u8 = b'n';
+
+/// The store could not do what was asked.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// sled failed.
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    /// The delta holds a seq that is already committed.
+    #[error("seq {seq} is already committed (last committed seq is {last}); a round commits once")]
+    AlreadyCommitted {
+        /// The smallest seq of the delta.
+        seq: u64,
+        /// The last committed seq.
+        last: u64,
+    },
+    /// A [`Commit`] was prepared against a store that has committed since.
+    #[error(
+        "stale commit: prepared when the last committed seq was {}, but it is now {}",
+        seq_text(*.prepared),
+        seq_text(*.now)
+    )]
+    Stale {
+        /// The last committed seq when the commit was prepared.
+        prepared: Option<u64>,
+        /// The last committed seq now.
+        now: Option<u64>,
+    },
+    /// [`Commit::insert`] or [`Commit::remove`] was given a key this module owns.
+    #[error("key {key} is in the store's own area; extra batch writes go under i, o, q or mr")]
+    OwnKey {
+        /// The key, in hex.
+        key: String,
+    },
+    /// A stored record does not have the layout of the module doc.
+    #[error("corrupt store at key {key}: {what}")]
+    Corrupt {
+        /// The key, in hex.
+        key: String,
+        /// What is wrong with it.
+        what: String,
+    },
+}
+
+impl From<RootError> for StoreError {
+    fn from(err: RootError) -> Self {
+        StoreError::Corrupt {
+            key: hex(area::META_LATTICE),
+            what: err.to_string(),
+        }
+    }
+}
+
+/// A last committed seq in words: the number, or "none".
+fn seq_text(last: Option<u64>) -> String {
+    last.map_or_else(|| "none".to_owned(), |seq| seq.to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn corrupt(key: &[u8], what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: hex(key),
+        what: what.into(),
+    }
+}
+
+/// One entry of a canister's state, as [`StateReader::entries`] yields it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Entry {
+    /// Entry `key` of counter `name`; never 0.
+    Counter {
+        /// The counter's name.
+        name: Vec<u8>,
+        /// The entry within the counter.
+        key: Vec<u8>,
+        /// Its value.
+        value: i128,
+    },
+    /// An element of list `name`, pushed by op `index` of call `seq`.
+    List {
+        /// The list's name.
+        name: Vec<u8>,
+        /// The seq of the call that pushed it.
+        seq: u64,
+        /// The index of the push within that call's ops.
+        index: u32,
+        /// The element.
+        value: Vec<u8>,
+    },
+    /// Key `key` of map `name`.
+    Map {
+        /// The map's name.
+        name: Vec<u8>,
+        /// The key.
+        key: Vec<u8>,
+        /// The value.
+        value: Vec<u8>,
+    },
+}
+
+impl Entry {
+    /// The entry as the root hashes it, within `canister`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::root;
+    /// use commute::store::Entry;
+    ///
+    /// let entry = Entry::Counter { name: b"n".to_vec(), key: vec![], value: 2 };
+    /// let expected = root::Entry::Counter { canister: "c", name: b"n", key: b"", value: 2 };
+    /// assert_eq!(entry.as_root_entry("c"), expected);
+    /// ```
+    pub fn as_root_entry<'a>(&'a self, canister: &'a str) -> RootEntry<'a> {
+        match self {
+            Entry::Counter { name, key, value } => RootEntry::Counter {
+                canister,
+                name,
+                key,
+                value: *value,
+            },
+            Entry::List {
+                name,
+                seq,
+                index,
+                value,
+            } => RootEntry::List {
+                canister,
+                name,
+                seq: *seq,
+                index: *index,
+                value,
+            },
+            Entry::Map { name, key, value } => RootEntry::Map {
+                canister,
+                name,
+                key,
+                value,
+            },
+        }
+    }
+}
+
+/// Appends a u32 BE length and the bytes.
+fn push_field(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Names are bounded by `LogLimits::max_bytes: u32`, canister names by 64 bytes.
+    let len = u32::try_from(bytes.len()).expect("names and canisters are shorter than 4 GiB");
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// `'s' ‖ u32 BE |c| ‖ c`: the prefix of a whole canister.
+fn canister_prefix(canister: &str) -> Vec<u8> {
+    let mut key = vec![area::STATE];
+    push_field(&mut key, canister.as_bytes());
+    key
+}
+
+/// `'s' ‖ u32 BE |c| ‖ c ‖ kind ‖ u32 BE |n| ‖ n`: the prefix of one structure, followed by
+/// `tail`.
+fn scoped(canister: &str, kind: u8, name: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(10 + canister.len() + name.len() + tail.len());
+    key.push(area::STATE);
+    push_field(&mut key, canister.as_bytes());
+    key.push(kind);
+    push_field(&mut key, name);
+    key.extend_from_slice(tail);
+    key
+}
+
+/// Splits a u32 BE length-prefixed field off the front of `bytes`.
+fn take_field(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = bytes.split_first_chunk::<4>()?;
+    let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
+/// A decoded `s` key: `(canister, kind, name, tail)`.
+fn parse_state_key(key: &[u8]) -> Option<(&str, u8, &[u8], &[u8])> {
+    let rest = key.strip_prefix(&[area::STATE])?;
+    let (canister, rest) = take_field(rest)?;
+    let (&kind, rest) = rest.split_first()?;
+    let (name, tail) = take_field(rest)?;
+    Some((std::str::from_utf8(canister).ok()?, kind, name, tail))
+}
+
+fn decode_counter(key: &[u8], value: &[u8]) -> Result<i128, StoreError> {
+    let bytes: [u8; 16] = value
+        .try_into()
+        .map_err(|_| corrupt(key, "counter is not 16 bytes"))?;
+    Ok(i128::from_le_bytes(bytes))
+}
+
+fn decode_u64(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = value
+        .try_into()
+        .map_err(|_| corrupt(key, "not an 8-byte u64"))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// Decodes one `s` record into its canister and entry; `None` for a list length record.
+fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, StoreError> {
+    let (canister, kind, name, tail) =
+        parse_state_key(key).ok_or_else(|| corrupt(key, "not a state key"))?;
+    let (name, tail) = (name.to_vec(), tail.to_vec());
+    let entry = match kind {
+        COUNTER => Entry::Counter {
+            name,
+            key: tail,
+            value: decode_counter(key, value)?,
+        },
+        MAP => Entry::Map {
+            name,
+            key: tail,
+            value: value.to_vec(),
+        },
+        LIST => {
+            let at: [u8; 12] = tail
+                .as_slice()
+                .try_into()
+                .map_err(|_| corrupt(key, "list key is not 12 bytes"))?;
+            let (seq, index) = at.split_at(8);
+            Entry::List {
+                name,
+                seq: u64::from_be_bytes(seq.try_into().expect("8 bytes")),
+                index: u32::from_be_bytes(index.try_into().expect("4 bytes")),
+                value: value.to_vec(),
+            }
+        }
+        LIST_LEN => return Ok(None),
+        other => return Err(corrupt(key, format!("unknown kind {other:#04x}"))),
+    };
+    Ok(Some((canister.to_owned(), entry)))
+}
+
+/// Read access to the committed state. Cheap to clone; any number may read at once, also
+/// while a [`Store`] commits.
+///
+/// Each read sees a commit whole or not at all (sled applies a batch under its write lock).
+/// A sequence of reads is not a snapshot: a commit may land between two of them; a caller
+/// that needs one view across reads excludes commits meanwhile.
+///
+/// # Examples
+///
+/// ```
+/// use commute::merge::Delta;
+/// use commute::store::Store;
+/// use commute::write_log::WriteLog;
+///
+/// let mut store = Store::temporary()?;
+/// let mut log = WriteLog::default();
+/// log.counter_add(b"views", b"/home", 3)?;
+/// store.apply(&Delta::from_call(1, "web", &log))?;
+/// let reader = store.reader().clone();
+/// assert_eq!(reader.counter_get("web", b"views", b"/home")?, 3);
+/// assert_eq!(reader.counter_get("web", b"views", b"/away")?, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct StateReader {
+    tree: sled::Tree,
+}
+
+impl fmt::Debug for StateReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StateReader")
+            .field("tree", &String::from_utf8_lossy(&self.tree.name()))
+            .finish()
+    }
+}
+
+impl StateReader {
+    /// The sled tree everything lives in, for the modules that own the other areas.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = commute::store::Store::temporary()?;
+    /// assert!(store.reader().tree().get(b"q")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    /// Entry `key` of counter `name` of `canister`; 0 if never written (or summed to 0).
+    /// O(log state).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if sled fails; [`StoreError::Corrupt`] if the record is not
+    /// 16 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = commute::store::Store::temporary()?;
+    /// assert_eq!(store.reader().counter_get("c", b"hits", b"")?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn counter_get(&self, canister: &str, name: &[u8], key: &[u8]) -> Result<i128, StoreError> {
+        let key = scoped(canister, COUNTER, name, key);
+        match self.tree.get(&key)? {
+            Some(value) => decode_counter(&key, &value),
+            None => Ok(0),
+        }
+    }
+
+    /// The value of `key` in map `name` of `canister`, if present. O(log state).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if sled fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::Store;
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut store = Store::temporary()?;
+    /// let mut log = WriteLog::default();
+    /// log.map_put(b"last", b"ann", b"login")?;
+    /// store.apply(&Delta::from_call(1, "c", &log))?;
+    /// assert_eq!(store.reader().map_get("c", b"last", b"ann")?, Some(b"login".to_vec()));
+    /// assert_eq!(store.reader().map_get("c", b"last", b"bob")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn map_get(
+        &self,
+        canister: &str,
+        name: &[u8],
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .tree
+            .get(scoped(canister, MAP, name, key))?
+            .map(|value| value.to_vec()))
+    }
+
+    /// The first key of map `name` of `canister` greater than `after` in raw byte order, or
+    /// the first key of all when `after` is `None`. O(log state).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if sled fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::Store;
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut store = Store::temporary()?;
+    /// let mut log = WriteLog::default();
+    /// for key in [&b"b"[..], b"a", b"a\0"] {
+    ///     log.map_put(b"m", key, b"")?;
+    /// }
+    /// store.apply(&Delta::from_call(1, "c", &log))?;
+    /// let (reader, mut keys, mut after) = (store.reader(), vec![], None);
+    /// while let Some(key) = reader.map_next_key("c", b"m", after.as_deref())? {
+    ///     keys.push(key.clone());
+    ///     after = Some(key);
+    /// }
+    /// assert_eq!(keys, [&b"a"[..], b"a\0", b"b"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn map_next_key(
+        &self,
+        canister: &str,
+        name: &[u8],
+        after: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let scope = scoped(canister, MAP, name, b"");
+        let start = match after {
+            None => Bound::Included(scope.clone()),
+            Some(after) => Bound::Excluded(scoped(canister, MAP, name, after)),
+        };
+        match self
+            .tree
+            .range::<Vec<u8>, _>((start, Bound::Unbounded))
+            .next()
+            .transpose()?
+        {
+            Some((key, _)) if key.starts_with(&scope) => Ok(Some(key[scope.len()..].to_vec())),
+            _ => Ok(None),
+        }
+    }
+
+    /// The number of elements of list `name` of `canister`. O(log state): the length is kept
+    /// in its own record (C).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if sled fails; [`StoreError::Corrupt`] if the record is not
+    /// 8 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = commute::store::Store::temporary()?;
+    /// assert_eq!(store.reader().list_len("c", b"events")?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn list_len(&self, canister: &str, name: &[u8]) -> Result<u64, StoreError> {
+        let key = scoped(canister, LIST_LEN, name, b"");
+        match self.tree.get(&key)? {
+            Some(value) => decode_u64(&key, &value),
+            None => Ok(0),
+        }
+    }
+
+    /// Element `i` (0-based, in `(seq, index)` order) of list `name` of `canister`, or
+    /// `None` if `i` is out of range.
+    ///
+    /// Cost: O(i + log state). Elements are keyed by `(seq, index)`, not by position, so
+    /// this walks the list from the start; reading a whole list with it is quadratic, use
+    /// [`StateReader::list_iter`] instead.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if sled fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::Store;
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut store = Store::temporary()?;
+    /// let mut log = WriteLog::default();
+    /// log.list_push(b"events", b"login")?;
+    /// store.apply(&Delta::from_call(1, "c", &log))?;
+    /// assert_eq!(store.reader().list_get("c", b"events", 0)?, Some(b"login".to_vec()));
+    /// assert_eq!(store.reader().list_get("c", b"events", 1)?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn list_get(
+        &self,
+        canister: &str,
+        name: &[u8],
+        i: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let Ok(skip) = usize::try_from(i) else {
+            return Ok(None);
+        };
+        let mut values = self
+            .tree
+            .scan_prefix(scoped(canister, LIST, name, b""))
+            .values();
+        Ok(values.nth(skip).transpose()?.map(|value| value.to_vec()))
+    }
+
+    /// The elements of list `name` of `canister` in `(seq, index)` order. O(log state) to
+    /// start, then O(1) per element.
+    ///
+    /// # Errors
+    ///
+    /// Each item is [`StoreError::Sled`] if sled fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::Store;
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut store = Store::temporary()?;
+    /// let mut log = WriteLog::default();
+    /// log.list_push(b"l", b"first")?;
+    /// log.list_push(b"l", b"second")?;
+    /// store.apply(&Delta::from_call(1, "c", &log))?;
+    /// let all: Vec<Vec<u8>> = store.reader().list_iter("c", b"l").collect::<Result<_, _>>()?;
+    /// assert_eq!(all, [b"first".to_vec(), b"second".to_vec()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn list_iter(
+        &self,
+        canister: &str,
+        name: &[u8],
+    ) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + use<> {
+        self.tree
+            .scan_prefix(scoped(canister, LIST, name, b""))
+            .values()
+            .map(|value| Ok(value?.to_vec()))
+    }
+
+    /// Every entry of `canister`, in a stable order: counters, then list elements, then map
+    /// entries, each ordered by (name length, name, key or `(seq, index)`). For `dump`.
+    ///
+    /// # Errors
+    ///
+    /// Each item is [`StoreError::Sled`] if sled fails, or [`StoreError::Corrupt`] if a
+    /// record does not decode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::{Entry, Store};
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut store = Store::temporary()?;
+    /// let mut log = WriteLog::default();
+    /// log.map_put(b"m", b"k", b"v")?;
+    /// log.counter_add(b"n", b"", 2)?;
+    /// store.apply(&Delta::from_call(1, "c", &log))?;
+    /// let entries: Vec<Entry> = store.reader().entries("c").collect::<Result<_, _>>()?;
+    /// assert_eq!(entries, [
+    ///     Entry::Counter { name: b"n".to_vec(), key: vec![], value: 2 },
+    ///     Entry::Map { name: b"m".to_vec(), key: b"k".to_vec(), value: b"v".to_vec() },
+    /// ]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn entries(
+        &self,
+        canister: &str,
+    ) -> impl Iterator<Item = Result<Entry, StoreError>> + use<> {
+        self.scan(canister_prefix(canister))
+            .map(|item| item.map(|(_, entry)| entry))
+    }
+
+    /// Every entry of every canister, ordered by (canister length, canister), then as
+    /// [`StateReader::entries`].
+    ///
+    /// # Errors
+    ///
+    /// As [`StateReader::entries`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = commute::store::Store::temporary()?;
+    /// assert_eq!(store.reader().all_entries().count(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn all_entries(&self) -> impl Iterator<Item = Result<(String, Entry), StoreError>> + use<> {
+        self.scan(vec![area::STATE])
+    }
+
+    fn scan(
+        &self,
+        prefix: Vec<u8>,
+    ) -> impl Iterator<Item = Result<(String, Entry), StoreError>> + use<> {
+        self.tree.scan_prefix(prefix).filter_map(|item| match item {
+            Ok((key, value)) => decode_entry(&key, &value).transpose(),
+            Err(err) => Some(Err(err.into())),
+        })
+    }
+
+    /// The committed state root, as persisted in the meta area.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if sled fails; [`StoreError::Corrupt`] if the lattice is not
+    /// 2048 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::root::Root;
+    ///
+    /// let store = commute::store::Store::temporary()?;
+    /// assert_eq!(store.reader().root()?, Root::empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn root(&self) -> Result<Root, StoreError> {
+        Ok(self.lattice()?.root())
+    }
+
+    fn lattice(&self) -> Result<Lattice, StoreError> {
+        match self.tree.get(area::META_LATTICE)? {
+            Some(bytes) => Ok(Lattice::from_bytes(&bytes)?),
+            None => Ok(Lattice::new()),
+        }
+    }
+
+    fn last_seq(&self) -> Result<Option<u64>, StoreError> {
+        self.tree
+            .get(area::META_LAST_SEQ)?
+            .map(|value| decode_u64(area::META_LAST_SEQ, &value))
+            .transpose()
+    }
+
+    /// The lattice recomputed from scratch over the whole state: O(state).
+    ///
+    /// # Errors
+    ///
+    /// As [`StateReader::all_entries`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::root::Lattice;
+    ///
+    /// let store = commute::store::Store::temporary()?;
+    /// assert_eq!(store.reader().recompute_lattice()?, Lattice::new());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recompute_lattice(&self) -> Result<Lattice, StoreError> {
+        let mut lattice = Lattice::new();
+        for item in self.all_entries() {
+            let (canister, entry) = item?;
+            lattice.insert(&entry.as_root_entry(&canister));
+        }
+        Ok(lattice)
+    }
+
+    /// The state root recomputed from scratch: O(state). Equals [`StateReader::root`] (A).
+    ///
+    /// # Errors
+    ///
+    /// As [`StateReader::all_entries`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = commute::store::Store::temporary()?;
+    /// assert_eq!(store.reader().recompute_root()?, store.root());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recompute_root(&self) -> Result<Root, StoreError> {
+        Ok(self.recompute_lattice()?.root())
+    }
+}
+
+/// The stable structures of every canister, committed by [`Delta`]s.
+///
+/// `init` loads a store from a tree (or starts an empty one); reads go through
+/// [`Store::reader`]; a delta commits with [`Store::apply`], or in two steps with
+/// [`Store::prepare`] and [`Store::commit`] when a round adds its own writes to the batch.
+///
+/// # Durability
+///
+/// A commit is one atomic `sled::Batch`, but not flushed: call [`Store::flush`] before
+/// reporting a round done.
+///
+/// # Examples
+///
+/// ```
+/// use commute::merge::Delta;
+/// use commute::store::Store;
+/// use commute::write_log::WriteLog;
+///
+/// let dir = tempfile::tempdir()?;
+/// let tree = sled::open(dir.path())?.open_tree("commute")?;
+/// let mut store = Store::init(tree.clone())?;
+/// let mut log = WriteLog::default();
+/// log.counter_add(b"hits", b"", 1)?;
+/// let root = store.apply(&Delta::from_call(1, "c", &log))?;
+/// store.flush()?;
+/// assert_eq!(Store::init(tree)?.root(), root);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Store {
+    reader: StateReader,
+    /// The committed lattice, as at `m lattice`.
+    lattice: Lattice,
+    /// The committed last seq, as at `m last_seq`.
+    last_seq: Option<u64>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("root", &self.root())
+            .field("last_seq", &self.last_seq)
+            .finish()
+    }
+}
+
+/// A prepared commit: the batch that will apply a [`Delta`], and the root it will give.
+///
+/// Add the round's other writes (queue removals, outcomes, round record) with
+/// [`Commit::insert`] and [`Commit::remove`], then hand it to [`Store::commit`].
+#[derive(Debug)]
+pub struct Commit {
+    batch: sled::Batch,
+    lattice: Lattice,
+    prepared_after: Option<u64>,
+    last_seq: Option<u64>,
+}
+
+impl Commit {
+    /// The state root once this commit lands.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::Store;
+    ///
+    /// let store = Store::temporary()?;
+    /// let commit = store.prepare(&Delta::new())?;
+    /// assert_eq!(commit.root(), store.root());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn root(&self) -> Root {
+        self.lattice.root()
+    }
+
+    /// The last committed seq once this commit lands.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::Store;
+    ///
+    /// let store = Store::temporary()?;
+    /// let commit = store.prepare(&Delta::from_call(5, "c", &Default::default()))?;
+    /// assert_eq!(commit.last_seq(), Some(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+
+    fn check_foreign(key: &[u8]) -> Result<(), StoreError> {
+        let own = key.first() == Some(&area::STATE)
+            || (key.first() == Some(&area::META) && !key.starts_with(area::META_ROUND));
+        if own {
+            return Err(StoreError::OwnKey { key: hex(key) });
+        }
+        Ok(())
+    }
+
+    /// Adds `key = value` to the batch, to land atomically with the state.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::OwnKey`] if `key` is in this module's areas (`s`, or `m` outside
+    /// `mr…`); the batch is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::Store;
+    ///
+    /// let mut store = Store::temporary()?;
+    /// let mut commit = store.prepare(&Delta::new())?;
+    /// commit.insert(b"o\x01", b"done")?;
+    /// assert!(commit.insert(b"s-anything", b"").is_err());
+    /// store.commit(commit)?;
+    /// assert_eq!(store.reader().tree().get(b"o\x01")?.as_deref(), Some(&b"done"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        Commit::check_foreign(key)?;
+        self.batch.insert(key, value);
+        Ok(())
+    }
+
+    /// Adds the removal of `key` to the batch.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::OwnKey`] as [`Commit::insert`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::Store;
+    ///
+    /// let mut store = Store::temporary()?;
+    /// store.reader().tree().insert(b"q\x01", b"call")?;
+    /// let mut commit = store.prepare(&Delta::new())?;
+    /// commit.remove(b"q\x01")?;
+    /// store.commit(commit)?;
+    /// assert!(store.reader().tree().get(b"q\x01")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remove(&mut self, key: &[u8]) -> Result<(), StoreError> {
+        Commit::check_foreign(key)?;
+        self.batch.remove(key);
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Loads the store kept in `tree`, or starts an empty one if `tree` is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if sled fails; [`StoreError::Corrupt`] if the meta records do
+    /// not decode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::store::Store;
+    ///
+    /// let db = sled::Config::new().temporary(true).open()?;
+    /// let store = Store::init(db.open_tree("commute")?)?;
+    /// assert_eq!(store.last_seq(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn init(tree: sled::Tree) -> Result<Store, StoreError> {
+        let reader = StateReader { tree };
+        Ok(Store {
+            lattice: reader.lattice()?,
+            last_seq: reader.last_seq()?,
+            reader,
+        })
+    }
+
+    /// An empty store in a temporary sled database, removed when dropped. For tests and
+    /// examples.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if sled cannot create it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = commute::store::Store::temporary()?;
+    /// assert_eq!(store.root(), commute::root::Root::empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn temporary() -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .flush_every_ms(None)
+            .open()?;
+        Store::init(db.open_tree("commute")?)
+    }
+
+    /// Read access to the committed state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = commute::store::Store::temporary()?;
+    /// assert_eq!(store.reader().list_len("c", b"l")?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reader(&self) -> &StateReader {
+        &self.reader
+    }
+
+    /// The committed state root. O(1) beyond hashing the 2 KiB lattice.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = commute::store::Store::temporary()?;
+    /// assert_eq!(store.root(), store.reader().root()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn root(&self) -> Root {
+        self.lattice.root()
+    }
+
+    /// The highest seq committed so far, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    ///
+    /// let mut store = commute::store::Store::temporary()?;
+    /// store.apply(&Delta::from_call(3, "c", &Default::default()))?;
+    /// assert_eq!(store.last_seq(), Some(3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+
+    /// Builds the batch that commits `delta`, and the lattice it gives, without writing.
+    ///
+    /// For each entry the delta touches, the old value is read, its digest subtracted and
+    /// the new one's added: O(w log s) for w writes of the delta and s entries of the state.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::AlreadyCommitted`] if the delta holds a seq ≤ [`Store::last_seq`];
+    /// [`StoreError::Sled`] or [`StoreError::Corrupt`] if a read fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::Store;
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut store = Store::temporary()?;
+    /// let mut log = WriteLog::default();
+    /// log.list_push(b"events", b"login")?;
+    /// let commit = store.prepare(&Delta::from_call(1, "c", &log))?;
+    /// assert_eq!(store.reader().list_len("c", b"events")?, 0); // nothing written yet
+    /// let root = commit.root();
+    /// assert_eq!(store.commit(commit)?, root);
+    /// assert_eq!(store.reader().list_len("c", b"events")?, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn prepare(&self, delta: &Delta) -> Result<Commit, StoreError> {
+        // (D): refuse what is already committed.
+        if let (Some(seq), Some(last)) = (delta.first_seq(), self.last_seq) {
+            if seq <= last {
+                return Err(StoreError::AlreadyCommitted { seq, last });
+            }
+        }
+        let tree = &self.reader.tree;
+        let mut batch = sled::Batch::default();
+        let mut lattice = self.lattice.clone();
+
+        for change in delta.counters() {
+            let key = scoped(change.canister, COUNTER, change.name, change.key);
+            let entry = |value| RootEntry::Counter {
+                canister: change.canister,
+                name: change.name,
+                key: change.key,
+                value,
+            };
+            let old = match tree.get(&key)? {
+                Some(bytes) => decode_counter(&key, &bytes)?,
+                None => 0,
+            };
+            let new = old.wrapping_add(change.delta);
+            // (A): out with the old entry, in with the new; (B): a counter at 0 is absent.
+            if old != 0 {
+                lattice.remove(&entry(old));
+            }
+            if new == 0 {
+                batch.remove(key);
+            } else {
+                lattice.insert(&entry(new));
+                batch.insert(key, &new.to_le_bytes());
+            }
+        }
+
+        for change in delta.maps() {
+            let key = scoped(change.canister, MAP, change.name, change.key);
+            fn entry<'a>(change: &MapChange<'a>, value: &'a [u8]) -> RootEntry<'a> {
+                RootEntry::Map {
+                    canister: change.canister,
+                    name: change.name,
+                    key: change.key,
+                    value,
+                }
+            }
+            // (A): out with the old entry, in with the new.
+            if let Some(old) = tree.get(&key)? {
+                lattice.remove(&entry(&change, &old));
+            }
+            match change.value {
+                Some(value) => {
+                    lattice.insert(&entry(&change, value));
+                    batch.insert(key, value);
+                }
+                None => batch.remove(key),
+            }
+        }
+
+        let mut pushed: BTreeMap<(&str, &[u8]), u64> = BTreeMap::new();
+        for push in delta.lists() {
+            // (D): seq > last committed, so this key was never written: nothing to remove.
+            let at = list_element_key(push.seq, push.index);
+            batch.insert(scoped(push.canister, LIST, push.name, &at), push.value);
+            lattice.insert(&RootEntry::List {
+                canister: push.canister,
+                name: push.name,
+                seq: push.seq,
+                index: push.index,
+                value: push.value,
+            });
+            *pushed.entry((push.canister, push.name)).or_default() += 1;
+        }
+        // (C): each list's length grows by its pushes.
+        for ((canister, name), count) in pushed {
+            let key = scoped(canister, LIST_LEN, name, b"");
+            let old = match tree.get(&key)? {
+                Some(bytes) => decode_u64(&key, &bytes)?,
+                None => 0,
+            };
+            batch.insert(key, &(old + count).to_be_bytes());
+        }
+
+        // (E): the lattice and the last seq go in the same batch as the state.
+        let last_seq = delta.last_seq().or(self.last_seq);
+        if let Some(seq) = delta.last_seq() {
+            batch.insert(area::META_LATTICE, &lattice.to_bytes()[..]);
+            batch.insert(area::META_LAST_SEQ, &seq.to_be_bytes());
+        }
+        Ok(Commit {
+            batch,
+            lattice,
+            prepared_after: self.last_seq,
+            last_seq,
+        })
+    }
+
+    /// Applies a prepared commit as one atomic sled batch, and returns the new root.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Stale`] if the store has committed since `commit` was prepared (nothing
+    /// is written); [`StoreError::Sled`] if sled fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::{Store, StoreError};
+    ///
+    /// let mut store = Store::temporary()?;
+    /// let first = store.prepare(&Delta::from_call(1, "c", &Default::default()))?;
+    /// let rival = store.prepare(&Delta::from_call(2, "c", &Default::default()))?;
+    /// store.commit(first)?;
+    /// assert!(matches!(store.commit(rival), Err(StoreError::Stale { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn commit(&mut self, commit: Commit) -> Result<Root, StoreError> {
+        // Every non-empty commit raises the last seq, so an unchanged last seq means no
+        // commit landed in between, and the old values read by `prepare` are still current.
+        if commit.prepared_after != self.last_seq {
+            return Err(StoreError::Stale {
+                prepared: commit.prepared_after,
+                now: self.last_seq,
+            });
+        }
+        self.reader.tree.apply_batch(commit.batch)?;
+        self.lattice = commit.lattice;
+        self.last_seq = commit.last_seq;
+        Ok(self.root())
+    }
+
+    /// Commits `delta` in one atomic batch: [`Store::prepare`] then [`Store::commit`].
+    /// Returns the new root.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::prepare`]; on error nothing is written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::{Store, StoreError};
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut store = Store::temporary()?;
+    /// let mut log = WriteLog::default();
+    /// log.counter_add(b"hits", b"", 1)?;
+    /// let delta = Delta::from_call(1, "c", &log);
+    /// let root = store.apply(&delta)?;
+    /// let again = store.apply(&delta);
+    /// assert!(matches!(again, Err(StoreError::AlreadyCommitted { seq: 1, last: 1 })));
+    /// assert_eq!((store.root(), store.reader().counter_get("c", b"hits", b"")?), (root, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn apply(&mut self, delta: &Delta) -> Result<Root, StoreError> {
+        let commit = self.prepare(delta)?;
+        self.commit(commit)
+    }
+
+    /// Flushes everything committed to disk. Call before reporting a round done.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if sled fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// commute::store::Store::temporary()?.flush()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.reader.tree.flush()?;
+        Ok(())
+    }
+
+    /// Checks invariants (A)–(C) from scratch: the persisted lattice equals the recomputed
+    /// one, no counter holds 0, and each list length record counts its elements. O(state).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] naming the first record at fault; [`StoreError::Sled`] if
+    /// sled fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// commute::store::Store::temporary()?.verify()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(&self) -> Result<(), StoreError> {
+        let tree = &self.reader.tree;
+        let mut lattice = Lattice::new();
+        let mut lengths: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for item in tree.scan_prefix([area::STATE]) {
+            let (key, value) = item?;
+            let Some((canister, entry)) = decode_entry(&key, &value)? else {
+                lengths.entry(key.to_vec()).or_default();
+                continue;
+            };
+            match &entry {
+                Entry::Counter { value: 0, .. } => return Err(corrupt(&key, "counter holds 0")),
+                Entry::List { name, .. } => {
+                    *lengths
+                        .entry(scoped(&canister, LIST_LEN, name, b""))
+                        .or_default() += 1;
+                }
+                _ => {}
+            }
+            lattice.insert(&entry.as_root_entry(&canister));
+        }
+        for (key, count) in lengths {
+            let stored = match tree.get(&key)? {
+                Some(bytes) => decode_u64(&key, &bytes)?,
+                None => 0,
+            };
+            if stored != count || count == 0 {
+                return Err(corrupt(
+                    &key,
+                    format!("list length {stored}, but {count} elements"),
+                ));
+            }
+        }
+        if lattice != self.reader.lattice()? || lattice != self.lattice {
+            return Err(corrupt(
+                area::META_LATTICE,
+                "lattice differs from the state's",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Compares `actual` with the golden file at `path` (relative to the crate), or rewrites
+/// the file when `COMMUTE_BLESS=1`.
+#[cfg(test)]
+pub(crate) fn check_golden(path: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if std::env::var_os("COMMUTE_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, actual).expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|err| {
+        panic!(
+            "{}: {err}; run with COMMUTE_BLESS=1 to create it",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual,
+        expected,
+        "{} changed; if on purpose, rerun with COMMUTE_BLESS=1",
+        path.display()
+    );
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod laws {
+    //! The read API against a `BTreeMap` model, as a quickcheck property.
+
+    use std::collections::BTreeMap;
+
+    use super::Store;
+    use crate::merge::laws::{quickcheck, Calls, Shape, CANISTERS};
+    use crate::merge::Delta;
+    use crate::write_log::arbitrary::{KEYS, NAMES};
+    use crate::write_log::Op;
+
+    /// The state as one-at-a-time execution in seq order defines it.
+    #[derive(Default)]
+    struct Model {
+        counters: BTreeMap<(String, Vec<u8>, Vec<u8>), i128>,
+        maps: BTreeMap<(String, Vec<u8>, Vec<u8>), Vec<u8>>,
+        lists: BTreeMap<(String, Vec<u8>), Vec<Vec<u8>>>,
+    }
+
+    impl Model {
+        fn run(calls: &Calls) -> Model {
+            let mut model = Model::default();
+            for call in calls.in_seq_order() {
+                let c = call.canister.to_owned();
+                for op in call.log.ops() {
+                    match op.clone() {
+                        Op::CounterAdd { name, key, delta } => {
+                            let sum = model.counters.entry((c.clone(), name, key)).or_default();
+                            *sum = sum.wrapping_add(i128::from(delta));
+                        }
+                        Op::MapPut { name, key, value } => {
+                            model.maps.insert((c.clone(), name, key), value);
+                        }
+                        Op::MapRemove { name, key } => {
+                            model.maps.remove(&(c.clone(), name, key));
+                        }
+                        Op::ListPush { name, value } => {
+                            model
+                                .lists
+                                .entry((c.clone(), name))
+                                .or_default()
+                                .push(value);
+                        }
+                    }
+                }
+            }
+            model
+        }
+    }
+
+    /// For every canister, name and key of the alphabets: `counter_get`, `map_get`,
+    /// `map_next_key`, `list_len` and `list_get` of the store committed in any grouping of
+    /// rounds = those of the model.
+    #[test]
+    fn prop_reads_match_model() {
+        fn prop(calls: Calls, shape: Shape) -> bool {
+            let model = Model::run(&calls);
+            let mut store = Store::temporary().unwrap();
+            for round in shape.group(calls.in_seq_order()) {
+                let delta =
+                    Delta::from_calls(round.iter().map(|c| (c.seq, c.canister, &c.log))).unwrap();
+                store.apply(&delta).unwrap();
+            }
+            store.verify().unwrap();
+            let reader = store.reader();
+            for &canister in CANISTERS {
+                for &name in NAMES {
+                    let id = |key: &[u8]| (canister.to_owned(), name.to_vec(), key.to_vec());
+                    for &key in KEYS {
+                        let counter = model.counters.get(&id(key)).copied().unwrap_or(0);
+                        assert_eq!(reader.counter_get(canister, name, key).unwrap(), counter);
+                        assert_eq!(
+                            reader.map_get(canister, name, key).unwrap(),
+                            model.maps.get(&id(key)).cloned()
+                        );
+                        let next = model
+                            .maps
+                            .range((
+                                std::ops::Bound::Excluded(id(key)),
+                                std::ops::Bound::Unbounded,
+                            ))
+                            .next()
+                            .filter(|((c, n, _), _)| c == canister && n == name)
+                            .map(|((_, _, k), _)| k.clone());
+                        assert_eq!(
+                            reader.map_next_key(canister, name, Some(key)).unwrap(),
+                            next
+                        );
+                    }
+                    let first = model
+                        .maps
+                        .range(id(b"")..)
+                        .next()
+                        .filter(|((c, n, _), _)| c == canister && n == name)
+                        .map(|((_, _, k), _)| k.clone());
+                    assert_eq!(reader.map_next_key(canister, name, None).unwrap(), first);
+                    let list = model
+                        .lists
+                        .get(&(canister.to_owned(), name.to_vec()))
+                        .cloned()
+                        .unwrap_or_default();
+                    assert_eq!(reader.list_len(canister, name).unwrap(), list.len() as u64);
+                    for i in 0..=list.len() {
+                        assert_eq!(
+                            reader.list_get(canister, name, i as u64).unwrap(),
+                            list.get(i).cloned()
+                        );
+                    }
+                }
+            }
+            true
+        }
+        quickcheck().quickcheck(prop as fn(Calls, Shape) -> bool);
+    }
+}

@@ -1,0 +1,386 @@
+use super::*;
+use crate::write_log::WriteLog;
+
+fn log(build: impl FnOnce(&mut WriteLog)) -> WriteLog {
+    let mut log = WriteLog::default();
+    build(&mut log);
+    log
+}
+
+fn call(seq: u64, canister: &str, build: impl FnOnce(&mut WriteLog)) -> Delta {
+    Delta::from_call(seq, canister, &log(build))
+}
+
+fn dump(store: &Store) -> Vec<(String, Entry)> {
+    store
+        .reader()
+        .all_entries()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Every record of the tree, keys escaped and values in hex: the layout of the module doc.
+fn raw_records(store: &Store) -> String {
+    let mut out = String::new();
+    for item in store.reader().tree().iter() {
+        let (key, value) = item.unwrap();
+        let value = if &*key == area::META_LATTICE {
+            format!(
+                "(2048 bytes; blake3 {})",
+                Lattice::from_bytes(&value).unwrap().root()
+            )
+        } else {
+            hex(&value)
+        };
+        out += &format!("{}\n  = {value}\n", key.escape_ascii());
+    }
+    out
+}
+
+#[test]
+fn layout_matches_golden() {
+    let mut store = Store::temporary().unwrap();
+    store
+        .apply(&call(1, "web", |l| {
+            l.counter_add(b"views", b"/", 3).unwrap();
+            l.counter_add(b"hits", b"", 1).unwrap();
+            l.map_put(b"last", b"ann", b"login").unwrap();
+            l.list_push(b"events", b"a").unwrap();
+            l.list_push(b"events", b"b").unwrap();
+        }))
+        .unwrap();
+    let round = call(2, "ab", |l| l.map_put(b"m", b"", b"x").unwrap())
+        .merged(call(3, "web", |l| {
+            l.counter_add(b"hits", b"", -1).unwrap();
+            l.counter_add(b"views", b"/", -4).unwrap();
+            l.list_push(b"events", b"c").unwrap();
+        }))
+        .unwrap();
+    store.apply(&round).unwrap();
+    let mut out = String::from(
+        "# Every record after two commits (see the layout in store.rs): escaped key, then value in hex.\n",
+    );
+    out += &raw_records(&store);
+    check_golden("src/store/layout.golden", &out);
+}
+
+#[test]
+fn counter_reaching_zero_is_absent_and_restores_the_root() {
+    let mut store = Store::temporary().unwrap();
+    let empty = store.root();
+    store
+        .apply(&call(1, "c", |l| l.counter_add(b"n", b"k", 5).unwrap()))
+        .unwrap();
+    assert_ne!(store.root(), empty);
+    store
+        .apply(&call(2, "c", |l| l.counter_add(b"n", b"k", -5).unwrap()))
+        .unwrap();
+    assert_eq!(store.reader().counter_get("c", b"n", b"k").unwrap(), 0);
+    assert!(dump(&store).is_empty());
+    assert_eq!(store.root(), empty);
+    store.verify().unwrap();
+}
+
+#[test]
+fn counter_wraps_at_i128() {
+    let mut store = Store::temporary().unwrap();
+    // Reach i128::MAX through the tree directly (2^64 calls would be needed otherwise).
+    let key = scoped("c", COUNTER, b"n", b"");
+    let mut setup = store.prepare(&Delta::new()).unwrap();
+    setup
+        .batch
+        .insert(key.clone(), &i128::MAX.to_le_bytes()[..]);
+    setup.lattice.insert(&RootEntry::Counter {
+        canister: "c",
+        name: b"n",
+        key: b"",
+        value: i128::MAX,
+    });
+    store.commit(setup).unwrap();
+    store
+        .apply(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
+        .unwrap();
+    assert_eq!(
+        store.reader().counter_get("c", b"n", b"").unwrap(),
+        i128::MIN
+    );
+    store.verify().unwrap();
+}
+
+#[test]
+fn map_remove_of_absent_key_changes_nothing() {
+    let mut store = Store::temporary().unwrap();
+    let root = store.root();
+    store
+        .apply(&call(1, "c", |l| l.map_remove(b"m", b"k").unwrap()))
+        .unwrap();
+    assert_eq!(store.root(), root);
+    assert_eq!(store.reader().map_get("c", b"m", b"k").unwrap(), None);
+}
+
+#[test]
+fn map_overwrite_and_remove_update_the_root() {
+    let mut store = Store::temporary().unwrap();
+    let empty = store.root();
+    let v1 = store
+        .apply(&call(1, "c", |l| l.map_put(b"m", b"k", b"1").unwrap()))
+        .unwrap();
+    let v2 = store
+        .apply(&call(2, "c", |l| l.map_put(b"m", b"k", b"2").unwrap()))
+        .unwrap();
+    assert_ne!(v1, v2);
+    let back = store
+        .apply(&call(3, "c", |l| l.map_put(b"m", b"k", b"1").unwrap()))
+        .unwrap();
+    assert_eq!(
+        back, v1,
+        "the root is a function of the state, not of its history"
+    );
+    let gone = store
+        .apply(&call(4, "c", |l| l.map_remove(b"m", b"k").unwrap()))
+        .unwrap();
+    assert_eq!(gone, empty);
+}
+
+#[test]
+fn map_next_key_walks_one_map_in_byte_order() {
+    let mut store = Store::temporary().unwrap();
+    store
+        .apply(&call(1, "c", |l| {
+            for key in [&b"b"[..], b"", b"a\xff", b"a", b"a\0"] {
+                l.map_put(b"m", key, b"v").unwrap();
+            }
+            // Neighbours that must not leak into map "m": a longer name, another canister.
+            l.map_put(b"m2", b"0", b"v").unwrap();
+            l.map_put(b"l", b"zz", b"v").unwrap();
+        }))
+        .unwrap();
+    store
+        .apply(&call(2, "cc", |l| l.map_put(b"m", b"c", b"v").unwrap()))
+        .unwrap();
+    let reader = store.reader();
+    let mut keys = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    while let Some(key) = reader.map_next_key("c", b"m", after.as_deref()).unwrap() {
+        keys.push(key.clone());
+        after = Some(key);
+    }
+    assert_eq!(keys, [&b""[..], b"a", b"a\0", b"a\xff", b"b"]);
+    assert_eq!(reader.map_next_key("c", b"m", Some(b"zzz")).unwrap(), None);
+    assert_eq!(reader.map_next_key("c", b"none", None).unwrap(), None);
+    assert_eq!(
+        reader.map_next_key("cc", b"m", Some(b"")).unwrap(),
+        Some(b"c".to_vec())
+    );
+}
+
+#[test]
+fn lists_read_in_seq_then_index_order() {
+    let mut store = Store::temporary().unwrap();
+    let round = call(5, "c", |l| {
+        l.list_push(b"l", b"5.0").unwrap();
+        l.list_push(b"l", b"5.1").unwrap();
+    })
+    .merged(call(2, "c", |l| l.list_push(b"l", b"2.0").unwrap()))
+    .unwrap();
+    store.apply(&round).unwrap();
+    store
+        .apply(&call(9, "c", |l| l.list_push(b"l", b"9.0").unwrap()))
+        .unwrap();
+    let reader = store.reader();
+    assert_eq!(reader.list_len("c", b"l").unwrap(), 4);
+    let items: Vec<Vec<u8>> = (0..5)
+        .filter_map(|i| reader.list_get("c", b"l", i).unwrap())
+        .collect();
+    assert_eq!(items, [&b"2.0"[..], b"5.0", b"5.1", b"9.0"]);
+    assert_eq!(reader.list_get("c", b"l", 4).unwrap(), None);
+    assert_eq!(reader.list_get("c", b"l", u64::MAX).unwrap(), None);
+    assert_eq!(reader.list_len("c", b"l2").unwrap(), 0);
+}
+
+#[test]
+fn entries_are_per_canister_in_stable_order() {
+    let mut store = Store::temporary().unwrap();
+    store
+        .apply(&call(1, "a", |l| {
+            l.map_put(b"m", b"k", b"v").unwrap();
+            l.list_push(b"l", b"x").unwrap();
+            l.counter_add(b"n", b"k", 1).unwrap();
+        }))
+        .unwrap();
+    // "ab" starts with "a": the length prefix keeps it out of "a"'s scan.
+    store
+        .apply(&call(2, "ab", |l| l.counter_add(b"n", b"", 1).unwrap()))
+        .unwrap();
+    let a: Vec<Entry> = store
+        .reader()
+        .entries("a")
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        a,
+        [
+            Entry::Counter {
+                name: b"n".to_vec(),
+                key: b"k".to_vec(),
+                value: 1
+            },
+            Entry::List {
+                name: b"l".to_vec(),
+                seq: 1,
+                index: 1,
+                value: b"x".to_vec()
+            },
+            Entry::Map {
+                name: b"m".to_vec(),
+                key: b"k".to_vec(),
+                value: b"v".to_vec()
+            },
+        ]
+    );
+    assert_eq!(store.reader().entries("ab").count(), 1);
+    assert_eq!(store.reader().entries("b").count(), 0);
+    assert_eq!(dump(&store).len(), 4);
+}
+
+#[test]
+fn committed_seqs_are_refused() {
+    let mut store = Store::temporary().unwrap();
+    let delta = call(3, "c", |l| l.counter_add(b"n", b"", 1).unwrap());
+    store.apply(&delta).unwrap();
+    let root = store.root();
+    let err = store.apply(&delta).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "seq 3 is already committed (last committed seq is 3); a round commits once"
+    );
+    // Any seq at or below the last is refused, even one never seen.
+    assert!(matches!(
+        store.apply(&call(2, "c", |_| {})),
+        Err(StoreError::AlreadyCommitted { seq: 2, last: 3 })
+    ));
+    assert_eq!(store.reader().counter_get("c", b"n", b"").unwrap(), 1);
+    assert_eq!((store.root(), store.last_seq()), (root, Some(3)));
+}
+
+#[test]
+fn empty_delta_changes_nothing() {
+    let mut store = Store::temporary().unwrap();
+    store
+        .apply(&call(1, "c", |l| l.list_push(b"l", b"v").unwrap()))
+        .unwrap();
+    let root = store.root();
+    assert_eq!(store.apply(&Delta::new()).unwrap(), root);
+    assert_eq!(store.last_seq(), Some(1));
+}
+
+#[test]
+fn stale_commit_is_refused_and_writes_nothing() {
+    let mut store = Store::temporary().unwrap();
+    let first = store
+        .prepare(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
+        .unwrap();
+    let rival = store
+        .prepare(&call(2, "c", |l| l.counter_add(b"n", b"", 10).unwrap()))
+        .unwrap();
+    store.commit(first).unwrap();
+    let err = store.commit(rival).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "stale commit: prepared when the last committed seq was none, but it is now 1"
+    );
+    assert_eq!(store.reader().counter_get("c", b"n", b"").unwrap(), 1);
+    store.verify().unwrap();
+}
+
+#[test]
+fn commit_takes_foreign_writes_but_not_own_keys() {
+    let mut store = Store::temporary().unwrap();
+    let mut commit = store
+        .prepare(&call(1, "c", |l| l.list_push(b"l", b"v").unwrap()))
+        .unwrap();
+    for own in [
+        &b"s"[..],
+        b"sanything",
+        area::META_LATTICE,
+        area::META_LAST_SEQ,
+        b"m",
+    ] {
+        let err = commit.insert(own, b"x").unwrap_err();
+        assert!(matches!(err, StoreError::OwnKey { .. }), "{err}");
+        assert!(commit.remove(own).is_err());
+    }
+    assert_eq!(
+        commit.insert(b"s1", b"").unwrap_err().to_string(),
+        "key 7331 is in the store's own area; extra batch writes go under i, o, q or mr"
+    );
+    commit.insert(b"q\x00\x01", b"").unwrap();
+    commit.insert(b"mround", b"record").unwrap();
+    let root = commit.root();
+    assert_eq!(store.commit(commit).unwrap(), root);
+    let tree = store.reader().tree();
+    assert_eq!(
+        tree.get(b"mround").unwrap().as_deref(),
+        Some(&b"record"[..])
+    );
+    assert!(tree.get(b"q\x00\x01").unwrap().is_some());
+    store.verify().unwrap();
+}
+
+#[test]
+fn state_root_and_last_seq_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = {
+        let db = sled::open(dir.path()).unwrap();
+        let mut store = Store::init(db.open_tree("commute").unwrap()).unwrap();
+        store
+            .apply(&call(7, "c", |l| {
+                l.counter_add(b"n", b"", 2).unwrap();
+                l.map_put(b"m", b"k", b"v").unwrap();
+                l.list_push(b"l", b"x").unwrap();
+            }))
+            .unwrap();
+        store.flush().unwrap();
+        store.root()
+    };
+    let db = sled::open(dir.path()).unwrap();
+    let mut store = Store::init(db.open_tree("commute").unwrap()).unwrap();
+    assert_eq!((store.root(), store.last_seq()), (root, Some(7)));
+    assert_eq!(store.reader().recompute_root().unwrap(), root);
+    assert!(store.apply(&call(7, "c", |_| {})).is_err());
+    assert_eq!(store.reader().list_len("c", b"l").unwrap(), 1);
+}
+
+#[test]
+fn verify_finds_corruption() {
+    let mut store = Store::temporary().unwrap();
+    store
+        .apply(&call(1, "c", |l| l.list_push(b"l", b"v").unwrap()))
+        .unwrap();
+    let tree = store.reader().tree().clone();
+    tree.insert(scoped("c", LIST_LEN, b"l", b""), &5u64.to_be_bytes()[..])
+        .unwrap();
+    assert!(matches!(store.verify(), Err(StoreError::Corrupt { .. })));
+    tree.insert(scoped("c", LIST_LEN, b"l", b""), &1u64.to_be_bytes()[..])
+        .unwrap();
+    store.verify().unwrap();
+    tree.insert(scoped("c", MAP, b"m", b"k"), b"sneaked in")
+        .unwrap();
+    let err = store.verify().unwrap_err();
+    assert!(err.to_string().contains("lattice differs"), "{err}");
+}
+
+#[test]
+fn bad_counter_record_is_reported_with_its_key() {
+    let store = Store::temporary().unwrap();
+    let key = scoped("c", COUNTER, b"n", b"");
+    store.reader().tree().insert(&key, b"short").unwrap();
+    let err = store.reader().counter_get("c", b"n", b"").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "corrupt store at key {}: counter is not 16 bytes",
+            hex(&key)
+        )
+    );
+}
