@@ -113,6 +113,13 @@ impl Did {
         }
         emit::tag_pure_methods(&mut prog, &methods);
         let standard = emit::standard(prog);
+        // Safety net for the fixed point: never print what stock Candid cannot read back.
+        if let Err(e) = standard.parse::<IDLProg>() {
+            return Err(Located::new(
+                0,
+                format!("this file has no standard Candid form: {}", e),
+            ));
+        }
         Ok(Did {
             interface: Interface::new(env, methods, init),
             standard,

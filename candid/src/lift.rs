@@ -92,6 +92,17 @@ const PURE: &str = "pure_update";
 /// method that returns something; and a misplaced `// @pure_update` comment.
 pub(crate) fn lift(src: &str) -> Result<Lifted, Located> {
     let all = tokenize(src);
+    // candid_parser prints a NUL in a name as `\0`, an escape its own lexer refuses: such a
+    // file has no standard form, so it is refused here, where the name is.
+    if let Some(t) = all
+        .iter()
+        .find(|t| t.kind == Kind::Text && unquote(t.text(src)).contains('\0'))
+    {
+        return Err(Located::new(
+            t.span.start,
+            "a name cannot contain a NUL character: stock Candid tools cannot write it back",
+        ));
+    }
     let code = Code::new(src, &all);
     let actor = code.actor_brace();
     let mut text = src.as_bytes().to_vec();

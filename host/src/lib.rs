@@ -10,6 +10,8 @@
 //! - [`root`]: the lattice hash behind the 32-byte state root.
 
 pub mod merge;
+pub mod outcome;
+pub mod queue;
 pub mod root;
 pub mod store;
 pub mod write_log;

@@ -249,6 +249,21 @@ fn ledger_is_accepted_and_emits_standard_candid() {
     );
 }
 
+/// Found by `cargo fuzz`: candid_parser prints a NUL in a quoted name as `\0`, which it
+/// cannot read back. Refused at the name instead of printing an unreadable file.
+#[test]
+fn fuzz_regression_nul_in_quoted_name() {
+    fails_at("service : {\n  \"a\u{0}b\" : () -> ();\n}", "\"a", 0, "NUL");
+    // The escapes `\00` and `\u{0}` spell a NUL too.
+    fails_at(
+        "service : {\n  f : (\"x\\00\" : nat) -> ();\n}",
+        "\"x",
+        0,
+        "NUL",
+    );
+    fails_at("service : {\n  \"y\\u{0}\" : () -> ();\n}", "\"y", 0, "NUL");
+}
+
 // ---- Property (a): generated services round-trip through the standard form. ----
 
 /// A generated argument type, from a small set that covers names, records, opt and vec.
