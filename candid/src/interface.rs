@@ -100,14 +100,6 @@ pub struct Method {
 }
 
 impl Method {
-    /// How error messages name argument `i`: `` `user` `` or `#1`.
-    fn arg_label(&self, i: usize) -> String {
-        match self.args.get(i).and_then(|a| a.name.as_deref()) {
-            Some(name) => format!("`{name}`"),
-            None => format!("#{i}"),
-        }
-    }
-
     fn arg_types(&self) -> Vec<Type> {
         self.args.iter().map(|a| a.ty.clone()).collect()
     }
@@ -186,6 +178,20 @@ pub struct Interface {
     init: Vec<Arg>,
 }
 
+/// The error for argument `i` of `args` (of `method`) not fitting its type.
+fn type_error(method: &str, args: &[Arg], i: usize, e: candid::Error) -> ArgError {
+    let arg = match args[i].name.as_deref() {
+        Some(name) => format!("`{name}`"),
+        None => format!("#{i}"),
+    };
+    ArgError::Type {
+        method: method.to_string(),
+        arg,
+        ty: args[i].ty.to_string(),
+        message: collapse(e),
+    }
+}
+
 /// Work allowed when decoding a hostile binary message, per byte of input, on top of a
 /// fixed allowance. Bounds the classic `vec null` amplification (DESIGN: hostile input
 /// loses nothing and hangs nothing).
@@ -262,28 +268,62 @@ impl Interface {
     /// ```
     pub fn decode_text(&self, method: &str, text: &str) -> Result<CallArgs, ArgError> {
         let m = self.lookup(method)?;
+        let values = self.annotate_text(&m.name, &m.args, text)?;
+        self.finish(m, values)
+    }
+
+    /// Checks init arguments (`service : (ARGS) -> ...`) written in Candid text and encodes
+    /// them; `None` stands for `()`, which fits only if every init argument may be omitted.
+    ///
+    /// # Errors
+    ///
+    /// [`ArgError`] naming `init` as the method, and the argument at fault.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute_did::Did;
+    ///
+    /// let did = Did::parse("a.did", "service : (owner : principal) -> {}").unwrap();
+    /// assert!(did.interface().encode_init(Some(r#"(principal "aaaaa-aa")"#)).is_ok());
+    /// let err = did.interface().encode_init(None).unwrap_err();
+    /// assert!(err.to_string().starts_with("argument `owner` of `init` does not fit"));
+    /// ```
+    pub fn encode_init(&self, text: Option<&str>) -> Result<Vec<u8>, ArgError> {
+        let values = self.annotate_text("init", &self.init, text.unwrap_or("()"))?;
+        let types: Vec<Type> = self.init.iter().map(|a| a.ty.clone()).collect();
+        values
+            .to_bytes_with_types(&self.env, &types)
+            .map_err(|e| ArgError::Binary {
+                method: "init".to_string(),
+                message: collapse(e),
+            })
+    }
+
+    /// Parses `text` and types each value as the declared `args` of `method`.
+    fn annotate_text(&self, method: &str, args: &[Arg], text: &str) -> Result<IDLArgs, ArgError> {
         let parsed = candid_parser::parse_idl_args(text).map_err(|e| ArgError::Syntax {
             method: method.to_string(),
             message: collapse(e),
         })?;
-        if parsed.args.len() > m.args.len() {
+        if parsed.args.len() > args.len() {
             return Err(ArgError::Count {
                 method: method.to_string(),
-                expected: m.args.len(),
+                expected: args.len(),
                 got: parsed.args.len(),
             });
         }
-        let mut values = Vec::with_capacity(m.args.len());
-        for (i, arg) in m.args.iter().enumerate() {
+        let mut values = Vec::with_capacity(args.len());
+        for (i, arg) in args.iter().enumerate() {
             let value = match parsed.args.get(i) {
                 Some(v) => v.annotate_type(true, &self.env, &arg.ty),
                 None => self.omitted(&arg.ty).ok_or(()).map_err(|()| {
                     candid::Error::msg("missing, and only opt, null and reserved may be left out")
                 }),
             };
-            values.push(value.map_err(|e| self.type_error(m, i, e))?);
+            values.push(value.map_err(|e| type_error(method, args, i, e))?);
         }
-        self.finish(m, IDLArgs { args: values })
+        Ok(IDLArgs { args: values })
     }
 
     /// Checks arguments in Candid binary, as another canister or an agent sends them.
@@ -320,7 +360,7 @@ impl Interface {
         for (i, arg) in m.args.iter().enumerate() {
             let value = de
                 .get_value_with_type(&self.env, &arg.ty)
-                .map_err(|e| self.type_error(m, i, e))?;
+                .map_err(|e| type_error(&m.name, &m.args, i, e))?;
             values.push(value);
         }
         de.done().map_err(binary)?;
@@ -357,15 +397,6 @@ impl Interface {
             TypeInner::Reserved => Some(IDLValue::Reserved),
             TypeInner::Opt(_) => Some(IDLValue::None),
             _ => None,
-        }
-    }
-
-    fn type_error(&self, m: &Method, i: usize, e: candid::Error) -> ArgError {
-        ArgError::Type {
-            method: m.name.clone(),
-            arg: m.arg_label(i),
-            ty: m.args[i].ty.to_string(),
-            message: collapse(e),
         }
     }
 

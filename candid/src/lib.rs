@@ -19,7 +19,7 @@
 //!   `// @pure_update key(...)` comment, which stock tools accept and commute reads back.
 //!
 //! Every error is a [`DidError`]: `FILE:LINE:COL: message`, pointing into the user's file.
-//! [`candid_service_section`] reads a `.did` embedded in a wasm module.
+//! [`SharedInterface`] shares an interface across threads. [`candid_service_section`] reads a `.did` embedded in a wasm module.
 //!
 //! This crate is named `commute-did` so it is never mistaken for the `candid` crate.
 
@@ -31,12 +31,14 @@ mod lexer;
 mod lift;
 mod locate;
 mod position;
+mod shared;
 mod wasm_section;
 
 pub use did::Did;
 pub use error::DidError;
 pub use interface::{Arg, ArgError, CallArgs, Interface, Method, Mode};
 pub use position::Position;
+pub use shared::SharedInterface;
 pub use wasm_section::{candid_service_section, SectionError, CANDID_SERVICE_SECTION};
 
 /// Re-exported so users name the same `candid` types this crate uses.

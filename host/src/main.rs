@@ -24,13 +24,34 @@ enum Command {
     /// Work with `.did` files.
     #[command(subcommand)]
     Did(commands::did::DidCommand),
+    /// Install a canister (re-install keeps its state).
+    Install(commands::install::InstallArgs),
+    /// Call a method: queries and updates print the reply, pure updates `queued SEQ`.
+    Call(commands::call::CallArgs),
+    /// Print a ticket's outcome: `pending`, `done` or `trapped: MESSAGE`.
+    Status(commands::status::StatusArgs),
+    /// Run rounds until nothing is pending; one JSON object per round.
+    Tick(commands::tick::TickArgs),
+    /// Print the state root.
+    Root(commands::root::RootArgs),
+    /// Print a canister's stable structures as JSON.
+    Dump(commands::dump::DumpArgs),
+    /// Run the example canisters under load at 1 thread and at all cores; compare roots.
+    Demo(commands::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = &cli.data_dir; // Read by the commands that keep state.
+    let dir = cli.data_dir.as_path();
     let result = match cli.command {
         Command::Did(cmd) => commands::did::run(cmd),
+        Command::Install(args) => commands::install::run(dir, args),
+        Command::Call(args) => commands::call::run(dir, args),
+        Command::Status(args) => commands::status::run(dir, args),
+        Command::Tick(args) => commands::tick::run(dir, args),
+        Command::Root(args) => commands::root::run(dir, args),
+        Command::Dump(args) => commands::dump::run(dir, args),
+        Command::Demo(args) => commands::demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,41 @@
+//! `commute call NAME METHOD [ARGS] [--caller P]`.
+
+use anyhow::Context;
+use commute::submit::Args;
+use commute::{Host, Mode, Principal};
+use std::path::Path;
+
+/// Call a method: a query or update prints its reply; a pure update or oneway is queued
+/// and prints `queued SEQ`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CallArgs {
+    /// The canister.
+    name: String,
+    /// The method.
+    method: String,
+    /// Arguments in Candid text, e.g. `'(principal "aaaaa-aa", "hi")'`.
+    #[arg(default_value = "()")]
+    args: String,
+    /// The caller's principal, in text form.
+    #[arg(long, default_value = "2vxsx-fae")]
+    caller: String,
+}
+
+pub(crate) fn run(data_dir: &Path, args: CallArgs) -> anyhow::Result<()> {
+    let caller = Principal::from_text(&args.caller)
+        .with_context(|| format!("--caller `{}` is not a principal", args.caller))?;
+    let mut host = Host::open(data_dir)?;
+    let mode = host
+        .registry()
+        .get(&args.name)
+        .and_then(|c| c.interface.with(|i| i.method(&args.method).map(|m| m.mode)));
+    let call_args = Args::Text(&args.args);
+    if matches!(mode, Some(Mode::PureUpdate | Mode::Oneway)) {
+        let seq = host.submit(&args.name, &args.method, call_args, caller)?;
+        println!("queued {seq}");
+    } else {
+        let reply = host.call(&args.name, &args.method, call_args, caller)?;
+        println!("{}", reply.text);
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! `commute demo`: the idea in one command, on an embedded store in a temporary directory.
+//!
+//! It installs the example canisters, queues thousands of calls whose keys collide (logger
+//! events from a few users, transfers between a few accounts that each fire a child call
+//! to the logger, CPU-bound analytics work), then runs the *same* queue twice — copied
+//! byte for byte, so every call carries the same seq and time — once on one thread and once
+//! on every core, and shows the speedup, that the two state roots are equal, and a few
+//! values read back with queries.
+
+use anyhow::{ensure, Context};
+use commute::submit::Args;
+use commute::{Config, Host, Principal};
+use commute_examples::{Canister, ANALYTICS, AUDIT, LOGGER};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Run the example canisters under load, at 1 thread and at all cores.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// Logger events to fire (from 50 users).
+    #[arg(long, default_value_t = 3000)]
+    events: u32,
+    /// Transfers to record (between 40 accounts; each logs to the logger too).
+    #[arg(long, default_value_t = 1000)]
+    transfers: u32,
+    /// CPU-bound analytics calls (over 200 keys).
+    #[arg(long, default_value_t = 2000)]
+    work: u32,
+}
+
+fn principal(kind: u8, i: u32) -> Principal {
+    let mut bytes = vec![kind];
+    bytes.extend_from_slice(&i.to_be_bytes());
+    Principal::from_slice(&bytes)
+}
+
+fn install(host: &mut Host, c: &Canister) -> anyhow::Result<()> {
+    host.install(c.name, c.wasm, Some((c.did_path, c.did)), None)
+        .with_context(|| format!("installing the {} example", c.name))
+}
+
+/// Keys the demo used, to read back: a user, an account, a work key.
+struct Sample {
+    user: Principal,
+    account: Principal,
+    work_key: u32,
+}
+
+/// Fills `dir` with the installed examples and the queued calls; returns how many, and
+/// keys worth reading back.
+fn prepare(dir: &Path, args: &DemoArgs) -> anyhow::Result<(usize, Sample)> {
+    let mut host = Host::open(dir)?;
+    for c in [&LOGGER, &AUDIT, &ANALYTICS] {
+        install(&mut host, c)?;
+    }
+    let mut texts: Vec<(&str, &str, String)> = Vec::new();
+    let mut sample = Sample {
+        user: principal(1, 0),
+        account: principal(2, 0),
+        work_key: 0,
+    };
+    // A small LCG: the demo is the same on every run.
+    let mut seed = 0x00c0_ffee_u64;
+    let mut next = |n: u32| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) % u64::from(n)) as u32
+    };
+    for i in 0..args.events {
+        let user = principal(1, next(50));
+        sample.user = user;
+        texts.push((
+            "logger",
+            "log",
+            format!("(principal \"{user}\", \"event {i}\")"),
+        ));
+    }
+    for _ in 0..args.transfers {
+        let (from, to) = (principal(2, next(40)), principal(2, next(40)));
+        sample.account = from;
+        let amount = 1 + next(1000);
+        let text = format!("(principal \"{from}\", principal \"{to}\", {amount})");
+        texts.push(("audit", "record", text));
+    }
+    for _ in 0..args.work {
+        sample.work_key = next(200);
+        texts.push(("analytics", "work", format!("({}, 4000)", sample.work_key)));
+    }
+    let calls: Vec<_> = texts
+        .iter()
+        .map(|(c, m, t)| (*c, *m, Args::Text(t), principal(3, 0)))
+        .collect();
+    host.submit_batch(&calls)?;
+    Ok((calls.len(), sample))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Ticks the host in `dir` on `threads` threads until nothing is pending.
+fn tick_on(dir: &Path, threads: usize) -> anyhow::Result<(Host, usize, Duration)> {
+    let config = Config {
+        threads,
+        ..Config::default()
+    };
+    let mut host = Host::open_with(dir, config)?;
+    // Compile the modules before the clock starts: the demo times rounds, not cranelift.
+    host.query(
+        "logger",
+        "events_len",
+        Args::Text("()"),
+        Principal::anonymous(),
+    )?;
+    for name in ["audit", "analytics"] {
+        if let Some(c) = host.registry().get(name) {
+            c.compiled(host.engine())?;
+        }
+    }
+    let started = Instant::now();
+    let mut calls = 0;
+    host.tick(|r| calls += r.calls)?;
+    Ok((host, calls, started.elapsed()))
+}
+
+pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir().context("cannot make a temporary directory")?;
+    let (one_dir, all_dir) = (tmp.path().join("one"), tmp.path().join("all"));
+    let (queued, sample) = prepare(&one_dir, &args)?;
+    copy_dir(&one_dir, &all_dir).context("cannot copy the data dir")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    println!("commute demo: the same {queued} queued pure calls, run twice");
+    println!(
+        "  {} logger.log from 50 users (key: user), {} audit.record between 40 accounts \
+         (keys: from, to; each fires a child call to logger.log), {} analytics.work over \
+         200 keys (CPU-bound)",
+        args.events, args.transfers, args.work
+    );
+    let (one, calls_one, t_one) = tick_on(&one_dir, 1)?;
+    let (all, calls_all, t_all) = tick_on(&all_dir, cores)?;
+    let rate = |calls: usize, t: Duration| calls as f64 / t.as_secs_f64().max(1e-9);
+    println!(
+        "  1 thread:    {calls_one} calls in {:.2} s = {:.0} calls/s   root {}",
+        t_one.as_secs_f64(),
+        rate(calls_one, t_one),
+        one.root()
+    );
+    println!(
+        "  {cores} threads:   {calls_all} calls in {:.2} s = {:.0} calls/s   root {}",
+        t_all.as_secs_f64(),
+        rate(calls_all, t_all),
+        all.root()
+    );
+    ensure!(
+        one.root() == all.root() && calls_one == calls_all,
+        "the roots differ: parallel execution did not match sequential execution"
+    );
+    println!(
+        "  speedup {:.2}x on {cores} cores; the state roots are equal",
+        t_one.as_secs_f64() / t_all.as_secs_f64().max(1e-9)
+    );
+
+    let q = |canister: &str, method: &str, arg: String| -> anyhow::Result<String> {
+        Ok(all
+            .query(canister, method, Args::Text(&arg), Principal::anonymous())?
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "))
+    };
+    let (user, account, key) = (sample.user, sample.account, sample.work_key);
+    println!("  read back with queries:");
+    println!(
+        "    logger.events_len()          = {}",
+        q("logger", "events_len", "()".into())?
+    );
+    println!(
+        "    logger.count({user}) = {}",
+        q("logger", "count", format!("(principal \"{user}\")"))?
+    );
+    println!(
+        "    audit.sent({account})  = {}",
+        q("audit", "sent", format!("(principal \"{account}\")"))?
+    );
+    println!(
+        "    audit.transfers_len()        = {}",
+        q("audit", "transfers_len", "()".into())?
+    );
+    println!(
+        "    analytics.work_done({key})     = {}",
+        q("analytics", "work_done", format!("({key})"))?
+    );
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! `commute install NAME --wasm W [--did D] [--argument ARGS]`.
+
+use anyhow::Context;
+use commute::Host;
+use std::path::{Path, PathBuf};
+
+/// Install a canister (re-install keeps its state).
+#[derive(Debug, clap::Args)]
+pub(crate) struct InstallArgs {
+    /// The name to install it under: [a-z0-9_-], 1 to 64 characters.
+    name: String,
+    /// The wasm module.
+    #[arg(long)]
+    wasm: PathBuf,
+    /// Its `.did`; without it, the wasm's `icp:public candid:service` section is used.
+    #[arg(long)]
+    did: Option<PathBuf>,
+    /// Init arguments in Candid text, for a service that takes them.
+    #[arg(long)]
+    argument: Option<String>,
+}
+
+pub(crate) fn run(data_dir: &Path, args: InstallArgs) -> anyhow::Result<()> {
+    let wasm = std::fs::read(&args.wasm)
+        .with_context(|| format!("{}: cannot read", args.wasm.display()))?;
+    let did = match &args.did {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            Some((path.display().to_string(), text))
+        }
+        None => None,
+    };
+    let mut host = Host::open(data_dir)?;
+    let did = did.as_ref().map(|(f, t)| (f.as_str(), t.as_str()));
+    host.install(&args.name, &wasm, did, args.argument.as_deref())?;
+    println!("installed {}", args.name);
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! `commute tick [--threads N]`.
+
+use anyhow::Context;
+use commute::{Config, Host};
+use std::io::Write;
+use std::path::Path;
+
+/// Run rounds until nothing is pending; print one JSON object per round.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TickArgs {
+    /// Worker threads for pure rounds [default: the machine's cores].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// The most calls one round takes.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    round_size: Option<u32>,
+}
+
+pub(crate) fn run(data_dir: &Path, args: TickArgs) -> anyhow::Result<()> {
+    let mut config = Config::default();
+    if let Some(n) = args.threads {
+        config.threads = usize::from(n);
+    }
+    if let Some(n) = args.round_size {
+        config.max_round_calls = n as usize;
+    }
+    let mut host = Host::open_with(data_dir, config)?;
+    let mut out = std::io::stdout().lock();
+    let mut failed = None;
+    host.tick(|report| {
+        // Each round is committed and flushed before it is reported; print it as it lands.
+        let line = serde_json::to_string(report).expect("a report serializes");
+        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            failed.get_or_insert(e);
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e).context("cannot write to stdout");
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! [`Limits`]: the per-call caps of DESIGN §7.
+
+use crate::write_log::LogLimits;
+
+/// Per-call caps (DESIGN §7). Going over one traps that call only; see invariant (E) of
+/// [`crate::execute`].
+///
+/// [`Default`] gives the defaults of DESIGN §7 and a fuel budget of
+/// [`Limits::DEFAULT_FUEL`].
+///
+/// # Examples
+///
+/// ```
+/// use commute::execute::Limits;
+///
+/// let limits = Limits::default();
+/// assert_eq!(limits.memory_bytes, 64 << 20);
+/// assert_eq!(limits.arg_bytes, 2 << 20);
+/// assert_eq!(limits.child_calls, 256);
+/// let tight = Limits { fuel: 1_000_000, ..Limits::default() };
+/// assert_eq!(tight.log, limits.log);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The instruction budget of one call, in wasmtime fuel (about one unit per wasm
+    /// operator, plus what imports cost: [`crate::execute::HOST_CALL_FUEL`] and one per
+    /// byte moved). Running out traps the call.
+    pub fuel: u64,
+    /// The most bytes of linear memory a call's instance may have. `memory.grow` past it
+    /// returns -1; a module whose initial memory is over it cannot be compiled or run.
+    pub memory_bytes: u64,
+    /// The most bytes of Candid argument a call may have, and of reply it may build.
+    pub arg_bytes: usize,
+    /// The caps on the write log, checked as each write is issued.
+    pub log: LogLimits,
+    /// The most `call_pure` calls one call may fire.
+    pub child_calls: usize,
+}
+
+impl Limits {
+    /// The default fuel budget: 5 billion, the IC's instruction limit for a query.
+    ///
+    /// A CPU-bound call of about 50 µs uses a few hundred thousand units, so this is
+    /// thousands of such calls over. An infinite loop runs into it after a few seconds of
+    /// one core; tests and benchmarks that run hostile guests lower it.
+    ///
+    /// ```
+    /// assert_eq!(commute::execute::Limits::DEFAULT_FUEL, 5_000_000_000);
+    /// ```
+    pub const DEFAULT_FUEL: u64 = 5_000_000_000;
+
+    /// The defaults of DESIGN §7: 64 MiB of memory, 2 MiB of arguments, the default
+    /// [`LogLimits`], 256 child calls; and [`Limits::DEFAULT_FUEL`].
+    ///
+    /// ```
+    /// use commute::execute::Limits;
+    ///
+    /// assert_eq!(Limits::DEFAULT, Limits::default());
+    /// ```
+    pub const DEFAULT: Limits = Limits {
+        fuel: Limits::DEFAULT_FUEL,
+        memory_bytes: 64 << 20,
+        arg_bytes: 2 << 20,
+        log: LogLimits::DEFAULT,
+        child_calls: 256,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}

@@ -1,0 +1,732 @@
+//! [`Host`]: the library's front door, shaped like PocketIC — open a host on a directory
+//! (or a temporary one), install canisters, submit and call, tick, read tickets and roots.
+//!
+//! The host owns the sled directory: one process at a time (sled locks it). Every method
+//! that changes state commits atomically and flushes before it returns.
+
+use crate::execute::{self, CanisterState, Engine, ExecuteError, Execution, Limits};
+use crate::merge::Delta;
+use crate::outcome::{self, Outcome, Status};
+use crate::queue::{self, CallKind, QueueError, QueuedCall};
+use crate::registry::{self, Canister, Record, Registry, RegistryError};
+use crate::root::Root;
+use crate::round::{self, RoundError, RoundReport};
+use crate::schedule::{Schedule, Trace};
+use crate::store::{Entry, Store, StoreError};
+use crate::submit::{self, Args, ChildCheck, SubmitError};
+use candid::Principal;
+use commute_did::{candid_service_section, Did, DidError, Mode};
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use thiserror::Error;
+
+/// Something the host was asked to do failed; what was committed before stays committed.
+#[derive(Debug, Error)]
+pub enum HostError {
+    /// Another process holds the data directory.
+    #[error("data dir {0} is in use by another commute process")]
+    InUse(PathBuf),
+    /// sled failed.
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queue failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The registry failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A round failed.
+    #[error(transparent)]
+    Round(#[from] RoundError),
+    /// A call was refused before it was accepted.
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    /// The engine could not be set up, or a module failed its checks.
+    #[error(transparent)]
+    Execute(#[from] ExecuteError),
+    /// The `.did` is invalid.
+    #[error(transparent)]
+    Did(#[from] DidError),
+    /// An install was refused.
+    #[error("install `{name}` refused: {reason}")]
+    Install {
+        /// The canister name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A query or update trapped.
+    #[error("`{canister}.{method}` trapped: {message}")]
+    Trapped {
+        /// The canister.
+        canister: String,
+        /// The method.
+        method: String,
+        /// The trap message.
+        message: String,
+    },
+}
+
+/// A hook run on the worker thread before each pure call of a round, given the call's
+/// seq. For tests that perturb completion order on purpose; it must not touch the host.
+pub type Perturb = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// How a host runs calls.
+#[derive(Clone)]
+pub struct Config {
+    /// Per-call limits (DESIGN §7).
+    pub limits: Limits,
+    /// The most calls one round takes.
+    pub max_round_calls: usize,
+    /// Worker threads for pure rounds; the machine's cores by default.
+    pub threads: usize,
+    /// Record when each call of a round became ready, started and ended
+    /// ([`Host::last_trace`]).
+    pub trace: bool,
+    /// See [`Perturb`]; `None` outside tests.
+    pub perturb: Option<Perturb>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("limits", &self.limits)
+            .field("max_round_calls", &self.max_round_calls)
+            .field("threads", &self.threads)
+            .field("trace", &self.trace)
+            .field("perturb", &self.perturb.is_some())
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            max_round_calls: 10_000,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            trace: false,
+            perturb: None,
+        }
+    }
+}
+
+/// A reply to a query or update, with its Candid text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The Candid bytes the canister replied with.
+    pub bytes: Vec<u8>,
+    /// Those bytes as Candid text with types, e.g. `(10 : nat64)`.
+    pub text: String,
+}
+
+/// A commute host over one data directory.
+pub struct Host {
+    _db: sled::Db,
+    store: Store,
+    engine: Engine,
+    registry: Registry,
+    config: Config,
+    next_seq: u64,
+    round: u64,
+    pool: rayon::ThreadPool,
+    last_trace: Option<(Schedule, Trace)>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("next_seq", &self.next_seq)
+            .field("round", &self.round)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Nanoseconds since the epoch: a call's `time` (DESIGN §8).
+fn now_nanos() -> u64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Host {
+    /// Opens (or creates) the host kept in `dir`, with the default [`Config`].
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::InUse`] if another process holds `dir`; others if it is unreadable.
+    pub fn open(dir: &Path) -> Result<Host, HostError> {
+        Host::open_with(dir, Config::default())
+    }
+
+    /// Opens (or creates) the host kept in `dir`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::open`].
+    pub fn open_with(dir: &Path, config: Config) -> Result<Host, HostError> {
+        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
+            // sled reports a held lock as an `Other` I/O error that says so.
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                HostError::InUse(dir.to_path_buf())
+            }
+            other => HostError::Sled(other),
+        })?;
+        Host::from_db(db, config, None)
+    }
+
+    /// A host on a fresh temporary directory, removed when the host is dropped.
+    ///
+    /// # Errors
+    ///
+    /// If the directory cannot be made or the engine cannot be set up.
+    ///
+    /// ```
+    /// let host = commute::Host::temporary().unwrap();
+    /// assert_eq!(host.root(), commute::root::Root::empty());
+    /// ```
+    pub fn temporary() -> Result<Host, HostError> {
+        Host::temporary_with(Config::default())
+    }
+
+    /// A host on a fresh temporary directory, with `config`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::temporary`].
+    pub fn temporary_with(config: Config) -> Result<Host, HostError> {
+        let temp = tempfile::tempdir().map_err(|e| HostError::Sled(sled::Error::Io(e)))?;
+        let db = sled::Config::new().path(temp.path()).open()?;
+        Host::from_db(db, config, Some(temp))
+    }
+
+    fn from_db(
+        db: sled::Db,
+        config: Config,
+        temp: Option<tempfile::TempDir>,
+    ) -> Result<Host, HostError> {
+        let tree = db.open_tree("commute")?;
+        let store = Store::init(tree.clone())?;
+        let registry = Registry::load(&tree)?;
+        let next_seq = queue::next_seq(&tree, store.last_seq())?;
+        let round = round::last_round(&tree)?;
+        let engine = Engine::new(config.limits)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads.max(1))
+            .thread_name(|i| format!("commute-worker-{i}"))
+            .build()
+            .map_err(|e| HostError::Install {
+                name: String::new(),
+                reason: format!("cannot start worker threads: {e}"),
+            })?;
+        Ok(Host {
+            _db: db,
+            store,
+            engine,
+            registry,
+            config,
+            next_seq,
+            round,
+            pool,
+            last_trace: None,
+            _temp: temp,
+        })
+    }
+
+    fn tree(&self) -> &sled::Tree {
+        self.store.reader().tree()
+    }
+
+    /// The installed canisters.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The engine calls run on.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Installs `wasm` as `name`, with its `.did` (`did` = file name and text) or, without
+    /// one, the wasm's `icp:public candid:service` section. The first install runs
+    /// `canister_init` (with `init_arg`, Candid text for the service's init arguments);
+    /// a re-install keeps the state and runs `canister_post_upgrade` if exported. Pending
+    /// calls run first, so the install is ordered after every call accepted before it.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError`] naming what is wrong; a refused install leaves nothing behind.
+    pub fn install(
+        &mut self,
+        name: &str,
+        wasm: &[u8],
+        did: Option<(&str, &str)>,
+        init_arg: Option<&str>,
+    ) -> Result<(), HostError> {
+        let refuse = |reason: String| HostError::Install {
+            name: name.to_string(),
+            reason,
+        };
+        if !registry::valid_name(name) {
+            return Err(refuse(format!(
+                "`{name}` is not a canister name ([a-z0-9_-], 1 to 64 characters)"
+            )));
+        }
+        let did = match did {
+            Some((file, text)) => Did::parse(file, text)?,
+            None => {
+                let section = candid_service_section(wasm).map_err(|e| refuse(e.to_string()))?;
+                let text = section.ok_or_else(|| {
+                    refuse(
+                        "no --did given and the wasm has no icp:public candid:service section"
+                            .into(),
+                    )
+                })?;
+                Did::parse(&format!("{name}.wasm (candid:service)"), &text)?
+            }
+        };
+        let compiled = self.engine.compile(wasm)?;
+        for m in did.interface().methods() {
+            let export = m.mode.export_name(&m.name);
+            let alt = (m.mode == Mode::CompositeQuery).then(|| Mode::Query.export_name(&m.name));
+            if !compiled.has_export(&export) && !alt.is_some_and(|a| compiled.has_export(&a)) {
+                return Err(refuse(format!(
+                    "method `{}` of the .did has no export `{export}` in the wasm",
+                    m.name
+                )));
+            }
+        }
+        let first = self.registry.get(name).is_none();
+        let hook = if first {
+            "canister_init"
+        } else {
+            "canister_post_upgrade"
+        };
+        let arg = if first {
+            did.interface()
+                .encode_init(init_arg)
+                .map_err(|e| refuse(e.to_string()))?
+        } else {
+            candid::encode_args(()).expect("empty args encode")
+        };
+        // Order the hook after everything accepted before it.
+        self.tick(|_| {})?;
+        let wasm: Arc<[u8]> = wasm.into();
+        let canister = Canister::new(name, wasm.clone(), &did, Some(compiled.clone()));
+        let mut ran = Vec::new();
+        if compiled.has_export(hook) {
+            let seq = self.next_seq;
+            let call = QueuedCall {
+                canister: name.to_string(),
+                method: hook.to_string(),
+                kind: CallKind::Update,
+                caller: ByteBuf::from(Principal::anonymous().as_slice().to_vec()),
+                arg: ByteBuf::from(arg),
+                keys: Vec::new(),
+                time: now_nanos(),
+            };
+            let exec_call = execute::Call {
+                canister: name,
+                self_principal: canister.principal.as_slice(),
+                method: hook,
+                export: hook,
+                mode: execute::Mode::Init,
+                caller: &call.caller,
+                arg: &call.arg,
+                time: call.time,
+            };
+            let state = CanisterState::new(self.store.reader(), name);
+            let children = ChildCheck {
+                registry: &self.registry,
+                max_arg_bytes: self.config.limits.arg_bytes,
+            };
+            let ex = compiled
+                .execute(&self.engine, &exec_call, &state, &children)
+                .unwrap_or_else(|e| Execution::trapped(e.to_string()));
+            if let execute::Outcome::Trapped(m) = &ex.outcome {
+                return Err(refuse(format!("{hook} trapped: {m}")));
+            }
+            ran.push((seq, call, ex));
+        }
+        let delta = Delta::from_calls(
+            ran.iter()
+                .map(|(seq, c, ex)| (*seq, c.canister.as_str(), &ex.log)),
+        )
+        .map_err(RoundError::from)?;
+        let mut commit = self.store.prepare(&delta)?;
+        let record = Record {
+            wasm: ByteBuf::from(wasm.to_vec()),
+            did: did.standard().to_string(),
+        };
+        commit.insert(
+            &registry::key(name),
+            &candid::encode_one(&record).expect("a record encodes"),
+        )?;
+        let mut next = self.next_seq + ran.len() as u64;
+        for (seq, call, ex) in &ran {
+            commit.insert(&outcome::key(*seq), &Outcome::Done.encode())?;
+            round::queue_children(
+                &mut commit,
+                &self.registry,
+                self.config.limits.arg_bytes,
+                (*seq, call),
+                canister.principal,
+                &ex.children,
+                &mut next,
+            )?;
+        }
+        self.store.commit(commit)?;
+        self.store.flush()?;
+        self.next_seq = next;
+        self.registry.insert(canister);
+        Ok(())
+    }
+
+    /// Accepts a fire-and-forget call (a pure update, or a oneway, which runs serially):
+    /// checks it, queues it durably, returns its seq (its ticket).
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Submit`] if the call is refused; nothing is queued then.
+    pub fn submit(
+        &mut self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+    ) -> Result<u64, HostError> {
+        Ok(self.submit_batch(&[(canister, method, args, caller)])?[0])
+    }
+
+    /// Accepts many fire-and-forget calls with one flush: all of them or, if any is
+    /// refused, none.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Submit`] for the first refused call; nothing is queued then.
+    pub fn submit_batch(
+        &mut self,
+        calls: &[(&str, &str, Args<'_>, Principal)],
+    ) -> Result<Vec<u64>, HostError> {
+        let time = now_nanos();
+        let mut checked = Vec::with_capacity(calls.len());
+        for &(canister, method, args, caller) in calls {
+            let call = self.check(canister, method, args, caller, time)?;
+            if call.kind == CallKind::Update {
+                return Err(SubmitError::WrongMode {
+                    canister: canister.to_string(),
+                    method: method.to_string(),
+                    mode: self.mode_of(canister, method),
+                    hint: "it replies: call it to get its reply",
+                }
+                .into());
+            }
+            checked.push(call);
+        }
+        self.enqueue(checked)
+    }
+
+    fn mode_of(&self, canister: &str, method: &str) -> Mode {
+        self.registry
+            .get(canister)
+            .and_then(|c| c.interface.with(|i| i.method(method).map(|m| m.mode)))
+            .unwrap_or(Mode::Update)
+    }
+
+    fn check(
+        &self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+        time: u64,
+    ) -> Result<QueuedCall, SubmitError> {
+        submit::check(
+            &self.registry,
+            self.config.limits.arg_bytes,
+            canister,
+            method,
+            args,
+            caller,
+            time,
+        )
+    }
+
+    /// Queue invariant A: seqs handed out in order, durable before they are returned.
+    fn enqueue(&mut self, calls: Vec<QueuedCall>) -> Result<Vec<u64>, HostError> {
+        let mut batch = sled::Batch::default();
+        let seqs: Vec<u64> = (self.next_seq..self.next_seq + calls.len() as u64).collect();
+        for (seq, call) in seqs.iter().zip(&calls) {
+            batch.insert(&queue::key(*seq), call.encode());
+        }
+        self.tree().apply_batch(batch)?;
+        self.store.flush()?;
+        self.next_seq += calls.len() as u64;
+        Ok(seqs)
+    }
+
+    /// Calls an update or oneway method: queues it, runs rounds until it is done, and
+    /// returns its reply (`()` for a oneway). A pure method is submitted and run the same
+    /// way, returning `()`. Queries are answered at once.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Submit`] if refused, [`HostError::Trapped`] if it trapped.
+    pub fn call(
+        &mut self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+    ) -> Result<Reply, HostError> {
+        if matches!(
+            self.mode_of(canister, method),
+            Mode::Query | Mode::CompositeQuery
+        ) {
+            return self.query(canister, method, args, caller);
+        }
+        let call = self.check(canister, method, args, caller, now_nanos())?;
+        let seq = self.enqueue(vec![call])?[0];
+        while queue::contains(self.tree(), seq)? {
+            if self.tick_round()?.is_none() {
+                break;
+            }
+        }
+        match outcome::get(self.tree(), seq)? {
+            Some(Outcome::Trapped(message)) => Err(HostError::Trapped {
+                canister: canister.to_string(),
+                method: method.to_string(),
+                message,
+            }),
+            Some(Outcome::Replied(bytes)) => self.reply(canister, method, bytes.into_vec()),
+            _ => self.reply(canister, method, candid::encode_args(()).expect("encodes")),
+        }
+    }
+
+    fn reply(&self, canister: &str, method: &str, bytes: Vec<u8>) -> Result<Reply, HostError> {
+        let c = self
+            .registry
+            .get(canister)
+            .ok_or_else(|| SubmitError::UnknownCanister(canister.to_string()))?;
+        let text = c
+            .interface
+            .with(|i| match i.method(method).map(|m| m.mode) {
+                Some(Mode::Oneway | Mode::PureUpdate) => Ok("()".to_string()),
+                _ => i.decode_reply(method, &bytes).map(|args| args.to_string()),
+            });
+        let text = text.map_err(SubmitError::from)?;
+        Ok(Reply { bytes, text })
+    }
+
+    /// Runs a query against the last committed state.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Submit`] if the call is refused, [`HostError::Trapped`] if it trapped.
+    pub fn query(
+        &self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+    ) -> Result<Reply, HostError> {
+        let c = self
+            .registry
+            .get(canister)
+            .ok_or_else(|| SubmitError::UnknownCanister(canister.to_string()))?;
+        let (mode, checked) = c.interface.with(|i| {
+            let m = submit::lookup(i, canister, method)?;
+            if !matches!(m.mode, Mode::Query | Mode::CompositeQuery) {
+                return Err(SubmitError::WrongMode {
+                    canister: canister.to_string(),
+                    method: method.to_string(),
+                    mode: m.mode,
+                    hint: "only queries are answered without a seq",
+                });
+            }
+            Ok((m.mode, submit::decode(i, method, args)?))
+        })?;
+        let compiled = c.compiled(&self.engine)?;
+        let export = if compiled.has_export(&mode.export_name(method)) {
+            mode.export_name(method)
+        } else {
+            Mode::Query.export_name(method)
+        };
+        let exec_call = execute::Call {
+            canister,
+            self_principal: c.principal.as_slice(),
+            method,
+            export: &export,
+            mode: execute::Mode::Query,
+            caller: caller.as_slice(),
+            arg: &checked.bytes,
+            time: now_nanos(),
+        };
+        let state = CanisterState::new(self.store.reader(), canister);
+        let children = ChildCheck {
+            registry: &self.registry,
+            max_arg_bytes: self.config.limits.arg_bytes,
+        };
+        let ex = compiled
+            .execute(&self.engine, &exec_call, &state, &children)
+            .unwrap_or_else(|e| Execution::trapped(e.to_string()));
+        match ex.outcome {
+            execute::Outcome::Replied(bytes) => self.reply(canister, method, bytes),
+            execute::Outcome::Trapped(message) => Err(HostError::Trapped {
+                canister: canister.to_string(),
+                method: method.to_string(),
+                message,
+            }),
+            execute::Outcome::Done => Err(HostError::Trapped {
+                canister: canister.to_string(),
+                method: method.to_string(),
+                message: "the query did not reply".to_string(),
+            }),
+        }
+    }
+
+    /// Runs rounds until nothing is pending, handing each round's report to `report` as
+    /// it commits. Returns how many rounds ran.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError`] if a round cannot commit; the rounds before it stay committed.
+    pub fn tick(&mut self, mut report: impl FnMut(&RoundReport)) -> Result<usize, HostError> {
+        let mut rounds = 0;
+        while let Some(r) = self.tick_round()? {
+            report(&r);
+            rounds += 1;
+        }
+        Ok(rounds)
+    }
+
+    /// Runs one round, if anything is pending.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError`] if the round cannot commit; nothing of it is committed then.
+    pub fn tick_round(&mut self) -> Result<Option<RoundReport>, HostError> {
+        let started = Instant::now();
+        let calls = round::next_calls(self.tree(), self.config.max_round_calls)?;
+        if calls.is_empty() {
+            return Ok(None);
+        }
+        // Pure rounds run on the pool along the key DAG; an update round is one call.
+        let keys: Vec<Vec<(&str, &[u8])>> = calls
+            .iter()
+            .map(|(_, c)| {
+                c.keys
+                    .iter()
+                    .map(|k| (c.canister.as_str(), k.as_slice()))
+                    .collect()
+            })
+            .collect();
+        let schedule = Schedule::build(&keys);
+        let (engine, registry, store) = (&self.engine, &self.registry, &self.store);
+        let perturb = self.config.perturb.as_deref();
+        let (executions, trace) = schedule.run(
+            &self.pool,
+            |i| {
+                let (seq, call) = &calls[i];
+                if let Some(hook) = perturb {
+                    hook(*seq);
+                }
+                round::execute(engine, registry, store, call)
+            },
+            self.config.trace,
+        );
+        let ran: Vec<_> = calls
+            .into_iter()
+            .zip(executions)
+            .map(|((seq, call), ex)| (seq, call, ex))
+            .collect();
+        let report = round::commit(
+            &mut self.store,
+            &self.registry,
+            self.config.limits.arg_bytes,
+            self.round + 1,
+            &mut self.next_seq,
+            &ran,
+            started,
+        )?;
+        self.round += 1;
+        self.last_trace = trace.map(|t| (schedule, t));
+        Ok(Some(report))
+    }
+
+    /// The DAG and trace of the last round, when [`Config::trace`] is on.
+    pub fn last_trace(&self) -> Option<&(Schedule, Trace)> {
+        self.last_trace.as_ref()
+    }
+
+    /// The configuration this host runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The status of ticket `seq`.
+    ///
+    /// # Errors
+    ///
+    /// sled's error if the store cannot be read.
+    pub fn status(&self, seq: u64) -> Result<Status, HostError> {
+        if let Some(o) = outcome::get(self.tree(), seq)? {
+            return Ok(Status::Finished(o));
+        }
+        if queue::contains(self.tree(), seq)? {
+            return Ok(Status::Pending);
+        }
+        Ok(Status::Unknown)
+    }
+
+    /// The state root.
+    pub fn root(&self) -> Root {
+        self.store.root()
+    }
+
+    /// The state of canister `name` as JSON: `{"counters":{..},"maps":{..},"lists":{..}}`,
+    /// names, keys and values as hex, counter values as decimal strings, in a stable order.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Submit`] if no such canister; store errors.
+    pub fn dump(&self, name: &str) -> Result<serde_json::Value, HostError> {
+        if self.registry.get(name).is_none() {
+            return Err(SubmitError::UnknownCanister(name.to_string()).into());
+        }
+        type Named<T> = BTreeMap<String, T>;
+        let mut counters: Named<Named<String>> = BTreeMap::new();
+        let mut maps: Named<Named<String>> = BTreeMap::new();
+        let mut lists: Named<Vec<String>> = BTreeMap::new();
+        for entry in self.store.reader().entries(name) {
+            match entry? {
+                Entry::Counter { name, key, value } => {
+                    counters
+                        .entry(hex::encode(name))
+                        .or_default()
+                        .insert(hex::encode(key), value.to_string());
+                }
+                Entry::Map { name, key, value } => {
+                    maps.entry(hex::encode(name))
+                        .or_default()
+                        .insert(hex::encode(key), hex::encode(value));
+                }
+                Entry::List { name, value, .. } => {
+                    lists
+                        .entry(hex::encode(name))
+                        .or_default()
+                        .push(hex::encode(value));
+                }
+            }
+        }
+        Ok(serde_json::json!({ "counters": counters, "maps": maps, "lists": lists }))
+    }
+}

@@ -1,0 +1,183 @@
+//! The installed canisters: their wasm, their checked `.did`, their principal.
+//!
+//! # Byte layout
+//!
+//! ```text
+//! 'i' ‖ name   →   Installed record, Candid-encoded: { wasm : blob; did : text }
+//! ```
+//!
+//! `did` is the standard `.did` text (DESIGN §9), which parses back to the same interface.
+//!
+//! # Invariants
+//!
+//! - (A) A name is in the registry only if its wasm compiled, passed the import and export
+//!   checks, and its `canister_init` (if any) committed: install writes the record in the
+//!   batch that commits the init's writes, so a refused install leaves nothing behind.
+//! - (B) A canister's principal is a function of its name alone, so it is the same on every
+//!   machine and after every restart.
+//! - (C) Modules are compiled at most once per process, on first use, not at open: opening a
+//!   host to ask a ticket's status compiles nothing.
+
+use crate::execute::{Compiled, Engine, ExecuteError};
+use crate::store::area;
+use candid::{CandidType, Deserialize, Principal};
+use commute_did::{Did, SharedInterface};
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use thiserror::Error;
+
+/// A registry operation failed.
+#[derive(Debug, Error)]
+pub enum RegistryError {
+    /// sled failed.
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored record does not decode or its `.did` no longer parses.
+    #[error("installed canister `{name}` is corrupt: {message}")]
+    Corrupt {
+        /// The canister.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The stored form of an installed canister.
+#[derive(Debug, Clone, PartialEq, Eq, CandidType, Deserialize)]
+pub struct Record {
+    /// The module.
+    pub wasm: ByteBuf,
+    /// The standard `.did` text.
+    pub did: String,
+}
+
+/// An installed canister, ready to be called.
+#[derive(Debug)]
+pub struct Canister {
+    /// Its installed name.
+    pub name: String,
+    /// Its principal (invariant B): the caller of every child call it fires.
+    pub principal: Principal,
+    /// Its interface, usable from any thread.
+    pub interface: SharedInterface,
+    wasm: Arc<[u8]>,
+    compiled: OnceLock<Compiled>,
+}
+
+impl Canister {
+    /// A canister from its parts; `compiled`, if given, is what `wasm` compiles to.
+    pub(crate) fn new(name: &str, wasm: Arc<[u8]>, did: &Did, compiled: Option<Compiled>) -> Self {
+        let cell = OnceLock::new();
+        if let Some(c) = compiled {
+            let _ = cell.set(c);
+        }
+        Canister {
+            name: name.to_string(),
+            principal: principal_of(name),
+            interface: SharedInterface::new(did),
+            wasm,
+            compiled: cell,
+        }
+    }
+
+    /// The compiled module, compiling it on first use (invariant C).
+    ///
+    /// # Errors
+    ///
+    /// [`ExecuteError`] if the stored module no longer compiles (another engine
+    /// configuration, say).
+    pub fn compiled(&self, engine: &Engine) -> Result<&Compiled, ExecuteError> {
+        if let Some(c) = self.compiled.get() {
+            return Ok(c);
+        }
+        let c = engine.compile(&self.wasm)?;
+        Ok(self.compiled.get_or_init(|| c))
+    }
+}
+
+/// The principal of the canister installed as `name` (invariant B): opaque, 10 bytes like
+/// an IC canister id, derived with blake3 from the name.
+///
+/// ```
+/// let a = commute::registry::principal_of("logger");
+/// assert_eq!(a, commute::registry::principal_of("logger"));
+/// assert_ne!(a, commute::registry::principal_of("audit"));
+/// assert_eq!(a.as_slice().len(), 10);
+/// ```
+pub fn principal_of(name: &str) -> Principal {
+    let digest = blake3::derive_key("commute 2025-01 canister principal v1", name.as_bytes());
+    let mut id = [0u8; 10];
+    id[..8].copy_from_slice(&digest[..8]);
+    // The IC's class byte for opaque ids, after a fixed byte: ids look like canister ids.
+    id[8] = 0x01;
+    id[9] = 0x01;
+    Principal::from_slice(&id)
+}
+
+/// Whether `name` is a valid canister name: `[a-z0-9_-]{1,64}` (DESIGN §1).
+///
+/// ```
+/// use commute::registry::valid_name;
+/// assert!(valid_name("logger_2"));
+/// assert!(!valid_name("Logger") && !valid_name("") && !valid_name(&"a".repeat(65)));
+/// ```
+pub fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// The store key of canister `name`.
+pub(crate) fn key(name: &str) -> Vec<u8> {
+    let mut k = vec![area::INSTALLED];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// The installed canisters, by name.
+#[derive(Debug, Default)]
+pub struct Registry {
+    canisters: BTreeMap<String, Arc<Canister>>,
+}
+
+impl Registry {
+    /// Loads every installed canister from `tree`, without compiling (invariant C).
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError`] if sled fails or a record is corrupt.
+    pub fn load(tree: &sled::Tree) -> Result<Registry, RegistryError> {
+        let mut canisters = BTreeMap::new();
+        for item in tree.scan_prefix([area::INSTALLED]) {
+            let (k, v) = item?;
+            let name = String::from_utf8_lossy(&k[1..]).into_owned();
+            let corrupt = |message: String| RegistryError::Corrupt {
+                name: name.clone(),
+                message,
+            };
+            let record: Record = candid::decode_one(&v).map_err(|e| corrupt(e.to_string()))?;
+            let did = Did::parse(&name, &record.did).map_err(|e| corrupt(e.to_string()))?;
+            let canister = Canister::new(&name, record.wasm.into_vec().into(), &did, None);
+            canisters.insert(name, Arc::new(canister));
+        }
+        Ok(Registry { canisters })
+    }
+
+    /// The canister installed as `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Canister>> {
+        self.canisters.get(name)
+    }
+
+    /// Every installed canister, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Canister>> {
+        self.canisters.values()
+    }
+
+    /// Records `canister` as installed in memory; the caller persists its [`Record`].
+    pub(crate) fn insert(&mut self, canister: Canister) {
+        self.canisters
+            .insert(canister.name.clone(), Arc::new(canister));
+    }
+}

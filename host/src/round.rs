@@ -1,0 +1,274 @@
+//! Rounds: which accepted calls run together, and committing them as one (DESIGN §4, §6).
+//!
+//! A round is either a run of consecutive pending pure calls (up to a size cap), or one
+//! update or oneway call alone: updates are barriers, so a round never holds calls on both
+//! sides of one, and serial equivalence holds across modes.
+//!
+//! # Invariants
+//!
+//! - (A) A round's calls are the first pending calls in seq order: nothing pending with a
+//!   smaller seq is left behind, so commits happen in seq order (store invariant D).
+//! - (B) One atomic batch commits, for every call of the round: its merged writes (none if it
+//!   trapped), its removal from the queue, its outcome; plus the children the untrapped calls
+//!   fired, queued under fresh seqs in (parent seq, index) order with the parent canister as
+//!   caller and the parent's time; plus the round record. The batch is flushed before the
+//!   round is reported.
+//! - (C) What a round commits depends on the calls alone: their seqs, records and write logs,
+//!   never on the wall clock, the thread count or the order executions finished.
+
+use crate::execute::{self, CanisterState, Child, Engine, Execution};
+use crate::merge::{Delta, MergeError};
+use crate::outcome::{self, Outcome};
+use crate::queue::{self, CallKind, QueueError, QueuedCall};
+use crate::registry::Registry;
+use crate::root::Root;
+use crate::store::{area, Commit, Store, StoreError};
+use crate::submit::{self, Args, ChildCheck, SubmitError};
+use candid::{CandidType, Deserialize, Principal};
+use serde_bytes::ByteBuf;
+use std::time::Instant;
+use thiserror::Error;
+
+/// A round could not be run or committed. Nothing of it was committed.
+#[derive(Debug, Error)]
+pub enum RoundError {
+    /// Reading the queue failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The store refused the commit.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Merging the logs failed (a seq twice: a bug, never input).
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    /// A child call validated while its parent ran, but not at commit.
+    #[error("child call of seq {parent} refused at commit: {error}")]
+    Child {
+        /// The parent's seq.
+        parent: u64,
+        /// Why.
+        error: SubmitError,
+    },
+}
+
+/// What a round did, as `commute tick` prints it (one JSON object per round).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoundReport {
+    /// The round number, from 1, durable.
+    pub round: u64,
+    /// How many calls it committed.
+    pub calls: usize,
+    /// How many of them trapped.
+    pub trapped: usize,
+    /// The state root after it.
+    #[serde(serialize_with = "hex_root")]
+    pub root: Root,
+    /// Wall time from taking the calls to the flushed commit, in microseconds.
+    pub micros: u64,
+}
+
+fn hex_root<S: serde::Serializer>(root: &Root, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&root.to_hex())
+}
+
+/// The durable record of the last committed round.
+#[derive(Debug, Clone, PartialEq, Eq, CandidType, Deserialize)]
+pub struct RoundRecord {
+    /// Its number.
+    pub round: u64,
+    /// The last seq it committed.
+    pub last_seq: u64,
+    /// The state root after it.
+    pub root: ByteBuf,
+}
+
+/// The store key of the round record.
+pub const RECORD_KEY: &[u8] = area::META_ROUND;
+
+/// The last committed round's number, 0 before the first.
+///
+/// # Errors
+///
+/// sled's error if the read fails.
+pub fn last_round(tree: &sled::Tree) -> Result<u64, sled::Error> {
+    Ok(tree
+        .get(RECORD_KEY)?
+        .and_then(|v| candid::decode_one::<RoundRecord>(&v).ok())
+        .map_or(0, |r| r.round))
+}
+
+/// The calls of the next round (invariant A), or an empty list if nothing is pending.
+///
+/// # Errors
+///
+/// [`QueueError`] if the queue cannot be read.
+pub fn next_calls(
+    tree: &sled::Tree,
+    max_calls: usize,
+) -> Result<Vec<(u64, QueuedCall)>, QueueError> {
+    let mut calls = Vec::new();
+    for item in queue::pending(tree) {
+        let (seq, call) = item?;
+        let pure = call.kind == CallKind::Pure;
+        if !calls.is_empty() && !pure {
+            break; // an update is a barrier
+        }
+        calls.push((seq, call));
+        if !pure || calls.len() >= max_calls.max(1) {
+            break;
+        }
+    }
+    Ok(calls)
+}
+
+/// Runs one accepted call against the committed state.
+pub fn execute(
+    engine: &Engine,
+    registry: &Registry,
+    store: &Store,
+    call: &QueuedCall,
+) -> Execution {
+    let trapped = |message: String| Execution::trapped(message);
+    let Some(canister) = registry.get(&call.canister) else {
+        return trapped(format!("canister `{}` is not installed", call.canister));
+    };
+    let Some(mode) = canister
+        .interface
+        .with(|i| i.method(&call.method).map(|m| m.mode))
+    else {
+        return trapped(format!(
+            "canister `{}` has no method `{}`",
+            call.canister, call.method
+        ));
+    };
+    let compiled = match canister.compiled(engine) {
+        Ok(c) => c,
+        Err(e) => return trapped(e.to_string()),
+    };
+    let export = mode.export_name(&call.method);
+    let mode = match call.kind {
+        CallKind::Pure => execute::Mode::PureUpdate,
+        CallKind::Update => execute::Mode::Update,
+        CallKind::Oneway => execute::Mode::Oneway,
+    };
+    let principal = canister.principal;
+    let exec_call = execute::Call {
+        canister: &call.canister,
+        self_principal: principal.as_slice(),
+        method: &call.method,
+        export: &export,
+        mode,
+        caller: &call.caller,
+        arg: &call.arg,
+        time: call.time,
+    };
+    let state = CanisterState::new(store.reader(), &call.canister);
+    let children = ChildCheck {
+        registry,
+        max_arg_bytes: engine.limits().arg_bytes,
+    };
+    // An engine error (instantiation failing, say) is that call's trap, like any other.
+    compiled
+        .execute(engine, &exec_call, &state, &children)
+        .unwrap_or_else(|e| Execution::trapped(e.to_string()))
+}
+
+/// Adds to `commit` the children a call fired, queued under seqs from `next_seq` on, in the
+/// order it fired them, with its canister (`parent`) as their caller and its time as theirs
+/// (invariant B). Advances `next_seq` past them.
+///
+/// # Errors
+///
+/// [`RoundError::Child`] if a child no longer passes its checks; [`RoundError::Store`].
+pub fn queue_children(
+    commit: &mut Commit,
+    registry: &Registry,
+    max_arg_bytes: usize,
+    (seq, call): (u64, &QueuedCall),
+    parent: Principal,
+    children: &[Child],
+    next_seq: &mut u64,
+) -> Result<(), RoundError> {
+    for child in children {
+        let queued = submit::check(
+            registry,
+            max_arg_bytes,
+            &child.canister,
+            &child.method,
+            Args::Binary(&child.arg),
+            parent,
+            call.time,
+        )
+        .map_err(|error| RoundError::Child { parent: seq, error })?;
+        commit.insert(&queue::key(*next_seq), &queued.encode())?;
+        *next_seq += 1;
+    }
+    Ok(())
+}
+
+/// Commits `ran` (calls in seq order with their executions) as round `round`, queueing
+/// children under seqs from `next_seq` on (invariant B). Returns the report and advances
+/// `next_seq` past the children.
+///
+/// # Errors
+///
+/// [`RoundError`]; nothing is committed then, and `next_seq` is unchanged.
+pub fn commit(
+    store: &mut Store,
+    registry: &Registry,
+    max_arg_bytes: usize,
+    round: u64,
+    next_seq: &mut u64,
+    ran: &[(u64, QueuedCall, Execution)],
+    started: Instant,
+) -> Result<RoundReport, RoundError> {
+    let delta = Delta::from_calls(
+        ran.iter()
+            .map(|(seq, call, ex)| (*seq, call.canister.as_str(), &ex.log)),
+    )?;
+    let mut commit = store.prepare(&delta)?;
+    let mut child_seq = *next_seq;
+    let mut trapped = 0;
+    for (seq, call, ex) in ran {
+        commit.remove(&queue::key(*seq))?;
+        let outcome = match (&ex.outcome, call.kind) {
+            (execute::Outcome::Trapped(m), _) => {
+                trapped += 1;
+                Outcome::Trapped(m.clone())
+            }
+            (execute::Outcome::Replied(bytes), CallKind::Update) => {
+                Outcome::Replied(ByteBuf::from(bytes.clone()))
+            }
+            _ => Outcome::Done,
+        };
+        commit.insert(&outcome::key(*seq), &outcome.encode())?;
+        let parent = registry
+            .get(&call.canister)
+            .map_or_else(Principal::anonymous, |c| c.principal);
+        queue_children(
+            &mut commit,
+            registry,
+            max_arg_bytes,
+            (*seq, call),
+            parent,
+            &ex.children,
+            &mut child_seq,
+        )?;
+    }
+    let record = RoundRecord {
+        round,
+        last_seq: ran.last().map_or(0, |(seq, _, _)| *seq),
+        root: ByteBuf::from(commit.root().as_bytes().to_vec()),
+    };
+    commit.insert(RECORD_KEY, &candid::encode_one(&record).expect("encodes"))?;
+    let root = store.commit(commit)?;
+    store.flush()?;
+    *next_seq = child_seq;
+    Ok(RoundReport {
+        round,
+        calls: ran.len(),
+        trapped,
+        root,
+        micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    })
+}

@@ -1,0 +1,229 @@
+//! Ingress: checking a call before it is accepted (DESIGN §5).
+//!
+//! Everything that can be checked before a call runs is checked here, *before* it gets a
+//! seq: the canister exists, the method exists and takes a seq (not a query), the arguments
+//! are within the size cap and decode against the declared types. A call that fails is
+//! refused with a one-line [`SubmitError`] and nothing is queued. A call that passes becomes
+//! a [`QueuedCall`] with its arguments re-encoded against the declared types and its keys.
+
+use crate::execute::{ChildCalls, Refused};
+use crate::queue::{CallKind, QueuedCall};
+use crate::registry::Registry;
+use candid::Principal;
+use commute_abi::call_pure_status as status;
+use commute_did::{ArgError, CallArgs, Interface, Method, Mode};
+use serde_bytes::ByteBuf;
+use thiserror::Error;
+
+/// A call's arguments as the caller wrote them.
+#[derive(Debug, Clone, Copy)]
+pub enum Args<'a> {
+    /// Candid text, e.g. `(principal "aaaaa-aa", "hi")`.
+    Text(&'a str),
+    /// A Candid binary message.
+    Binary(&'a [u8]),
+}
+
+impl<'a> Args<'a> {
+    /// The raw bytes, whichever form.
+    fn len(&self) -> usize {
+        match self {
+            Args::Text(t) => t.len(),
+            Args::Binary(b) => b.len(),
+        }
+    }
+}
+
+/// A call was refused; nothing was queued.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SubmitError {
+    /// No canister by that name.
+    #[error("no canister `{0}` is installed")]
+    UnknownCanister(String),
+    /// The canister has no such method.
+    #[error("canister `{canister}` has no method `{method}`")]
+    UnknownMethod {
+        /// The canister.
+        canister: String,
+        /// The method asked for.
+        method: String,
+    },
+    /// The method is of a mode this entry point does not take.
+    #[error("`{canister}.{method}` is a {mode} method: {hint}")]
+    WrongMode {
+        /// The canister.
+        canister: String,
+        /// The method.
+        method: String,
+        /// Its mode.
+        mode: Mode,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// The arguments are larger than the cap.
+    #[error("arguments to `{method}` are {size} bytes, over the cap of {max} bytes")]
+    TooLarge {
+        /// The method.
+        method: String,
+        /// Their size (encoded, or as text for text that is far too long to parse).
+        size: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// The arguments do not fit the declared types.
+    #[error(transparent)]
+    Args(#[from] ArgError),
+}
+
+/// Text over this many times the byte cap is refused unparsed, so no caller makes the
+/// parser chew on gigabytes; real arguments are far denser.
+const TEXT_PER_BYTE: usize = 4;
+
+/// Checks a call of `canister.method` and builds its queue record. Pure updates, updates
+/// and oneways take a seq; which of them an entry point accepts is the caller's choice.
+///
+/// # Errors
+///
+/// [`SubmitError`] naming what is wrong.
+pub fn check(
+    registry: &Registry,
+    max_arg_bytes: usize,
+    canister: &str,
+    method: &str,
+    args: Args<'_>,
+    caller: Principal,
+    time: u64,
+) -> Result<QueuedCall, SubmitError> {
+    let installed = registry
+        .get(canister)
+        .ok_or_else(|| SubmitError::UnknownCanister(canister.to_string()))?;
+    installed.interface.with(|interface| {
+        check_against(
+            interface,
+            max_arg_bytes,
+            canister,
+            method,
+            args,
+            caller,
+            time,
+        )
+    })
+}
+
+/// Method `method` of `canister`, whose interface is `interface`.
+///
+/// # Errors
+///
+/// [`SubmitError::UnknownMethod`] if there is none.
+pub(crate) fn lookup<'i>(
+    interface: &'i Interface,
+    canister: &str,
+    method: &str,
+) -> Result<&'i Method, SubmitError> {
+    interface
+        .method(method)
+        .ok_or_else(|| SubmitError::UnknownMethod {
+            canister: canister.to_string(),
+            method: method.to_string(),
+        })
+}
+
+/// Checks `args` against the declared types of `method`, in whichever form they came.
+pub(crate) fn decode(
+    interface: &Interface,
+    method: &str,
+    args: Args<'_>,
+) -> Result<CallArgs, ArgError> {
+    match args {
+        Args::Text(text) => interface.decode_text(method, text),
+        Args::Binary(bytes) => interface.decode_binary(method, bytes),
+    }
+}
+
+/// [`check`], once the canister's interface is at hand.
+fn check_against(
+    interface: &Interface,
+    max_arg_bytes: usize,
+    canister: &str,
+    method: &str,
+    args: Args<'_>,
+    caller: Principal,
+    time: u64,
+) -> Result<QueuedCall, SubmitError> {
+    let m = lookup(interface, canister, method)?;
+    let kind = match m.mode {
+        Mode::PureUpdate => CallKind::Pure,
+        Mode::Update => CallKind::Update,
+        Mode::Oneway => CallKind::Oneway,
+        Mode::Query | Mode::CompositeQuery => {
+            return Err(SubmitError::WrongMode {
+                canister: canister.to_string(),
+                method: method.to_string(),
+                mode: m.mode,
+                hint: "queries are answered at once, not queued",
+            })
+        }
+    };
+    let too_large = |size| SubmitError::TooLarge {
+        method: method.to_string(),
+        size,
+        max: max_arg_bytes,
+    };
+    let over = match args {
+        Args::Text(text) => text.len() > max_arg_bytes.saturating_mul(TEXT_PER_BYTE),
+        Args::Binary(bytes) => bytes.len() > max_arg_bytes,
+    };
+    if over {
+        return Err(too_large(args.len()));
+    }
+    let checked = decode(interface, method, args)?;
+    if checked.bytes.len() > max_arg_bytes {
+        return Err(too_large(checked.bytes.len()));
+    }
+    Ok(QueuedCall {
+        canister: canister.to_string(),
+        method: method.to_string(),
+        kind,
+        caller: ByteBuf::from(caller.as_slice().to_vec()),
+        arg: ByteBuf::from(checked.bytes),
+        keys: checked.keys.into_iter().map(ByteBuf::from).collect(),
+        time,
+    })
+}
+
+/// Checks the calls a canister fires with `call_pure`, at the moment it fires them
+/// (DESIGN §5): the same checks as ingress, and the method must be a pure update.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildCheck<'a> {
+    /// The installed canisters.
+    pub registry: &'a Registry,
+    /// The argument size cap.
+    pub max_arg_bytes: usize,
+}
+
+impl ChildCalls for ChildCheck<'_> {
+    fn validate(&self, canister: &str, method: &str, arg: &[u8]) -> Result<Vec<u8>, Refused> {
+        let call = check(
+            self.registry,
+            self.max_arg_bytes,
+            canister,
+            method,
+            Args::Binary(arg),
+            Principal::anonymous(),
+            0,
+        );
+        match call {
+            Ok(call) if call.kind == CallKind::Pure => Ok(call.arg.into_vec()),
+            Ok(_) | Err(SubmitError::UnknownMethod { .. } | SubmitError::WrongMode { .. }) => {
+                Err(Refused::new(
+                    status::NOT_A_PURE_METHOD,
+                    format!("`{canister}` has no pure_update method `{method}`"),
+                ))
+            }
+            Err(e @ SubmitError::UnknownCanister(_)) => {
+                Err(Refused::new(status::NO_SUCH_CANISTER, e.to_string()))
+            }
+            Err(e) => Err(Refused::new(status::BAD_ARGUMENTS, e.to_string())),
+        }
+    }
+}

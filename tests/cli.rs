@@ -1,0 +1,199 @@
+//! The `commute` binary end to end on the logger example, each command a new process, as a
+//! canister developer runs it (DESIGN §10).
+
+use commute_examples::LOGGER;
+use std::path::Path;
+use std::process::{Command, Output};
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_commute"))
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(args)
+            .output()
+            .expect("run commute")
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "commute {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail with exit 1 and one line on stderr; that line.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(1), "commute {args:?} should fail");
+        assert!(out.stdout.is_empty(), "nothing on stdout for {args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+        err
+    }
+
+    fn install_logger(&self) {
+        let out = self.ok(&[
+            "install",
+            "logger",
+            "--wasm",
+            LOGGER.wasm_path,
+            "--did",
+            LOGGER.did_path,
+        ]);
+        assert_eq!(out, "installed logger\n");
+    }
+}
+
+const ALICE: &str = "principal \"2vxsx-fae\"";
+
+#[test]
+fn logger_end_to_end_across_processes() {
+    let cli = Cli::new();
+    cli.install_logger();
+    let mut seqs = Vec::new();
+    for event in ["signed in", "clicked", "signed out"] {
+        let out = cli.ok(&["call", "logger", "log", &format!("({ALICE}, \"{event}\")")]);
+        let seq = out.trim().strip_prefix("queued ").expect("queued SEQ");
+        seqs.push(seq.parse::<u64>().unwrap());
+    }
+    assert_eq!(cli.ok(&["status", &seqs[0].to_string()]), "pending\n");
+
+    let ticked = cli.ok(&["tick"]);
+    let rounds: Vec<serde_json::Value> = ticked
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rounds.len(), 1);
+    assert_eq!(rounds[0]["calls"], 3);
+    assert_eq!(rounds[0]["trapped"], 0);
+    let root = rounds[0]["root"].as_str().unwrap().to_string();
+    assert_eq!(root.len(), 64);
+
+    for seq in &seqs {
+        assert_eq!(cli.ok(&["status", &seq.to_string()]), "done\n");
+    }
+    assert_eq!(
+        cli.ok(&["call", "logger", "count", &format!("({ALICE})")]),
+        "(3 : nat64)\n"
+    );
+    assert_eq!(
+        cli.ok(&["call", "logger", "last_event", &format!("({ALICE})")]),
+        "(opt \"signed out\")\n"
+    );
+    // A new process reads the same root; ticking with nothing pending changes nothing.
+    assert_eq!(cli.ok(&["root"]), format!("{root}\n"));
+    assert_eq!(cli.ok(&["tick"]), "");
+    assert_eq!(cli.ok(&["root"]), format!("{root}\n"));
+
+    let dump: serde_json::Value = serde_json::from_str(&cli.ok(&["dump", "logger"])).unwrap();
+    let events = dump["lists"][hex("events")].as_array().unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0], hex("signed in"));
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn bad_call_input_is_refused_and_nothing_is_queued() {
+    let cli = Cli::new();
+    cli.install_logger();
+    let first = cli.ok(&["call", "logger", "log", &format!("({ALICE}, \"ok\")")]);
+    assert_eq!(first, "queued 1\n");
+    // (Oversize arguments cannot reach the CLI, whose argv is capped by the OS at 128 KiB;
+    // tests/examples.rs checks the cap through the library.)
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["call", "nobody", "log", "()"],
+            "no canister `nobody` is installed",
+        ),
+        (
+            &["call", "logger", "nope", "()"],
+            "canister `logger` has no method `nope`",
+        ),
+        (
+            &["call", "logger", "log", "(42, \"x\")"],
+            "argument `user` of `log` does not fit",
+        ),
+        (&["call", "logger", "log", "(principal"], "not Candid text"),
+        (
+            &["call", "logger", "log", "()", "--caller", "not-a-principal"],
+            "--caller",
+        ),
+    ];
+    for (args, needle) in cases {
+        let err = cli.fails(args);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    assert!(cli
+        .fails(&["status", "2"])
+        .contains("no call was accepted as seq 2"));
+    let second = cli.ok(&["call", "logger", "log", &format!("({ALICE}, \"ok\")")]);
+    assert_eq!(second, "queued 2\n", "refused calls took no seq");
+}
+
+#[test]
+fn bad_installs_are_refused_and_leave_nothing() {
+    let cli = Cli::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let not_wasm = dir.join("ledger.did");
+    let err = cli.fails(&[
+        "install",
+        "x",
+        "--wasm",
+        not_wasm.to_str().unwrap(),
+        "--did",
+        LOGGER.did_path,
+    ]);
+    assert!(err.contains("wasm"), "{err}");
+    let err = cli.fails(&[
+        "install",
+        "Bad Name",
+        "--wasm",
+        LOGGER.wasm_path,
+        "--did",
+        LOGGER.did_path,
+    ]);
+    assert!(err.contains("not a canister name"), "{err}");
+    // A .did naming a method the wasm does not export.
+    let extra = cli.dir.path().join("extra.did");
+    std::fs::write(&extra, "service : { nope : () -> () pure_update }").unwrap();
+    let err = cli.fails(&[
+        "install",
+        "logger",
+        "--wasm",
+        LOGGER.wasm_path,
+        "--did",
+        extra.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("`nope`") && err.contains("canister_update nope"),
+        "{err}"
+    );
+    // Nothing was installed by the refused attempts.
+    assert!(cli
+        .fails(&["call", "logger", "count", &format!("({ALICE})")])
+        .contains("no canister"));
+    // The .did can come from the wasm's candid:service section.
+    assert_eq!(
+        cli.ok(&["install", "logger", "--wasm", LOGGER.wasm_path]),
+        "installed logger\n"
+    );
+}

@@ -1,0 +1,245 @@
+//! The example canisters, installed and called through the library (`commute::Host`).
+
+use commute::submit::Args;
+use commute::{Host, HostError, Principal, Status};
+use commute_examples::{Canister, ALL, ANALYTICS, AUDIT, LOGGER};
+
+fn install(host: &mut Host, c: &Canister) {
+    host.install(c.name, c.wasm, Some((c.did_path, c.did)), None)
+        .unwrap_or_else(|e| panic!("install {}: {e}", c.name));
+}
+
+fn host_with_examples() -> Host {
+    let mut host = Host::temporary().unwrap();
+    for c in &ALL {
+        install(&mut host, c);
+    }
+    host
+}
+
+fn user(i: u8) -> Principal {
+    Principal::from_slice(&[i, 0xfe, 1])
+}
+
+fn query(host: &Host, canister: &str, method: &str, args: &str) -> String {
+    host.query(canister, method, Args::Text(args), Principal::anonymous())
+        .unwrap_or_else(|e| panic!("{canister}.{method}{args}: {e}"))
+        .text
+}
+
+fn p(u: Principal) -> String {
+    format!("principal \"{u}\"")
+}
+
+#[test]
+fn logger_counts_remembers_and_appends_in_seq_order() {
+    let mut host = host_with_examples();
+    let plan: Vec<(u8, String)> = (0..12).map(|i| (i % 3, format!("event {i}"))).collect();
+    let texts: Vec<String> = plan
+        .iter()
+        .map(|(u, e)| format!("({}, \"{e}\")", p(user(*u))))
+        .collect();
+    let calls: Vec<_> = texts
+        .iter()
+        .map(|t| ("logger", "log", Args::Text(t), Principal::anonymous()))
+        .collect();
+    let seqs = host.submit_batch(&calls).unwrap();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "seqs are consecutive"
+    );
+    assert_eq!(host.status(seqs[0]).unwrap(), Status::Pending);
+    let mut rounds = Vec::new();
+    host.tick(|r| rounds.push(r.clone())).unwrap();
+    assert_eq!(rounds.iter().map(|r| r.calls).sum::<usize>(), 12);
+    assert!(rounds.iter().all(|r| r.trapped == 0));
+    for seq in seqs {
+        assert_eq!(host.status(seq).unwrap().to_string(), "done");
+    }
+    for u in 0..3 {
+        assert_eq!(
+            query(&host, "logger", "count", &format!("({})", p(user(u)))),
+            "(4 : nat64)"
+        );
+    }
+    let last = query(&host, "logger", "last_event", &format!("({})", p(user(2))));
+    assert_eq!(last, "(opt \"event 11\")");
+    assert_eq!(query(&host, "logger", "events_len", "()"), "(12 : nat64)");
+    let events = query(&host, "logger", "events", "(0, 100)");
+    let expected: Vec<String> = plan.iter().map(|(_, e)| format!("\"{e}\"")).collect();
+    let flat = events.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(flat, format!("( vec {{ {};}}, )", expected.join("; ")));
+}
+
+#[test]
+fn analytics_counts_views_without_keys() {
+    let mut host = host_with_examples();
+    for page in ["home", "docs", "home", "home"] {
+        let arg = format!("(\"{page}\")");
+        host.submit("analytics", "view", Args::Text(&arg), user(1))
+            .unwrap();
+    }
+    host.tick(|_| {}).unwrap();
+    assert_eq!(
+        query(&host, "analytics", "views", "(\"home\")"),
+        "(3 : nat64)"
+    );
+    assert_eq!(
+        query(&host, "analytics", "views", "(\"docs\")"),
+        "(1 : nat64)"
+    );
+    assert_eq!(
+        query(&host, "analytics", "views", "(\"none\")"),
+        "(0 : nat64)"
+    );
+    assert_eq!(
+        query(&host, "analytics", "total_views", "()"),
+        "(4 : nat64)"
+    );
+}
+
+#[test]
+fn audit_records_transfers_and_its_child_calls_reach_the_logger() {
+    let mut host = host_with_examples();
+    let transfers = [(1u8, 2u8, 10u64), (2, 3, 5), (1, 3, 7)];
+    for (from, to, amount) in transfers {
+        let arg = format!("({}, {}, {amount})", p(user(from)), p(user(to)));
+        host.submit("audit", "record", Args::Text(&arg), user(9))
+            .unwrap();
+    }
+    let mut rounds = Vec::new();
+    host.tick(|r| rounds.push(r.clone())).unwrap();
+    assert_eq!(
+        rounds.len(),
+        2,
+        "the children run in a later round: {rounds:?}"
+    );
+    assert_eq!((rounds[0].calls, rounds[1].calls), (3, 3));
+    assert_eq!(
+        query(&host, "audit", "sent", &format!("({})", p(user(1)))),
+        "(17 : nat)"
+    );
+    assert_eq!(
+        query(&host, "audit", "received", &format!("({})", p(user(3)))),
+        "(12 : nat)"
+    );
+    assert_eq!(query(&host, "audit", "transfers_len", "()"), "(3 : nat64)");
+    // One logger entry per transfer, under the sender.
+    assert_eq!(
+        query(&host, "logger", "count", &format!("({})", p(user(1)))),
+        "(2 : nat64)"
+    );
+    assert_eq!(query(&host, "logger", "events_len", "()"), "(3 : nat64)");
+}
+
+#[test]
+fn updates_see_their_own_writes_and_reply() {
+    let mut host = host_with_examples();
+    let set = |host: &mut Host, note: &str| {
+        host.call(
+            "audit",
+            "set_note",
+            Args::Text(&format!("(\"{note}\")")),
+            user(1),
+        )
+        .unwrap()
+        .text
+    };
+    assert_eq!(set(&mut host, "first"), "(null)");
+    assert_eq!(set(&mut host, "second"), "(opt \"first\")");
+    assert_eq!(query(&host, "audit", "note", "()"), "(opt \"second\")");
+}
+
+#[test]
+fn state_and_root_survive_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = {
+        let mut host = Host::open(dir.path()).unwrap();
+        install(&mut host, &LOGGER);
+        let arg = format!("({}, \"kept\")", p(user(5)));
+        host.submit("logger", "log", Args::Text(&arg), user(5))
+            .unwrap();
+        host.tick(|_| {}).unwrap();
+        host.root()
+    };
+    let host = Host::open(dir.path()).unwrap();
+    assert_eq!(host.root(), root);
+    assert_ne!(root, commute::root::Root::empty());
+    assert_eq!(
+        query(&host, "logger", "count", &format!("({})", p(user(5)))),
+        "(1 : nat64)"
+    );
+}
+
+#[test]
+fn a_second_host_on_the_same_dir_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Host::open(dir.path()).unwrap();
+    let err = Host::open(dir.path()).unwrap_err();
+    assert!(matches!(err, HostError::InUse(_)), "{err}");
+}
+
+#[test]
+fn tick_with_nothing_pending_leaves_the_root() {
+    let mut host = host_with_examples();
+    let before = host.root();
+    assert_eq!(host.tick(|_| {}).unwrap(), 0);
+    assert_eq!(host.root(), before);
+}
+
+#[test]
+fn refused_calls_queue_nothing() {
+    let mut host = host_with_examples();
+    let good = format!("({}, \"x\")", p(user(1)));
+    let seq = host
+        .submit("logger", "log", Args::Text(&good), user(1))
+        .unwrap();
+    let huge = format!("({}, \"{}\")", p(user(1)), "x".repeat(3 << 20));
+    let cases: [(&str, &str, &str, &str); 6] = [
+        (
+            "nobody",
+            "log",
+            good.as_str(),
+            "no canister `nobody` is installed",
+        ),
+        (
+            "logger",
+            "nope",
+            good.as_str(),
+            "canister `logger` has no method `nope`",
+        ),
+        (
+            "logger",
+            "log",
+            "(1, 2)",
+            "argument `user` of `log` does not fit `principal`",
+        ),
+        (
+            "logger",
+            "log",
+            "(principal",
+            "arguments to `log` are not Candid text",
+        ),
+        ("logger", "count", good.as_str(), "is a query method"),
+        ("logger", "log", huge.as_str(), "over the cap"),
+    ];
+    for (canister, method, args, needle) in cases {
+        let err = host
+            .submit(canister, method, Args::Text(args), user(1))
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(needle), "{canister}.{method}: {msg}");
+        assert!(!msg.contains('\n'), "one line: {msg}");
+    }
+    // Nothing was queued: the next accepted call gets the very next seq.
+    assert_eq!(
+        host.submit("logger", "log", Args::Text(&good), user(1))
+            .unwrap(),
+        seq + 1
+    );
+    assert_eq!(host.status(seq + 2).unwrap(), Status::Unknown);
+    let mut calls = 0;
+    host.tick(|r| calls += r.calls).unwrap();
+    assert_eq!(calls, 2);
+    let _ = (ANALYTICS, AUDIT);
+}

@@ -1,0 +1,163 @@
+//! Parallel rounds equal sequential execution (DESIGN §3 serial equivalence, §4).
+//!
+//! The `chaos` guest (tests/guests/chaos.wat) writes a counter, a map entry and a list
+//! element per call, fires a child call when `b % 3 == 0`, and traps after its writes when
+//! `b % 5 == 0`. Generated batches of its calls, with keys drawn from a tiny alphabet (heavy
+//! collisions) and two-key calls, are run on a parallel host and on a strictly sequential
+//! one (one call per round, one thread); both must reach the same state and root.
+
+use commute::execute::Limits;
+use commute::submit::Args;
+use commute::{Config, Host, Principal};
+use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
+use std::sync::Arc;
+use std::time::Duration;
+
+const CHAOS_WAT: &str = include_str!("guests/chaos.wat");
+const CHAOS_DID: &str = include_str!("guests/chaos.did");
+
+/// One generated call: `pair` (two keys) or `hit` (one), with small `a` and `b`.
+#[derive(Debug, Clone)]
+struct GenCall {
+    pair: bool,
+    a: u64,
+    b: u64,
+}
+
+impl Arbitrary for GenCall {
+    fn arbitrary(g: &mut Gen) -> Self {
+        GenCall {
+            pair: bool::arbitrary(g),
+            a: u64::arbitrary(g) % 4,
+            b: u64::arbitrary(g) % 31,
+        }
+    }
+}
+
+fn host(threads: usize, max_round_calls: usize, perturb: Option<commute::host::Perturb>) -> Host {
+    let config = Config {
+        limits: Limits::default(),
+        max_round_calls,
+        threads,
+        trace: false,
+        perturb,
+    };
+    let mut host = Host::temporary_with(config).unwrap();
+    let wasm = wat::parse_str(CHAOS_WAT).unwrap();
+    host.install("chaos", &wasm, Some(("chaos.did", CHAOS_DID)), None)
+        .unwrap();
+    host
+}
+
+/// Submits `calls` and ticks until nothing is pending; the root, the state, the outcomes.
+fn run(mut host: Host, calls: &[GenCall]) -> (String, serde_json::Value, Vec<String>) {
+    let texts: Vec<String> = calls
+        .iter()
+        .map(|c| format!("({}, {})", c.a, c.b))
+        .collect();
+    let batch: Vec<_> = calls
+        .iter()
+        .zip(&texts)
+        .map(|(c, t)| {
+            let method = if c.pair { "pair" } else { "hit" };
+            ("chaos", method, Args::Text(t), Principal::anonymous())
+        })
+        .collect();
+    host.submit_batch(&batch).unwrap();
+    host.tick(|_| {}).unwrap();
+    // Children get seqs after the submitted calls; read every outcome up to the last one.
+    let outcomes = (1..)
+        .map(|seq| host.status(seq).unwrap())
+        .take_while(|s| *s != commute::Status::Unknown)
+        .map(|s| s.to_string())
+        .collect();
+    (host.root().to_hex(), host.dump("chaos").unwrap(), outcomes)
+}
+
+fn parallel_equals_sequential(calls: Vec<GenCall>, perturb: bool) -> TestResult {
+    if calls.is_empty() {
+        return TestResult::discard();
+    }
+    let sequential = run(host(1, 1, None), &calls);
+    assert!(sequential.2.len() >= calls.len());
+    for threads in [1, 2, 8] {
+        let hook: Option<commute::host::Perturb> = perturb.then(|| {
+            // Delay each call by an amount derived from its seq: completion order then
+            // differs from seq order, and from one thread count to the next.
+            let salt = threads as u64;
+            Arc::new(move |seq: u64| {
+                let micros = (seq.wrapping_mul(2_654_435_761) ^ salt) % 300;
+                std::thread::sleep(Duration::from_micros(micros));
+            }) as commute::host::Perturb
+        });
+        let parallel = run(host(threads, 10_000, hook), &calls);
+        if parallel != sequential {
+            return TestResult::error(format!(
+                "{threads} threads (perturbed: {perturb}) differ from sequential\n\
+                 parallel:   {parallel:?}\nsequential: {sequential:?}"
+            ));
+        }
+    }
+    TestResult::passed()
+}
+
+#[test]
+fn prop_parallel_equals_sequential() {
+    QuickCheck::new()
+        .tests(25)
+        .quickcheck(parallel_equals_sequential as fn(Vec<GenCall>, bool) -> TestResult);
+}
+
+#[test]
+fn prop_parallel_equals_sequential_with_completion_order_perturbed() {
+    let perturbed = |calls: Vec<GenCall>| parallel_equals_sequential(calls, true);
+    QuickCheck::new()
+        .tests(15)
+        .quickcheck(perturbed as fn(Vec<GenCall>) -> TestResult);
+}
+
+#[test]
+fn a_batch_with_every_path_commits_what_sequential_execution_does() {
+    // Fixed, so every path is certainly taken: collisions, two keys, traps (b = 5, 15),
+    // children (b = 3, 6, 15, whose child is dropped with its trapped parent).
+    let calls: Vec<GenCall> = [
+        (false, 0, 3),
+        (true, 0, 5),
+        (false, 1, 6),
+        (true, 1, 15),
+        (false, 0, 7),
+    ]
+    .into_iter()
+    .map(|(pair, a, b)| GenCall { pair, a, b })
+    .collect();
+    let (root, state, outcomes) = run(host(2, 10_000, None), &calls);
+    assert_eq!(
+        outcomes,
+        [
+            "done",
+            "trapped: pure update `pair` trapped: b % 5 == 0",
+            "done",
+            "trapped: pure update `pair` trapped: b % 5 == 0",
+            "done",
+            "done",
+            "done"
+        ]
+        .map(|s| s.to_string()),
+        "5 calls, then the children of seq 1 (b = 3) and seq 3 (b = 6)"
+    );
+    // Counters: c[0] = 3 + 7 + 4 (child of seq 1), c[1] = 6 + 7 (child of seq 3).
+    let key = |a: u64| hex(&a.to_le_bytes());
+    let c = &state["counters"][hex(b"c")];
+    assert_eq!(c[key(0)], "14");
+    assert_eq!(c[key(1)], "13");
+    // Map: the highest seq wins: m[0] = 4 (child, seq 6) , m[1] = 7 (child, seq 7).
+    let m = &state["maps"][hex(b"m")];
+    assert_eq!(m[key(0)], hex(&4u64.to_le_bytes()));
+    assert_eq!(m[key(1)], hex(&7u64.to_le_bytes()));
+    assert_eq!(state["lists"][hex(b"l")].as_array().unwrap().len(), 5);
+    assert_eq!(run(host(1, 1, None), &calls).0, root);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
