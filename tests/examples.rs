@@ -243,3 +243,60 @@ fn refused_calls_queue_nothing() {
     assert_eq!(calls, 2);
     let _ = (ANALYTICS, AUDIT);
 }
+
+#[test]
+fn a_query_never_waits_for_the_round_in_flight() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc, Mutex};
+    use std::time::Duration;
+
+    // The round's one call holds the round open (in the test hook) until a query from
+    // another thread has been answered. If queries waited for rounds, neither would finish;
+    // the hook's wait is bounded, and the test checks the answer came.
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let (answered_tx, answered_rx) = mpsc::channel::<()>();
+    let (started_tx, answered_rx) = (Mutex::new(started_tx), Mutex::new(answered_rx));
+    let answered_in_round = Arc::new(AtomicBool::new(false));
+    let flag = answered_in_round.clone();
+    let hook: commute::host::Perturb = Arc::new(move |_seq| {
+        let _ = started_tx.lock().unwrap().send(());
+        let got = answered_rx
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(60));
+        flag.store(got.is_ok(), Ordering::SeqCst);
+    });
+    let config = commute::Config {
+        perturb: Some(hook),
+        ..commute::Config::default()
+    };
+    let mut host = Host::temporary_with(config).unwrap();
+    install(&mut host, &LOGGER);
+    let arg = format!("({}, \"in flight\")", p(user(1)));
+    host.submit("logger", "log", Args::Text(&arg), user(1))
+        .unwrap();
+
+    let queries = host.queries();
+    let asker = std::thread::spawn(move || {
+        started_rx.recv().unwrap();
+        let reply = queries.query(
+            "logger",
+            "events_len",
+            Args::Text("()"),
+            Principal::anonymous(),
+        );
+        answered_tx.send(()).unwrap();
+        reply.unwrap().text
+    });
+    host.tick(|_| {}).unwrap();
+    assert_eq!(
+        asker.join().unwrap(),
+        "(0 : nat64)",
+        "the last committed state"
+    );
+    assert!(
+        answered_in_round.load(Ordering::SeqCst),
+        "answered while the round ran"
+    );
+    assert_eq!(query(&host, "logger", "events_len", "()"), "(1 : nat64)");
+}

@@ -161,3 +161,37 @@ fn a_batch_with_every_path_commits_what_sequential_execution_does() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn children_are_queued_after_their_round_with_the_parent_as_caller() {
+    let mut host = host(2, 10_000, None);
+    // b = 3 and b = 6 fire a child each; b = 15 fires one and then traps.
+    let texts = ["(0, 3)", "(1, 15)", "(2, 6)"];
+    let calls: Vec<_> = texts
+        .iter()
+        .map(|t| ("chaos", "hit", Args::Text(t), Principal::anonymous()))
+        .collect();
+    let seqs = host.submit_batch(&calls).unwrap();
+    host.tick_round().unwrap().unwrap();
+    let pending = host.pending().unwrap();
+    // Two children, under the next seqs, in parent seq order; none for the trapped parent.
+    let chaos = commute::registry::principal_of("chaos");
+    assert_eq!(
+        pending.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        vec![seqs[2] + 1, seqs[2] + 2]
+    );
+    let encoded = |a: u64, b: u64| candid::encode_args((a, b)).unwrap();
+    for ((_, child), (a, b)) in pending.iter().zip([(0u64, 4u64), (2, 7)]) {
+        assert_eq!(child.method, "hit");
+        assert_eq!(
+            child.caller.as_slice(),
+            chaos.as_slice(),
+            "the parent canister calls"
+        );
+        assert_eq!(child.arg.as_slice(), encoded(a, b).as_slice());
+    }
+    assert_eq!(
+        pending[0].1.time, pending[1].1.time,
+        "children carry their parent's time"
+    );
+}

@@ -4,9 +4,10 @@
 //! The host owns the sled directory: one process at a time (sled locks it). Every method
 //! that changes state commits atomically and flushes before it returns.
 
-use crate::execute::{self, CanisterState, Engine, ExecuteError, Execution, Limits};
+use crate::execute::{self, CanisterState, Engine, ExecuteError, Limits};
 use crate::merge::Delta;
 use crate::outcome::{self, Outcome, Status};
+use crate::query::{reply, Queries, Reply};
 use crate::queue::{self, CallKind, QueueError, QueuedCall};
 use crate::registry::{self, Canister, Record, Registry, RegistryError};
 use crate::root::Root;
@@ -117,21 +118,12 @@ impl Default for Config {
     }
 }
 
-/// A reply to a query or update, with its Candid text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    /// The Candid bytes the canister replied with.
-    pub bytes: Vec<u8>,
-    /// Those bytes as Candid text with types, e.g. `(10 : nat64)`.
-    pub text: String,
-}
-
 /// A commute host over one data directory.
 pub struct Host {
     _db: sled::Db,
     store: Store,
     engine: Engine,
-    registry: Registry,
+    registry: Arc<Registry>,
     config: Config,
     next_seq: u64,
     round: u64,
@@ -215,10 +207,10 @@ impl Host {
     ) -> Result<Host, HostError> {
         let tree = db.open_tree("commute")?;
         let store = Store::init(tree.clone())?;
-        let registry = Registry::load(&tree)?;
+        let registry = Arc::new(Registry::load(&tree)?);
         let next_seq = queue::next_seq(&tree, store.last_seq())?;
         let round = round::last_round(&tree)?;
-        let engine = Engine::new(config.limits)?;
+        let engine = registry::engine_for(config.limits)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads.max(1))
             .thread_name(|i| format!("commute-worker-{i}"))
@@ -293,7 +285,7 @@ impl Host {
                 Did::parse(&format!("{name}.wasm (candid:service)"), &text)?
             }
         };
-        let compiled = self.engine.compile(wasm)?;
+        let compiled = registry::compile(&self.engine, wasm)?;
         for m in did.interface().methods() {
             let export = m.mode.export_name(&m.name);
             let alt = (m.mode == Mode::CompositeQuery).then(|| Mode::Query.export_name(&m.name));
@@ -348,9 +340,7 @@ impl Host {
                 registry: &self.registry,
                 max_arg_bytes: self.config.limits.arg_bytes,
             };
-            let ex = compiled
-                .execute(&self.engine, &exec_call, &state, &children)
-                .unwrap_or_else(|e| Execution::trapped(e.to_string()));
+            let ex = compiled.execute(&self.engine, &exec_call, &state, &children)?;
             if let execute::Outcome::Trapped(m) = &ex.outcome {
                 return Err(refuse(format!("{hook} trapped: {m}")));
             }
@@ -386,7 +376,7 @@ impl Host {
         self.store.commit(commit)?;
         self.store.flush()?;
         self.next_seq = next;
-        self.registry.insert(canister);
+        Arc::make_mut(&mut self.registry).insert(canister);
         Ok(())
     }
 
@@ -506,24 +496,16 @@ impl Host {
                 method: method.to_string(),
                 message,
             }),
-            Some(Outcome::Replied(bytes)) => self.reply(canister, method, bytes.into_vec()),
-            _ => self.reply(canister, method, candid::encode_args(()).expect("encodes")),
+            Some(Outcome::Replied(bytes)) => {
+                reply(&self.registry, canister, method, bytes.into_vec())
+            }
+            _ => reply(
+                &self.registry,
+                canister,
+                method,
+                candid::encode_args(()).expect("encodes"),
+            ),
         }
-    }
-
-    fn reply(&self, canister: &str, method: &str, bytes: Vec<u8>) -> Result<Reply, HostError> {
-        let c = self
-            .registry
-            .get(canister)
-            .ok_or_else(|| SubmitError::UnknownCanister(canister.to_string()))?;
-        let text = c
-            .interface
-            .with(|i| match i.method(method).map(|m| m.mode) {
-                Some(Mode::Oneway | Mode::PureUpdate) => Ok("()".to_string()),
-                _ => i.decode_reply(method, &bytes).map(|args| args.to_string()),
-            });
-        let text = text.map_err(SubmitError::from)?;
-        Ok(Reply { bytes, text })
     }
 
     /// Runs a query against the last committed state.
@@ -538,59 +520,19 @@ impl Host {
         args: Args<'_>,
         caller: Principal,
     ) -> Result<Reply, HostError> {
-        let c = self
-            .registry
-            .get(canister)
-            .ok_or_else(|| SubmitError::UnknownCanister(canister.to_string()))?;
-        let (mode, checked) = c.interface.with(|i| {
-            let m = submit::lookup(i, canister, method)?;
-            if !matches!(m.mode, Mode::Query | Mode::CompositeQuery) {
-                return Err(SubmitError::WrongMode {
-                    canister: canister.to_string(),
-                    method: method.to_string(),
-                    mode: m.mode,
-                    hint: "only queries are answered without a seq",
-                });
-            }
-            Ok((m.mode, submit::decode(i, method, args)?))
-        })?;
-        let compiled = c.compiled(&self.engine)?;
-        let export = if compiled.has_export(&mode.export_name(method)) {
-            mode.export_name(method)
-        } else {
-            Mode::Query.export_name(method)
-        };
-        let exec_call = execute::Call {
-            canister,
-            self_principal: c.principal.as_slice(),
-            method,
-            export: &export,
-            mode: execute::Mode::Query,
-            caller: caller.as_slice(),
-            arg: &checked.bytes,
-            time: now_nanos(),
-        };
-        let state = CanisterState::new(self.store.reader(), canister);
-        let children = ChildCheck {
-            registry: &self.registry,
-            max_arg_bytes: self.config.limits.arg_bytes,
-        };
-        let ex = compiled
-            .execute(&self.engine, &exec_call, &state, &children)
-            .unwrap_or_else(|e| Execution::trapped(e.to_string()));
-        match ex.outcome {
-            execute::Outcome::Replied(bytes) => self.reply(canister, method, bytes),
-            execute::Outcome::Trapped(message) => Err(HostError::Trapped {
-                canister: canister.to_string(),
-                method: method.to_string(),
-                message,
-            }),
-            execute::Outcome::Done => Err(HostError::Trapped {
-                canister: canister.to_string(),
-                method: method.to_string(),
-                message: "the query did not reply".to_string(),
-            }),
-        }
+        self.queries().query(canister, method, args, caller)
+    }
+
+    /// A handle that answers queries from any thread, against the last committed state,
+    /// without waiting for the round in flight (DESIGN §2). It sees the canisters installed
+    /// when it was made.
+    pub fn queries(&self) -> Queries {
+        Queries::new(
+            self.store.reader().clone(),
+            self.engine.clone(),
+            self.registry.clone(),
+            self.config.limits.arg_bytes,
+        )
     }
 
     /// Runs rounds until nothing is pending, handing each round's report to `report` as
@@ -643,11 +585,11 @@ impl Host {
             },
             self.config.trace,
         );
-        let ran: Vec<_> = calls
-            .into_iter()
-            .zip(executions)
-            .map(|((seq, call), ex)| (seq, call, ex))
-            .collect();
+        let mut ran = Vec::with_capacity(calls.len());
+        for ((seq, call), ex) in calls.into_iter().zip(executions) {
+            let ex = ex.map_err(|error| RoundError::Execute { seq, error })?;
+            ran.push((seq, call, ex));
+        }
         let report = round::commit(
             &mut self.store,
             &self.registry,
@@ -685,6 +627,15 @@ impl Host {
             return Ok(Status::Pending);
         }
         Ok(Status::Unknown)
+    }
+
+    /// The accepted calls not yet committed, in seq order.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Queue`] if the queue cannot be read.
+    pub fn pending(&self) -> Result<Vec<(u64, QueuedCall)>, HostError> {
+        Ok(queue::pending(self.tree()).collect::<Result<_, _>>()?)
     }
 
     /// The state root.

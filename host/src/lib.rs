@@ -38,6 +38,7 @@ pub mod execute;
 pub mod host;
 pub mod merge;
 pub mod outcome;
+pub mod query;
 pub mod queue;
 pub mod registry;
 pub mod root;
@@ -49,5 +50,6 @@ pub mod write_log;
 
 pub use candid::Principal;
 pub use commute_did::Mode;
-pub use host::{Config, Host, HostError, Reply};
+pub use host::{Config, Host, HostError};
 pub use outcome::Status;
+pub use query::{Queries, Reply};

@@ -18,13 +18,13 @@
 //! - (C) Modules are compiled at most once per process, on first use, not at open: opening a
 //!   host to ask a ticket's status compiles nothing.
 
-use crate::execute::{Compiled, Engine, ExecuteError};
+use crate::execute::{Compiled, Engine, ExecuteError, Limits};
 use crate::store::area;
 use candid::{CandidType, Deserialize, Principal};
 use commute_did::{Did, SharedInterface};
 use serde_bytes::ByteBuf;
-use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 use thiserror::Error;
 
 /// A registry operation failed.
@@ -91,9 +91,68 @@ impl Canister {
         if let Some(c) = self.compiled.get() {
             return Ok(c);
         }
-        let c = engine.compile(&self.wasm)?;
+        let c = compile(engine, &self.wasm)?;
         Ok(self.compiled.get_or_init(|| c))
     }
+}
+
+/// Engines and compiled modules shared by every host of the process, per [`Limits`]:
+/// compiling is cranelift's slowest work, and hosts on the same limits run the same code.
+struct Shared {
+    limits: Limits,
+    engine: Engine,
+    modules: HashMap<[u8; 32], Compiled>,
+}
+
+static SHARED: Mutex<Vec<Shared>> = Mutex::new(Vec::new());
+
+fn shared() -> std::sync::MutexGuard<'static, Vec<Shared>> {
+    SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The process's engine for `limits`, made on first use.
+///
+/// # Errors
+///
+/// [`ExecuteError`] if the engine cannot be set up.
+pub fn engine_for(limits: Limits) -> Result<Engine, ExecuteError> {
+    let mut all = shared();
+    if let Some(s) = all.iter().find(|s| s.limits == limits) {
+        return Ok(s.engine.clone());
+    }
+    let engine = Engine::new(limits)?;
+    all.push(Shared {
+        limits,
+        engine: engine.clone(),
+        modules: HashMap::new(),
+    });
+    Ok(engine)
+}
+
+/// Compiles `wasm` on `engine`, or returns the module compiled before from the same bytes
+/// on the same engine, when `engine` is one [`engine_for`] made.
+///
+/// # Errors
+///
+/// [`ExecuteError`] if `wasm` does not compile or fails the import checks.
+pub fn compile(engine: &Engine, wasm: &[u8]) -> Result<Compiled, ExecuteError> {
+    let hash = *blake3::hash(wasm).as_bytes();
+    // Only modules of this very engine: a module runs only on the engine that compiled it.
+    if let Some(c) = shared()
+        .iter()
+        .find(|s| s.engine.same(engine))
+        .and_then(|s| s.modules.get(&hash))
+    {
+        return Ok(c.clone());
+    }
+    // Compile outside the lock: other hosts keep going meanwhile.
+    let compiled = engine.compile(wasm)?;
+    if let Some(s) = shared().iter_mut().find(|s| s.engine.same(engine)) {
+        s.modules.entry(hash).or_insert_with(|| compiled.clone());
+    }
+    Ok(compiled)
 }
 
 /// The principal of the canister installed as `name` (invariant B): opaque, 10 bytes like
@@ -136,8 +195,8 @@ pub(crate) fn key(name: &str) -> Vec<u8> {
     k
 }
 
-/// The installed canisters, by name.
-#[derive(Debug, Default)]
+/// The installed canisters, by name. Cloning shares the canisters.
+#[derive(Debug, Default, Clone)]
 pub struct Registry {
     canisters: BTreeMap<String, Arc<Canister>>,
 }

@@ -16,7 +16,7 @@
 //! - (C) What a round commits depends on the calls alone: their seqs, records and write logs,
 //!   never on the wall clock, the thread count or the order executions finished.
 
-use crate::execute::{self, CanisterState, Child, Engine, Execution};
+use crate::execute::{self, CanisterState, Child, Engine, ExecuteError, Execution};
 use crate::merge::{Delta, MergeError};
 use crate::outcome::{self, Outcome};
 use crate::queue::{self, CallKind, QueueError, QueuedCall};
@@ -41,6 +41,15 @@ pub enum RoundError {
     /// Merging the logs failed (a seq twice: a bug, never input).
     #[error(transparent)]
     Merge(#[from] MergeError),
+    /// The host failed to run a call (not the guest's fault); the round commits nothing
+    /// and the call runs again on the next tick.
+    #[error("running seq {seq}: {error}")]
+    Execute {
+        /// The call's seq.
+        seq: u64,
+        /// What failed.
+        error: ExecuteError,
+    },
     /// A child call validated while its parent ran, but not at commit.
     #[error("child call of seq {parent} refused at commit: {error}")]
     Child {
@@ -121,14 +130,20 @@ pub fn next_calls(
     Ok(calls)
 }
 
-/// Runs one accepted call against the committed state.
+/// Runs one accepted call against the committed state. What the guest does wrong is in
+/// the execution's outcome; an `Err` is the host's own failure, which decides nothing
+/// about the call.
+///
+/// # Errors
+///
+/// [`ExecuteError`] if the host could not run the call (state unreadable, say).
 pub fn execute(
     engine: &Engine,
     registry: &Registry,
     store: &Store,
     call: &QueuedCall,
-) -> Execution {
-    let trapped = |message: String| Execution::trapped(message);
+) -> Result<Execution, ExecuteError> {
+    let trapped = |message: String| Ok(Execution::trapped(message));
     let Some(canister) = registry.get(&call.canister) else {
         return trapped(format!("canister `{}` is not installed", call.canister));
     };
@@ -141,10 +156,7 @@ pub fn execute(
             call.canister, call.method
         ));
     };
-    let compiled = match canister.compiled(engine) {
-        Ok(c) => c,
-        Err(e) => return trapped(e.to_string()),
-    };
+    let compiled = canister.compiled(engine)?;
     let export = mode.export_name(&call.method);
     let mode = match call.kind {
         CallKind::Pure => execute::Mode::PureUpdate,
@@ -167,10 +179,7 @@ pub fn execute(
         registry,
         max_arg_bytes: engine.limits().arg_bytes,
     };
-    // An engine error (instantiation failing, say) is that call's trap, like any other.
-    compiled
-        .execute(engine, &exec_call, &state, &children)
-        .unwrap_or_else(|e| Execution::trapped(e.to_string()))
+    compiled.execute(engine, &exec_call, &state, &children)
 }
 
 /// Adds to `commit` the children a call fired, queued under seqs from `next_seq` on, in the

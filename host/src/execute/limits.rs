@@ -38,16 +38,18 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The default fuel budget: 5 billion, the IC's instruction limit for a query.
+    /// The default fuel budget: one billion units.
     ///
-    /// A CPU-bound call of about 50 µs uses a few hundred thousand units, so this is
-    /// thousands of such calls over. An infinite loop runs into it after a few seconds of
-    /// one core; tests and benchmarks that run hostile guests lower it.
+    /// A CPU-bound call of about 50 µs uses some 50,000 to 150,000 units, so this is
+    /// thousands of such calls over, and Candid-decoding a 2 MiB argument fits easily.
+    /// A guest that only loops runs into it after about 1 s of one core (measured 0.85 to
+    /// 1.1 s on two x86-64 machines; 5 billion, the IC's query limit, took 4.2 s), so a
+    /// hostile call holds up its round for about a second. Raise it for heavy canisters.
     ///
     /// ```
-    /// assert_eq!(commute::execute::Limits::DEFAULT_FUEL, 5_000_000_000);
+    /// assert_eq!(commute::execute::Limits::DEFAULT_FUEL, 1_000_000_000);
     /// ```
-    pub const DEFAULT_FUEL: u64 = 5_000_000_000;
+    pub const DEFAULT_FUEL: u64 = 1_000_000_000;
 
     /// The defaults of DESIGN §7: 64 MiB of memory, 2 MiB of arguments, the default
     /// [`LogLimits`], 256 child calls; and [`Limits::DEFAULT_FUEL`].

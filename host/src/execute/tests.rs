@@ -807,7 +807,7 @@ fn instantiate_cost() {
         let engine = Engine::with_allocation(Limits::default(), allocation).unwrap();
         let guest = compile(&engine, wat);
         let state = Model::default();
-        for threads in [1, 2] {
+        for threads in [1, 2, 8] {
             let start = std::time::Instant::now();
             std::thread::scope(|scope| {
                 for _ in 0..threads {

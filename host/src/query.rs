@@ -1,0 +1,144 @@
+//! Queries: answered at once, from any thread, against the last committed state
+//! (DESIGN §2). A query never waits for the round in flight: it reads sled, which commits a
+//! round's batch atomically, so it sees every round whole or not at all.
+
+use crate::execute::{self, CanisterState, Engine};
+use crate::host::HostError;
+use crate::registry::Registry;
+use crate::store::StateReader;
+use crate::submit::{self, Args, ChildCheck, SubmitError};
+use candid::Principal;
+use commute_did::Mode;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A reply to a query or update, with its Candid text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The Candid bytes the canister replied with.
+    pub bytes: Vec<u8>,
+    /// Those bytes as Candid text with types, e.g. `(10 : nat64)`.
+    pub text: String,
+}
+
+/// Answers queries; cheap to clone, `Send`, usable while the host runs a round.
+#[derive(Clone)]
+pub struct Queries {
+    reader: StateReader,
+    engine: Engine,
+    registry: Arc<Registry>,
+    max_arg_bytes: usize,
+}
+
+impl std::fmt::Debug for Queries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queries").finish_non_exhaustive()
+    }
+}
+
+/// A reply's Candid text, decoded against the method's result types.
+pub(crate) fn reply(
+    registry: &Registry,
+    canister: &str,
+    method: &str,
+    bytes: Vec<u8>,
+) -> Result<Reply, HostError> {
+    let c = registry
+        .get(canister)
+        .ok_or_else(|| SubmitError::UnknownCanister(canister.to_string()))?;
+    let text = c
+        .interface
+        .with(|i| match i.method(method).map(|m| m.mode) {
+            Some(Mode::Oneway | Mode::PureUpdate) => Ok("()".to_string()),
+            _ => i.decode_reply(method, &bytes).map(|args| args.to_string()),
+        });
+    let text = text.map_err(SubmitError::from)?;
+    Ok(Reply { bytes, text })
+}
+
+impl Queries {
+    pub(crate) fn new(
+        reader: StateReader,
+        engine: Engine,
+        registry: Arc<Registry>,
+        max_arg_bytes: usize,
+    ) -> Queries {
+        Queries {
+            reader,
+            engine,
+            registry,
+            max_arg_bytes,
+        }
+    }
+
+    /// Runs a query against the last committed state.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Submit`] if the call is refused, [`HostError::Trapped`] if it trapped.
+    pub fn query(
+        &self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+    ) -> Result<Reply, HostError> {
+        let c = self
+            .registry
+            .get(canister)
+            .ok_or_else(|| SubmitError::UnknownCanister(canister.to_string()))?;
+        let (mode, checked) = c.interface.with(|i| {
+            let m = submit::lookup(i, canister, method)?;
+            if !matches!(m.mode, Mode::Query | Mode::CompositeQuery) {
+                return Err(SubmitError::WrongMode {
+                    canister: canister.to_string(),
+                    method: method.to_string(),
+                    mode: m.mode,
+                    hint: "only queries are answered without a seq",
+                });
+            }
+            Ok((m.mode, submit::decode(i, method, args)?))
+        })?;
+        let compiled = c.compiled(&self.engine)?;
+        let export = if compiled.has_export(&mode.export_name(method)) {
+            mode.export_name(method)
+        } else {
+            Mode::Query.export_name(method)
+        };
+        let exec_call = execute::Call {
+            canister,
+            self_principal: c.principal.as_slice(),
+            method,
+            export: &export,
+            mode: execute::Mode::Query,
+            caller: caller.as_slice(),
+            arg: &checked.bytes,
+            time: u64::try_from(
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos(),
+            )
+            .unwrap_or(u64::MAX),
+        };
+        let state = CanisterState::new(&self.reader, canister);
+        let children = ChildCheck {
+            registry: &self.registry,
+            max_arg_bytes: self.max_arg_bytes,
+        };
+        let ex = compiled.execute(&self.engine, &exec_call, &state, &children)?;
+        match ex.outcome {
+            execute::Outcome::Replied(bytes) => reply(&self.registry, canister, method, bytes),
+            execute::Outcome::Trapped(message) => Err(HostError::Trapped {
+                canister: canister.to_string(),
+                method: method.to_string(),
+                message,
+            }),
+            execute::Outcome::Done => Err(HostError::Trapped {
+                canister: canister.to_string(),
+                method: method.to_string(),
+                message: "the query did not reply".to_string(),
+            }),
+        }
+    }
+}
