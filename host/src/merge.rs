@@ -281,7 +281,9 @@ impl Delta {
         if self.write_count() + self.seqs.len() < other.write_count() + other.seqs.len() {
             std::mem::swap(self, &mut other);
         }
-        self.seqs.append(&mut other.seqs);
+        // Insert the smaller side element by element: `BTreeMap::append` rebuilds the
+        // larger tree, which made folding a round's calls one by one quadratic.
+        self.seqs.extend(other.seqs);
         for (id, add) in other.counters {
             self.add_counter(id, add);
         }
@@ -296,7 +298,7 @@ impl Delta {
             }
         }
         // Disjoint seqs mean disjoint element ids: the union loses nothing.
-        self.lists.append(&mut other.lists);
+        self.lists.extend(other.lists);
         Ok(())
     }
 
