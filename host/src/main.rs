@@ -38,6 +38,8 @@ enum Command {
     Dump(commands::dump::DumpArgs),
     /// Run the example canisters under load at 1 thread and at all cores; compare roots.
     Demo(commands::demo::DemoArgs),
+    /// Run the benchmark suite: one JSON line per measure (ratios measured side by side).
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Root(args) => commands::root::run(dir, args),
         Command::Dump(args) => commands::dump::run(dir, args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! One module per subcommand of `commute`.
 
+pub(crate) mod bench;
 pub(crate) mod call;
 pub(crate) mod demo;
 pub(crate) mod did;

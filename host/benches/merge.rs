@@ -1,0 +1,48 @@
+//! Criterion micro-bench of the merge hot path: the [`Delta`] of a round's N write logs.
+//!
+//! Each log is what one `logger.log` call emits (a counter add and a map put on its user's
+//! entry, a list push), over 256 users, so entries collide the way a real round's do.
+
+use commute::merge::Delta;
+use commute::write_log::WriteLog;
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
+
+/// `n` logs as the logger canister writes them.
+fn logs(n: usize) -> Vec<WriteLog> {
+    (0..n)
+        .map(|i| {
+            let user = (i as u64 % 256).to_le_bytes();
+            let mut log = WriteLog::default();
+            log.counter_add(b"events_per_user", &user, 1)
+                .expect("within the caps");
+            log.map_put(b"last_event", &user, format!("event {i}").as_bytes())
+                .expect("within the caps");
+            log.list_push(b"events", format!("event {i}").as_bytes())
+                .expect("within the caps");
+            log
+        })
+        .collect()
+}
+
+fn merge(c: &mut Criterion) {
+    let mut group = c.benchmark_group("merge");
+    group.sample_size(20);
+    for n in [100, 1_000, 10_000] {
+        let logs = logs(n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("delta_of_logs", n), &logs, |b, logs| {
+            b.iter(|| {
+                let calls = (1..).zip(logs).map(|(seq, log)| (seq, "logger", log));
+                black_box(Delta::from_calls(calls).expect("distinct seqs"))
+            });
+        });
+    }
+    group.finish();
+}
+
+/// The group, in a private module: the macro's `pub fn` needs no docs there.
+mod group {
+    criterion::criterion_group!(benches, super::merge);
+}
+criterion_main!(group::benches);

@@ -1,0 +1,60 @@
+//! Hosts for the measures, and running a batch of calls through one.
+
+use anyhow::{bail, Context};
+use candid::Principal;
+use commute::submit::Args;
+use commute::{Config, Host};
+use commute_examples::Canister;
+use std::time::{Duration, Instant};
+
+/// A host on a temporary directory, with `config`, and `canister` installed.
+///
+/// # Errors
+///
+/// If the host cannot start or the install is refused.
+pub(crate) fn host_with(canister: &Canister, config: Config) -> anyhow::Result<Host> {
+    let mut host = Host::temporary_with(config).context("cannot start a host")?;
+    host.install(
+        canister.name,
+        canister.wasm,
+        Some((canister.did_path, canister.did)),
+        None,
+    )
+    .with_context(|| format!("cannot install the {} canister", canister.name))?;
+    Ok(host)
+}
+
+/// Submits `args` (Candid bytes) as calls of `canister.method` in one batch, then runs
+/// rounds until nothing is pending. Returns how long the submit took (checks, queueing,
+/// one flush) and how long the rounds took (execution, merge, commit, flushes).
+///
+/// # Errors
+///
+/// If the submit or a round fails, or a call traps: a measure must not time failures.
+pub(crate) fn run_calls(
+    host: &mut Host,
+    canister: &str,
+    method: &str,
+    args: &[Vec<u8>],
+) -> anyhow::Result<(Duration, Duration)> {
+    let calls: Vec<_> = args
+        .iter()
+        .map(|a| (canister, method, Args::Binary(a), Principal::anonymous()))
+        .collect();
+    let started = Instant::now();
+    host.submit_batch(&calls)?;
+    let submitted = Instant::now();
+    let (mut ran, mut trapped) = (0, 0);
+    host.tick(|report| {
+        ran += report.calls;
+        trapped += report.trapped;
+    })?;
+    let ticked = submitted.elapsed();
+    if trapped > 0 || ran != args.len() {
+        bail!(
+            "{canister}.{method}: {trapped} of {ran} calls trapped ({} submitted)",
+            args.len()
+        );
+    }
+    Ok((submitted - started, ticked))
+}

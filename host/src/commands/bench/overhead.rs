@@ -1,0 +1,255 @@
+//! `overhead_vs_wasmtime`: what the host costs around a trivial pure call.
+//!
+//! - Subject: a batch of `analytics.view(page)` calls (16 pages, seeded) through a host at
+//!   1 worker thread: `submit_batch` and `tick`, so the checks, the durable queue, a fresh
+//!   instance per call, merge, root, commit and both flushes.
+//! - Baseline: the same module, the same arguments, in a bare wasmtime loop on 1 thread:
+//!   a fresh `Store` with fuel, instantiate from an `InstancePre`, look up the export, call.
+//!   The engine is configured as `commute::execute::Engine` configures its own (its
+//!   configuration is private, so it is repeated here: fuel, NaN canonicalization, relaxed
+//!   SIMD off, the pooling allocator with the same slots). Imports are stubs: the argument
+//!   imports serve the argument, `trap` traps, every other import returns zeros.
+//!
+//! The ratio is host calls per second ÷ bare calls per second.
+
+use super::batch::{host_with, run_calls};
+use super::progress::Progress;
+use super::rng::SplitMix64;
+use super::timing::{interleave, median, ms, round};
+use super::Sizes;
+use anyhow::{anyhow, bail, Context};
+use commute::execute::Limits;
+use commute::Config;
+use commute_examples::ANALYTICS;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use wasmtime::{
+    Caller, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    PoolingAllocationConfig, Store, Val, ValType,
+};
+
+/// The method called, and its export.
+const METHOD: &str = "view";
+const EXPORT: &str = "canister_update view";
+/// The seed of the pages.
+const SEED: u64 = 0x0e7e_4ead;
+
+/// Measures `overhead_vs_wasmtime`; see the module doc.
+///
+/// # Errors
+///
+/// If the host, wasmtime or a call fails.
+pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value> {
+    let calls = sizes.overhead_calls;
+    progress.start("overhead_vs_wasmtime", 2 * (sizes.reps + 1));
+    let config = Config {
+        threads: 1,
+        max_round_calls: calls.max(1),
+        ..Config::default()
+    };
+    let mut host = host_with(&ANALYTICS, config)?;
+    let bare = Bare::new(ANALYTICS.wasm, Limits::default().fuel)?;
+    let mut rng = SplitMix64::new(SEED);
+    let mut draw = || -> Vec<Vec<u8>> {
+        (0..calls)
+            .map(|_| {
+                let page = format!("/page/{}", rng.below(16));
+                candid::encode_args((page,)).expect("a text encodes")
+            })
+            .collect()
+    };
+    let times = interleave(sizes.reps, 2, |turn| {
+        let args = draw();
+        let time = if turn.subject == 0 {
+            let (submit, tick) = run_calls(&mut host, ANALYTICS.name, METHOD, &args)?;
+            submit + tick
+        } else {
+            let started = Instant::now();
+            for arg in &args {
+                bare.call(EXPORT, arg)?;
+            }
+            started.elapsed()
+        };
+        progress.step();
+        Ok::<_, anyhow::Error>(time)
+    })?;
+    let (host_time, bare_time) = (median(&times[0]), median(&times[1]));
+    let per_call_us = |d: Duration| round(d.as_secs_f64() * 1e6 / calls as f64, 2);
+    Ok(json!({
+        "measure": "overhead_vs_wasmtime",
+        "ratio": round(bare_time.as_secs_f64() / host_time.as_secs_f64().max(1e-9), 3),
+        "calls": calls,
+        "reps": sizes.reps,
+        "threads": 1,
+        "host_call_us": per_call_us(host_time),
+        "bare_call_us": per_call_us(bare_time),
+        "host_median_ms": ms(host_time),
+        "bare_median_ms": ms(bare_time),
+    }))
+}
+
+/// A store's data in the bare loop: the argument of the call.
+struct Data {
+    arg: Vec<u8>,
+}
+
+/// A bare wasmtime engine and one module, ready to instantiate with stub imports.
+pub(crate) struct Bare {
+    engine: Engine,
+    pre: InstancePre<Data>,
+    fuel: u64,
+}
+
+impl Bare {
+    /// Compiles `wasm` on an engine configured as `commute::execute::Engine`'s, and links
+    /// stubs for its imports.
+    ///
+    /// # Errors
+    ///
+    /// If wasmtime refuses the configuration, the module or the stubs.
+    pub(crate) fn new(wasm: &[u8], fuel: u64) -> anyhow::Result<Bare> {
+        let mut config = wasmtime::Config::new();
+        config
+            .consume_fuel(true)
+            .cranelift_nan_canonicalization(true)
+            .wasm_relaxed_simd(false)
+            .relaxed_simd_deterministic(true)
+            .wasm_memory64(false)
+            .wasm_multi_memory(false)
+            .wasm_custom_page_sizes(false)
+            .wasm_backtrace_max_frames(None);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_core_instances(256)
+            .total_memories(256)
+            .total_tables(256)
+            .max_memories_per_module(1)
+            .max_tables_per_module(4)
+            .table_elements(20_000)
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 << 10);
+        // EXPERIMENT (temporary)
+        let variant = std::env::var("BARE_VARIANT").unwrap_or_default();
+        if variant.contains("nosig") {
+            config
+                .signals_based_traps(false)
+                .memory_guard_size(0)
+                .memory_reservation(64 << 20);
+            pool.max_memory_size(64 << 20);
+        }
+        if variant.contains("pagemap") {
+            pool.pagemap_scan(wasmtime::Enabled::Yes);
+        }
+        if variant.contains("keep0") {
+            pool.linear_memory_keep_resident(0);
+        }
+        if variant.contains("keep8") {
+            pool.linear_memory_keep_resident(8 << 20);
+        }
+        if variant.contains("batch") {
+            pool.decommit_batch_size(64);
+        }
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| anyhow!("wasmtime: {e}"))?;
+        let module = Module::from_binary(&engine, wasm).map_err(|e| anyhow!("wasmtime: {e}"))?;
+        let mut linker: Linker<Data> = Linker::new(&engine);
+        for import in module.imports() {
+            let (m, n) = (import.module(), import.name());
+            let ExternType::Func(ty) = import.ty() else {
+                bail!("the module imports {m}.{n}, which is not a function");
+            };
+            let linked = match (m, n) {
+                ("ic0", "msg_arg_data_size") => linker
+                    .func_wrap(m, n, |caller: Caller<'_, Data>| {
+                        caller.data().arg.len() as i32
+                    })
+                    .map(|_| ()),
+                ("ic0", "msg_arg_data_copy") => linker.func_wrap(m, n, arg_data_copy).map(|_| ()),
+                ("ic0", "trap") => linker
+                    .func_wrap(
+                        m,
+                        n,
+                        |_: Caller<'_, Data>, _: i32, _: i32| -> wasmtime::Result<()> {
+                            Err(wasmtime::Error::msg("the guest trapped"))
+                        },
+                    )
+                    .map(|_| ()),
+                _ => {
+                    let results: Vec<ValType> = ty.results().collect();
+                    linker
+                        .func_new(m, n, ty.clone(), move |_, _, out| {
+                            for (slot, ty) in out.iter_mut().zip(&results) {
+                                *slot = zero(ty);
+                            }
+                            Ok(())
+                        })
+                        .map(|_| ())
+                }
+            };
+            linked.map_err(|e| anyhow!("cannot link {m}.{n}: {e}"))?;
+        }
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| anyhow!("wasmtime: {e}"))?;
+        Ok(Bare { engine, pre, fuel })
+    }
+
+    /// One call: a fresh store with fuel, a fresh instance, the export called with `arg`.
+    ///
+    /// # Errors
+    ///
+    /// If instantiation fails or the call traps.
+    pub(crate) fn call(&self, export: &str, arg: &[u8]) -> anyhow::Result<()> {
+        let mut store = Store::new(&self.engine, Data { arg: arg.to_vec() });
+        store
+            .set_fuel(self.fuel)
+            .map_err(|e| anyhow!("wasmtime: {e}"))?;
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| anyhow!("wasmtime: {e}"))?;
+        let entry = instance
+            .get_typed_func::<(), ()>(&mut store, export)
+            .map_err(|e| anyhow!("wasmtime: {e}"))?;
+        entry
+            .call(&mut store, ())
+            .map_err(|e| anyhow!("bare `{export}` trapped: {e}"))
+            .context("the baseline must run the call as the host does")
+    }
+}
+
+/// `ic0.msg_arg_data_copy(dst, offset, size)`: copies the argument into guest memory.
+fn arg_data_copy(
+    mut caller: Caller<'_, Data>,
+    dst: i32,
+    offset: i32,
+    size: i32,
+) -> wasmtime::Result<()> {
+    let memory = caller
+        .get_export("memory")
+        .and_then(|e| e.into_memory())
+        .ok_or_else(|| wasmtime::Error::msg("no memory export"))?;
+    let (mem, data) = memory.data_and_store_mut(&mut caller);
+    let (dst, offset, size) = (
+        dst as u32 as usize,
+        offset as u32 as usize,
+        size as u32 as usize,
+    );
+    let src = data
+        .arg
+        .get(offset..offset + size)
+        .ok_or_else(|| wasmtime::Error::msg("argument range out of bounds"))?;
+    mem.get_mut(dst..dst + size)
+        .ok_or_else(|| wasmtime::Error::msg("memory range out of bounds"))?
+        .copy_from_slice(src);
+    Ok(())
+}
+
+/// The zero of a value type, for stub results.
+fn zero(ty: &ValType) -> Val {
+    match ty {
+        ValType::I64 => Val::I64(0),
+        ValType::F32 => Val::F32(0),
+        ValType::F64 => Val::F64(0),
+        _ => Val::I32(0),
+    }
+}
