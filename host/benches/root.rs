@@ -52,6 +52,7 @@ fn apply(c: &mut Criterion) {
             );
         });
     }
+    group.throughput(Throughput::Elements(1));
     group.bench_function("lattice_insert", |b| {
         let mut lattice = Lattice::new();
         let mut i = 0u64;

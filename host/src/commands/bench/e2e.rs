@@ -72,10 +72,15 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         .context("cannot open the baseline sled database")?;
     let tree = db.open_tree("bench")?;
     let mut generation = 0u64;
+    let mut split = (Vec::new(), Vec::new());
     let times = interleave(sizes.reps, 2, |turn| {
         let time = if turn.subject == 0 {
             let args = draw(&mut rng);
             let (submit, tick) = run_calls(&mut host, LOGGER.name, "log", &args)?;
+            if turn.rep.is_some() {
+                split.0.push(submit);
+                split.1.push(tick);
+            }
             submit + tick
         } else {
             generation += 1;
@@ -103,6 +108,8 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         "host_calls_per_s": per_s(host_time),
         "store_calls_per_s": per_s(store_time),
         "host_median_ms": ms(host_time),
+        "host_submit_ms": ms(median(&split.0)),
+        "host_tick_ms": ms(median(&split.1)),
         "store_median_ms": ms(store_time),
         "store_writes": writes.len(),
     }))

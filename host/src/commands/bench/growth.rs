@@ -8,11 +8,13 @@
 //! logs into a `Delta`, `Store::apply` it (old values, lattice, one batch), flush.
 //!
 //! The ratio is the median cost per write at 10^6 entries ÷ at 10^4 (target ≤ 1.3: merge
-//! and root are O(writes), and sled's lookups grow only logarithmically).
+//! and root are O(writes), and sled's lookups grow only logarithmically). The raw figures
+//! split the cost per write into its phases: `merge` (`Delta::from_calls`), `prepare`
+//! (reading old values, the lattice), `commit` (the sled batch) and `flush`.
 
 use super::progress::Progress;
 use super::rng::SplitMix64;
-use super::timing::{interleave, median, ms, round};
+use super::timing::{interleave, median, round};
 use super::Sizes;
 use commute::merge::Delta;
 use commute::store::Store;
@@ -41,6 +43,9 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
     let entries = [small_n, big_n];
     let writes = sizes.growth_writes;
     let mut rng = SplitMix64::new(SEED);
+    // Each round's phases, per store: merge, prepare (old values, lattice), commit (the
+    // sled batch), flush.
+    let mut phases: [Vec<[Duration; 4]>; 2] = [Vec::new(), Vec::new()];
     let times = interleave(sizes.reps, 2, |turn| {
         let store = &mut stores[turn.subject];
         let first = store.last_seq().map_or(1, |s| s + 1);
@@ -60,14 +65,33 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
             .collect();
         let started = Instant::now();
         let delta = Delta::from_calls((first..).zip(&logs).map(|(seq, log)| (seq, CANISTER, log)))?;
-        store.apply(&delta)?;
+        let merged = Instant::now();
+        let commit = store.prepare(&delta)?;
+        let prepared = Instant::now();
+        store.commit(commit)?;
+        let committed = Instant::now();
         store.flush()?;
-        let time = started.elapsed();
+        let flushed = Instant::now();
+        if turn.rep.is_some() {
+            phases[turn.subject].push([
+                merged - started,
+                prepared - merged,
+                committed - prepared,
+                flushed - committed,
+            ]);
+        }
         progress.step();
-        Ok::<_, anyhow::Error>(time)
+        Ok::<_, anyhow::Error>(flushed - started)
     })?;
     let (small, big) = (median(&times[0]), median(&times[1]));
     let per_write_ns = |d: Duration| round(d.as_secs_f64() * 1e9 / writes as f64, 0);
+    let split = |subject: usize| -> Value {
+        let phase = |i: usize| {
+            let values: Vec<Duration> = phases[subject].iter().map(|p| p[i]).collect();
+            per_write_ns(median(&values))
+        };
+        json!({"merge": phase(0), "prepare": phase(1), "commit": phase(2), "flush": phase(3)})
+    };
     Ok(json!({
         "measure": "growth",
         "ratio": round(big.as_secs_f64() / small.as_secs_f64().max(1e-12), 3),
@@ -76,8 +100,8 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         "reps": sizes.reps,
         "small_ns_per_write": per_write_ns(small),
         "big_ns_per_write": per_write_ns(big),
-        "small_median_ms": ms(small),
-        "big_median_ms": ms(big),
+        "small_split_ns_per_write": split(0),
+        "big_split_ns_per_write": split(1),
     }))
 }
 

@@ -6,8 +6,10 @@
 //! - Baseline: the same module, the same arguments, in a bare wasmtime loop on 1 thread:
 //!   a fresh `Store` with fuel, instantiate from an `InstancePre`, look up the export, call.
 //!   The engine is configured as `commute::execute::Engine` configures its own (its
-//!   configuration is private, so it is repeated here: fuel, NaN canonicalization, relaxed
-//!   SIMD off, the pooling allocator with the same slots). Imports are stubs: the argument
+//!   configuration is private, so it is repeated here, as of `execute/engine.rs` at the
+//!   time of writing: fuel, NaN canonicalization, relaxed SIMD off, the pooling allocator
+//!   with the same slots, PAGEMAP_SCAN with 4 MiB kept resident where Linux has it, else
+//!   64 KiB reset with memset). Imports are stubs: the argument
 //!   imports serve the argument, `trap` traps, every other import returns zeros.
 //!
 //! The ratio is host calls per second ÷ bare calls per second.
@@ -24,7 +26,7 @@ use commute_examples::ANALYTICS;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use wasmtime::{
-    Caller, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    Caller, Enabled, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module,
     PoolingAllocationConfig, Store, Val, ValType,
 };
 
@@ -58,10 +60,15 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
             })
             .collect()
     };
+    let mut split = (Vec::new(), Vec::new());
     let times = interleave(sizes.reps, 2, |turn| {
         let args = draw();
         let time = if turn.subject == 0 {
             let (submit, tick) = run_calls(&mut host, ANALYTICS.name, METHOD, &args)?;
+            if turn.rep.is_some() {
+                split.0.push(submit);
+                split.1.push(tick);
+            }
             submit + tick
         } else {
             let started = Instant::now();
@@ -84,6 +91,8 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         "host_call_us": per_call_us(host_time),
         "bare_call_us": per_call_us(bare_time),
         "host_median_ms": ms(host_time),
+        "host_submit_ms": ms(median(&split.0)),
+        "host_tick_ms": ms(median(&split.1)),
         "bare_median_ms": ms(bare_time),
     }))
 }
@@ -121,32 +130,16 @@ impl Bare {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_core_instances(256)
             .total_memories(256)
-            .total_tables(256)
+            .total_tables(256 * 4)
             .max_memories_per_module(1)
             .max_tables_per_module(4)
             .table_elements(20_000)
-            .linear_memory_keep_resident(1 << 20)
             .table_keep_resident(64 << 10);
-        // EXPERIMENT (temporary)
-        let variant = std::env::var("BARE_VARIANT").unwrap_or_default();
-        if variant.contains("nosig") {
-            config
-                .signals_based_traps(false)
-                .memory_guard_size(0)
-                .memory_reservation(64 << 20);
-            pool.max_memory_size(64 << 20);
-        }
-        if variant.contains("pagemap") {
-            pool.pagemap_scan(wasmtime::Enabled::Yes);
-        }
-        if variant.contains("keep0") {
-            pool.linear_memory_keep_resident(0);
-        }
-        if variant.contains("keep8") {
-            pool.linear_memory_keep_resident(8 << 20);
-        }
-        if variant.contains("batch") {
-            pool.decommit_batch_size(64);
+        if PoolingAllocationConfig::is_pagemap_scan_available() {
+            pool.pagemap_scan(Enabled::Yes)
+                .linear_memory_keep_resident(4 << 20);
+        } else {
+            pool.linear_memory_keep_resident(64 << 10);
         }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| anyhow!("wasmtime: {e}"))?;

@@ -4,8 +4,9 @@ use super::speedup::{Curve, Keys};
 use plotters::prelude::*;
 use std::path::Path;
 
-/// Draws `curves` (speedup at each thread count) and the ideal line `speedup = threads`
-/// into an SVG file at `path`.
+/// Draws `curves` (speedup at each thread count), the ideal line `speedup = threads`, and
+/// the bare wasmtime loop's speedup on the same calls (the ceiling the engine and the
+/// kernel leave), into an SVG file at `path`.
 ///
 /// # Errors
 ///
@@ -19,7 +20,7 @@ pub(crate) fn draw(path: &Path, curves: &[Curve]) -> anyhow::Result<()> {
         .max(2) as f64;
     let max_ratio = curves
         .iter()
-        .flat_map(|c| c.ratios.iter().copied())
+        .flat_map(|c| c.ratios.iter().copied().chain(c.wasmtime_ratios()))
         .fold(max_threads, f64::max);
     let root = SVGBackend::new(path, (720, 480)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -44,6 +45,21 @@ pub(crate) fn draw(path: &Path, curves: &[Curve]) -> anyhow::Result<()> {
         ))?
         .label("ideal")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+    if let Some(uniform) = curves.iter().find(|c| c.keys == Keys::Uniform) {
+        // The ceiling: the same calls in a bare wasmtime loop on as many threads.
+        let gray = RGBColor(150, 150, 150);
+        let points: Vec<(f64, f64)> = uniform
+            .threads
+            .iter()
+            .zip(uniform.wasmtime_ratios())
+            .map(|(&t, r)| (t as f64, r))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), gray.stroke_width(2)))?
+            .label("bare wasmtime, same calls")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], gray.stroke_width(2)));
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, gray.filled())))?;
+    }
     for curve in curves {
         let (label, color) = match curve.keys {
             Keys::Uniform => ("distinct keys", BLUE),

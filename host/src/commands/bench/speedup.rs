@@ -265,6 +265,11 @@ impl Observed {
 }
 
 impl Curve {
+    /// The speedup of the bare wasmtime loop at each thread count.
+    pub(crate) fn wasmtime_ratios(&self) -> Vec<f64> {
+        self.bare.iter().map(|b| ratio(self.bare[0], *b)).collect()
+    }
+
     /// The speedup at the largest thread count.
     pub(crate) fn ratio(&self) -> f64 {
         *self.ratios.last().expect("at least the baseline")
@@ -293,7 +298,7 @@ impl Curve {
                     "exec_ms": ms(exec),
                     "exec_ratio": round(ratio(exec0, exec), 3),
                     "serial_ms": ms(self.medians[i].saturating_sub(exec)),
-                    "wasmtime_ratio": round(ratio(self.bare[0], self.bare[i]), 3),
+                    "wasmtime_ratio": round(self.wasmtime_ratios()[i], 3),
                 })
             })
             .collect();
