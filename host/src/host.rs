@@ -4,7 +4,7 @@
 //! The host owns the sled directory: one process at a time (sled locks it). Every method
 //! that changes state commits atomically and flushes before it returns.
 
-use crate::execute::{self, CanisterState, Engine, ExecuteError, Limits};
+use crate::execute::{self, Engine, ExecuteError, Limits};
 use crate::merge::Delta;
 use crate::outcome::{self, Outcome, Status};
 use crate::query::{reply, Queries, Reply};
@@ -14,14 +14,14 @@ use crate::root::Root;
 use crate::round::{self, RoundError, RoundReport};
 use crate::schedule::{Schedule, Trace};
 use crate::store::{Entry, Store, StoreError};
-use crate::submit::{self, Args, ChildCheck, SubmitError};
+use crate::submit::{self, now_nanos, Args, SubmitError};
 use candid::Principal;
 use commute_did::{candid_service_section, Did, DidError, Mode};
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 use thiserror::Error;
 
 /// Something the host was asked to do failed; what was committed before stays committed.
@@ -139,14 +139,6 @@ impl std::fmt::Debug for Host {
             .field("round", &self.round)
             .finish_non_exhaustive()
     }
-}
-
-/// Nanoseconds since the epoch: a call's `time` (DESIGN §8).
-fn now_nanos() -> u64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Host {
@@ -335,12 +327,13 @@ impl Host {
                 arg: &call.arg,
                 time: call.time,
             };
-            let state = CanisterState::new(self.store.reader(), name);
-            let children = ChildCheck {
-                registry: &self.registry,
-                max_arg_bytes: self.config.limits.arg_bytes,
-            };
-            let ex = compiled.execute(&self.engine, &exec_call, &state, &children)?;
+            let ex = round::run_call(
+                &self.engine,
+                &self.registry,
+                self.store.reader(),
+                &compiled,
+                &exec_call,
+            )?;
             if let execute::Outcome::Trapped(m) = &ex.outcome {
                 return Err(refuse(format!("{hook} trapped: {m}")));
             }
@@ -531,7 +524,6 @@ impl Host {
             self.store.reader().clone(),
             self.engine.clone(),
             self.registry.clone(),
-            self.config.limits.arg_bytes,
         )
     }
 

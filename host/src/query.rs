@@ -2,15 +2,15 @@
 //! (DESIGN §2). A query never waits for the round in flight: it reads sled, which commits a
 //! round's batch atomically, so it sees every round whole or not at all.
 
-use crate::execute::{self, CanisterState, Engine};
+use crate::execute::{self, Engine};
 use crate::host::HostError;
 use crate::registry::Registry;
+use crate::round;
 use crate::store::StateReader;
-use crate::submit::{self, Args, ChildCheck, SubmitError};
+use crate::submit::{self, now_nanos, Args, SubmitError};
 use candid::Principal;
 use commute_did::Mode;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A reply to a query or update, with its Candid text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,6 @@ pub struct Queries {
     reader: StateReader,
     engine: Engine,
     registry: Arc<Registry>,
-    max_arg_bytes: usize,
 }
 
 impl std::fmt::Debug for Queries {
@@ -57,17 +56,11 @@ pub(crate) fn reply(
 }
 
 impl Queries {
-    pub(crate) fn new(
-        reader: StateReader,
-        engine: Engine,
-        registry: Arc<Registry>,
-        max_arg_bytes: usize,
-    ) -> Queries {
+    pub(crate) fn new(reader: StateReader, engine: Engine, registry: Arc<Registry>) -> Queries {
         Queries {
             reader,
             engine,
             registry,
-            max_arg_bytes,
         }
     }
 
@@ -113,20 +106,15 @@ impl Queries {
             mode: execute::Mode::Query,
             caller: caller.as_slice(),
             arg: &checked.bytes,
-            time: u64::try_from(
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_nanos(),
-            )
-            .unwrap_or(u64::MAX),
+            time: now_nanos(),
         };
-        let state = CanisterState::new(&self.reader, canister);
-        let children = ChildCheck {
-            registry: &self.registry,
-            max_arg_bytes: self.max_arg_bytes,
-        };
-        let ex = compiled.execute(&self.engine, &exec_call, &state, &children)?;
+        let ex = round::run_call(
+            &self.engine,
+            &self.registry,
+            &self.reader,
+            compiled,
+            &exec_call,
+        )?;
         match ex.outcome {
             execute::Outcome::Replied(bytes) => reply(&self.registry, canister, method, bytes),
             execute::Outcome::Trapped(message) => Err(HostError::Trapped {

@@ -16,13 +16,13 @@
 //! - (C) What a round commits depends on the calls alone: their seqs, records and write logs,
 //!   never on the wall clock, the thread count or the order executions finished.
 
-use crate::execute::{self, CanisterState, Child, Engine, ExecuteError, Execution};
+use crate::execute::{self, CanisterState, Child, Compiled, Engine, ExecuteError, Execution};
 use crate::merge::{Delta, MergeError};
 use crate::outcome::{self, Outcome};
 use crate::queue::{self, CallKind, QueueError, QueuedCall};
 use crate::registry::Registry;
 use crate::root::Root;
-use crate::store::{area, Commit, Store, StoreError};
+use crate::store::{area, Commit, StateReader, Store, StoreError};
 use crate::submit::{self, Args, ChildCheck, SubmitError};
 use candid::{CandidType, Deserialize, Principal};
 use serde_bytes::ByteBuf;
@@ -174,12 +174,28 @@ pub fn execute(
         arg: &call.arg,
         time: call.time,
     };
-    let state = CanisterState::new(store.reader(), &call.canister);
+    run_call(engine, registry, store.reader(), compiled, &exec_call)
+}
+
+/// Runs `call` on `compiled` against the committed state of its canister, checking the
+/// child calls it fires against the installed canisters: the one way every mode runs.
+///
+/// # Errors
+///
+/// [`ExecuteError`] if the host could not run the call.
+pub fn run_call(
+    engine: &Engine,
+    registry: &Registry,
+    reader: &StateReader,
+    compiled: &Compiled,
+    call: &execute::Call<'_>,
+) -> Result<Execution, ExecuteError> {
+    let state = CanisterState::new(reader, call.canister);
     let children = ChildCheck {
         registry,
         max_arg_bytes: engine.limits().arg_bytes,
     };
-    compiled.execute(engine, &exec_call, &state, &children)
+    compiled.execute(engine, call, &state, &children)
 }
 
 /// Adds to `commit` the children a call fired, queued under seqs from `next_seq` on, in the

@@ -13,7 +13,16 @@ use candid::Principal;
 use commute_abi::call_pure_status as status;
 use commute_did::{ArgError, CallArgs, Interface, Method, Mode};
 use serde_bytes::ByteBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
+
+/// Nanoseconds since the epoch: a call's `time` (DESIGN §8).
+pub(crate) fn now_nanos() -> u64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
 
 /// A call's arguments as the caller wrote them.
 #[derive(Debug, Clone, Copy)]
