@@ -39,8 +39,8 @@ fn host(threads: usize, max_round_calls: usize, perturb: Option<commute::host::P
         limits: Limits::default(),
         max_round_calls,
         threads,
-        trace: false,
         perturb,
+        ..Config::default()
     };
     let mut host = Host::temporary_with(config).unwrap();
     let wasm = wat::parse_str(CHAOS_WAT).unwrap();

@@ -8,13 +8,13 @@ use crate::execute::{self, Engine, ExecuteError, Limits};
 use crate::merge::Delta;
 use crate::outcome::{self, Outcome, Status};
 use crate::query::{reply, Queries, Reply};
-use crate::queue::{self, CallKind, QueueError, QueuedCall};
+use crate::queue::{self, CallKind, QueueError, QueuedCall, Tail};
 use crate::registry::{self, Canister, Record, Registry, RegistryError};
 use crate::root::Root;
 use crate::round::{self, RoundError, RoundReport};
 use crate::schedule::{Schedule, Trace};
 use crate::store::{Entry, Store, StoreError};
-use crate::submit::{self, now_nanos, Args, SubmitError};
+use crate::submit::{now_nanos, Args, Intake, SubmitError};
 use candid::Principal;
 use commute_did::{candid_service_section, Did, DidError, Mode};
 use serde_bytes::ByteBuf;
@@ -85,6 +85,9 @@ pub struct Config {
     pub limits: Limits,
     /// The most calls one round takes.
     pub max_round_calls: usize,
+    /// The most accepted calls that may wait uncommitted; a submit past it is refused with
+    /// [`QueueError::Full`] and the caller retries later.
+    pub max_pending: u64,
     /// Worker threads for pure rounds; the machine's cores by default.
     pub threads: usize,
     /// Record when each call of a round became ready, started and ended
@@ -99,6 +102,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("limits", &self.limits)
             .field("max_round_calls", &self.max_round_calls)
+            .field("max_pending", &self.max_pending)
             .field("threads", &self.threads)
             .field("trace", &self.trace)
             .field("perturb", &self.perturb.is_some())
@@ -111,6 +115,7 @@ impl Default for Config {
         Config {
             limits: Limits::default(),
             max_round_calls: 10_000,
+            max_pending: 1_000_000,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             trace: false,
             perturb: None,
@@ -124,8 +129,8 @@ pub struct Host {
     store: Store,
     engine: Engine,
     registry: Arc<Registry>,
+    intake: Intake,
     config: Config,
-    next_seq: u64,
     round: u64,
     pool: rayon::ThreadPool,
     last_trace: Option<(Schedule, Trace)>,
@@ -135,7 +140,7 @@ pub struct Host {
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Host")
-            .field("next_seq", &self.next_seq)
+            .field("intake", &self.intake)
             .field("round", &self.round)
             .finish_non_exhaustive()
     }
@@ -200,7 +205,13 @@ impl Host {
         let tree = db.open_tree("commute")?;
         let store = Store::init(tree.clone())?;
         let registry = Arc::new(Registry::load(&tree)?);
-        let next_seq = queue::next_seq(&tree, store.last_seq())?;
+        let tail = Tail::open(tree.clone(), store.last_seq())?;
+        let intake = Intake::new(
+            registry.clone(),
+            tail,
+            config.limits.arg_bytes,
+            config.max_pending,
+        );
         let round = round::last_round(&tree)?;
         let engine = registry::engine_for(config.limits)?;
         let pool = rayon::ThreadPoolBuilder::new()
@@ -216,8 +227,8 @@ impl Host {
             store,
             engine,
             registry,
+            intake,
             config,
-            next_seq,
             round,
             pool,
             last_trace: None,
@@ -237,6 +248,12 @@ impl Host {
     /// The engine calls run on.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// A handle that accepts calls from any thread while this host runs rounds; it sees
+    /// every canister installed, before or after it was made.
+    pub fn intake(&self) -> &Intake {
+        &self.intake
     }
 
     /// Installs `wasm` as `name`, with its `.did` (`did` = file name and text) or, without
@@ -301,13 +318,47 @@ impl Host {
         } else {
             candid::encode_args(()).expect("empty args encode")
         };
-        // Order the hook after everything accepted before it.
-        self.tick(|_| {})?;
         let wasm: Arc<[u8]> = wasm.into();
         let canister = Canister::new(name, wasm.clone(), &did, Some(compiled.clone()));
+        let record = Record {
+            wasm: ByteBuf::from(wasm.to_vec()),
+            did: did.standard().to_string(),
+        };
+        // Order the hook after everything accepted before it: run what is pending, then
+        // hold the tail, so nothing is accepted between the hook's seq and its commit.
+        let tail = self.intake.tail().clone();
+        loop {
+            self.tick(|_| {})?;
+            let done = tail.with_next(|next| {
+                if *next - 1 > tail.committed() {
+                    return Ok(false); // accepted meanwhile: run it first
+                }
+                self.install_held(&canister, &record, (hook, arg.clone()), next)?;
+                Ok::<_, HostError>(true)
+            })?;
+            if done {
+                break;
+            }
+        }
+        self.store.flush()?;
+        Arc::make_mut(&mut self.registry).insert(canister);
+        self.intake.set_registry(self.registry.clone());
+        Ok(())
+    }
+
+    /// Runs `hook` of `canister` (if exported) as seq `next` and commits it with the
+    /// canister's record; the tail is held and nothing is pending.
+    fn install_held(
+        &mut self,
+        canister: &Canister,
+        record: &Record,
+        (hook, arg): (&str, Vec<u8>),
+        next: &mut u64,
+    ) -> Result<(), HostError> {
+        let name = canister.name.as_str();
+        let compiled = canister.compiled(&self.engine)?;
         let mut ran = Vec::new();
         if compiled.has_export(hook) {
-            let seq = self.next_seq;
             let call = QueuedCall {
                 canister: name.to_string(),
                 method: hook.to_string(),
@@ -331,13 +382,16 @@ impl Host {
                 &self.engine,
                 &self.registry,
                 self.store.reader(),
-                &compiled,
+                compiled,
                 &exec_call,
             )?;
             if let execute::Outcome::Trapped(m) = &ex.outcome {
-                return Err(refuse(format!("{hook} trapped: {m}")));
+                return Err(HostError::Install {
+                    name: name.to_string(),
+                    reason: format!("{hook} trapped: {m}"),
+                });
             }
-            ran.push((seq, call, ex));
+            ran.push((*next, call, ex));
         }
         let delta = Delta::from_calls(
             ran.iter()
@@ -345,15 +399,11 @@ impl Host {
         )
         .map_err(RoundError::from)?;
         let mut commit = self.store.prepare(&delta)?;
-        let record = Record {
-            wasm: ByteBuf::from(wasm.to_vec()),
-            did: did.standard().to_string(),
-        };
         commit.insert(
             &registry::key(name),
-            &candid::encode_one(&record).expect("a record encodes"),
+            &candid::encode_one(record).expect("a record encodes"),
         )?;
-        let mut next = self.next_seq + ran.len() as u64;
+        let mut child_seq = *next + ran.len() as u64;
         for (seq, call, ex) in &ran {
             commit.insert(&outcome::key(*seq), &Outcome::Done.encode())?;
             round::queue_children(
@@ -363,13 +413,14 @@ impl Host {
                 (*seq, call),
                 canister.principal,
                 &ex.children,
-                &mut next,
+                &mut child_seq,
             )?;
         }
         self.store.commit(commit)?;
-        self.store.flush()?;
-        self.next_seq = next;
-        Arc::make_mut(&mut self.registry).insert(canister);
+        if let Some((seq, _, _)) = ran.last() {
+            self.intake.tail().set_committed(*seq);
+        }
+        *next = child_seq;
         Ok(())
     }
 
@@ -432,28 +483,14 @@ impl Host {
         caller: Principal,
         time: u64,
     ) -> Result<QueuedCall, SubmitError> {
-        submit::check(
-            &self.registry,
-            self.config.limits.arg_bytes,
-            canister,
-            method,
-            args,
-            caller,
-            time,
-        )
+        self.intake.check(canister, method, args, caller, time)
     }
 
     /// Queue invariant A: seqs handed out in order, durable before they are returned.
     fn enqueue(&mut self, calls: Vec<QueuedCall>) -> Result<Vec<u64>, HostError> {
-        let mut batch = sled::Batch::default();
-        let seqs: Vec<u64> = (self.next_seq..self.next_seq + calls.len() as u64).collect();
-        for (seq, call) in seqs.iter().zip(&calls) {
-            batch.insert(&queue::key(*seq), call.encode());
-        }
-        self.tree().apply_batch(batch)?;
-        self.store.flush()?;
-        self.next_seq += calls.len() as u64;
-        Ok(seqs)
+        let seqs = self.intake.append(&calls)?;
+        self.intake.flush()?;
+        Ok(seqs.collect())
     }
 
     /// Calls an update or oneway method: queues it, runs rounds until it is done, and
@@ -549,7 +586,9 @@ impl Host {
     /// [`HostError`] if the round cannot commit; nothing of it is committed then.
     pub fn tick_round(&mut self) -> Result<Option<RoundReport>, HostError> {
         let started = Instant::now();
-        let calls = round::next_calls(self.tree(), self.config.max_round_calls)?;
+        let tail = self.intake.tail().clone();
+        let bound = tail.next_seq();
+        let calls = round::next_calls(self.tree(), self.config.max_round_calls, bound)?;
         if calls.is_empty() {
             return Ok(None);
         }
@@ -582,15 +621,22 @@ impl Host {
             let ex = ex.map_err(|error| RoundError::Execute { seq, error })?;
             ran.push((seq, call, ex));
         }
-        let report = round::commit(
-            &mut self.store,
-            &self.registry,
-            self.config.limits.arg_bytes,
-            self.round + 1,
-            &mut self.next_seq,
-            &ran,
-            started,
-        )?;
+        let mut report = tail.with_next(|next| {
+            round::commit(
+                &mut self.store,
+                &self.registry,
+                self.config.limits.arg_bytes,
+                self.round + 1,
+                next,
+                &ran,
+            )
+        })?;
+        // Flushed outside the tail lock: acceptors append meanwhile, and share this flush.
+        self.store.flush()?;
+        if let Some((seq, _, _)) = ran.last() {
+            tail.set_committed(*seq);
+        }
+        report.micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.round += 1;
         self.last_trace = trace.map(|t| (schedule, t));
         Ok(Some(report))

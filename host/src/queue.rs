@@ -19,10 +19,17 @@
 //!   larger of the last queued and the last committed seq (every committed call, trapped or
 //!   not, advances the store's last seq), so nothing else needs to be persisted for it.
 //! - (B) A seq is in the queue area iff its call is accepted and not yet committed.
+//! - (C) Seqs become visible in order: a [`Tail`] hands out a seq and writes its entry (or
+//!   the round commit that queues a child under it) under one lock, so whoever reads the
+//!   queue and sees seq `s` sees every accepted seq below `s`. Acceptors on many threads and
+//!   the round loop share one `Tail`.
 
 use crate::store::area;
 use candid::{CandidType, Deserialize};
 use serde_bytes::ByteBuf;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 /// The queue could not be read or written.
@@ -38,6 +45,14 @@ pub enum QueueError {
         seq: u64,
         /// What the decoder said.
         message: String,
+    },
+    /// The queue holds as many pending calls as it may; the caller should retry later.
+    #[error("the queue is full: {pending} calls pending, the most is {max}; retry later")]
+    Full {
+        /// Calls pending now.
+        pending: u64,
+        /// The cap.
+        max: u64,
     },
 }
 
@@ -148,6 +163,111 @@ pub fn next_seq(tree: &sled::Tree, last_committed: Option<u64>) -> Result<u64, Q
         None => None,
     };
     Ok(last_queued.max(last_committed).map_or(1, |s| s + 1))
+}
+
+/// The queue's tail, shared by every thread that accepts calls and by the round loop:
+/// hands out seqs and writes their entries in seq order (invariants A and C). Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Tail {
+    tree: sled::Tree,
+    /// The next seq to hand out; held while its entry is written.
+    next: Arc<Mutex<u64>>,
+    /// The last committed seq, 0 before any: with `next`, how many calls are pending.
+    committed: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Tail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tail")
+            .field("next", &self.next_seq())
+            .field("committed", &self.committed())
+            .finish()
+    }
+}
+
+impl Tail {
+    /// The tail of the queue in `tree`, whose last committed seq is `last_committed`.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Sled`] if sled fails.
+    pub fn open(tree: sled::Tree, last_committed: Option<u64>) -> Result<Tail, QueueError> {
+        let next = next_seq(&tree, last_committed)?;
+        Ok(Tail {
+            tree,
+            next: Arc::new(Mutex::new(next)),
+            committed: Arc::new(AtomicU64::new(last_committed.unwrap_or(0))),
+        })
+    }
+
+    /// Queues `calls` under consecutive fresh seqs, in one atomic batch, and returns them,
+    /// unless that would leave more than `max_pending` calls pending. Not flushed: the caller
+    /// [`flush`](Tail::flush)es before it hands any seq out.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Full`] over the cap, [`QueueError::Sled`] if sled fails; then no seq is
+    /// used.
+    pub fn append(&self, calls: &[QueuedCall], max_pending: u64) -> Result<Range<u64>, QueueError> {
+        self.with_next(|next| {
+            let pending = (*next - 1).saturating_sub(self.committed());
+            if pending + calls.len() as u64 > max_pending {
+                return Err(QueueError::Full {
+                    pending,
+                    max: max_pending,
+                });
+            }
+            let mut batch = sled::Batch::default();
+            for (seq, call) in (*next..).zip(calls) {
+                batch.insert(&key(seq), call.encode());
+            }
+            self.tree.apply_batch(batch)?;
+            let seqs = *next..*next + calls.len() as u64;
+            *next = seqs.end;
+            Ok(seqs)
+        })
+    }
+
+    /// Runs `write` with the next seq held, for a commit that queues calls itself (children,
+    /// an install hook): it must write them, under the seqs it advances `next` past, before
+    /// it returns (invariant C).
+    pub fn with_next<R>(&self, write: impl FnOnce(&mut u64) -> R) -> R {
+        // A panic while held leaves `next` as it was before the write, so carrying on is sound.
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        write(&mut next)
+    }
+
+    /// Makes every append so far durable.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Sled`] if sled fails.
+    pub fn flush(&self) -> Result<(), QueueError> {
+        self.tree.flush()?;
+        Ok(())
+    }
+
+    /// The next seq to be handed out: every seq below it is queued or committed, and
+    /// visible to a read that starts after this returns (invariant C).
+    pub fn next_seq(&self) -> u64 {
+        *self.next.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The last committed seq, 0 before any.
+    pub fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+
+    /// Records that every seq up to `seq` is committed.
+    pub fn set_committed(&self, seq: u64) {
+        self.committed.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// How many accepted calls are not yet committed.
+    pub fn pending(&self) -> u64 {
+        (self.next_seq() - 1).saturating_sub(self.committed())
+    }
 }
 
 #[cfg(test)]

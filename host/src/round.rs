@@ -26,7 +26,6 @@ use crate::store::{area, Commit, StateReader, Store, StoreError};
 use crate::submit::{self, Args, ChildCheck, SubmitError};
 use candid::{CandidType, Deserialize, Principal};
 use serde_bytes::ByteBuf;
-use std::time::Instant;
 use thiserror::Error;
 
 /// A round could not be run or committed. Nothing of it was committed.
@@ -72,7 +71,8 @@ pub struct RoundReport {
     /// The state root after it.
     #[serde(serialize_with = "hex_root")]
     pub root: Root,
-    /// Wall time from taking the calls to the flushed commit, in microseconds.
+    /// Wall time from taking the calls to the flushed commit, in microseconds (set by the
+    /// caller, which flushes).
     pub micros: u64,
 }
 
@@ -107,6 +107,9 @@ pub fn last_round(tree: &sled::Tree) -> Result<u64, sled::Error> {
 }
 
 /// The calls of the next round (invariant A), or an empty list if nothing is pending.
+/// Only seqs below `bound`, a [`queue::Tail::next_seq`] read before this, are taken: those
+/// are all written, so what is taken has no gap (queue invariant C) even while other
+/// threads append.
 ///
 /// # Errors
 ///
@@ -114,10 +117,14 @@ pub fn last_round(tree: &sled::Tree) -> Result<u64, sled::Error> {
 pub fn next_calls(
     tree: &sled::Tree,
     max_calls: usize,
+    bound: u64,
 ) -> Result<Vec<(u64, QueuedCall)>, QueueError> {
     let mut calls = Vec::new();
     for item in queue::pending(tree) {
         let (seq, call) = item?;
+        if seq >= bound {
+            break;
+        }
         let pure = call.kind == CallKind::Pure;
         if !calls.is_empty() && !pure {
             break; // an update is a barrier
@@ -233,7 +240,8 @@ pub fn queue_children(
 
 /// Commits `ran` (calls in seq order with their executions) as round `round`, queueing
 /// children under seqs from `next_seq` on (invariant B). Returns the report and advances
-/// `next_seq` past the children.
+/// `next_seq` past the children. Not flushed: the caller flushes (outside the queue's
+/// tail lock, so acceptors need not wait for the disk) before it reports the round.
 ///
 /// # Errors
 ///
@@ -245,7 +253,6 @@ pub fn commit(
     round: u64,
     next_seq: &mut u64,
     ran: &[(u64, QueuedCall, Execution)],
-    started: Instant,
 ) -> Result<RoundReport, RoundError> {
     let delta = Delta::from_calls(
         ran.iter()
@@ -287,13 +294,12 @@ pub fn commit(
     };
     commit.insert(RECORD_KEY, &candid::encode_one(&record).expect("encodes"))?;
     let root = store.commit(commit)?;
-    store.flush()?;
     *next_seq = child_seq;
     Ok(RoundReport {
         round,
         calls: ran.len(),
         trapped,
         root,
-        micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        micros: 0,
     })
 }

@@ -7,12 +7,14 @@
 //! a [`QueuedCall`] with its arguments re-encoded against the declared types and its keys.
 
 use crate::execute::{ChildCalls, Refused};
-use crate::queue::{CallKind, QueuedCall};
+use crate::queue::{CallKind, QueueError, QueuedCall, Tail};
 use crate::registry::Registry;
 use candid::Principal;
 use commute_abi::call_pure_status as status;
 use commute_did::{ArgError, CallArgs, Interface, Method, Mode};
 use serde_bytes::ByteBuf;
+use std::ops::Range;
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
@@ -198,6 +200,106 @@ fn check_against(
         keys: checked.keys.into_iter().map(ByteBuf::from).collect(),
         time,
     })
+}
+
+/// Accepts calls from any thread (DESIGN §5): checks them against the installed canisters,
+/// queues them on the shared [`Tail`], and makes them durable before any seq is handed out.
+/// Cheap to clone; a server's request handlers each hold one while the round loop runs.
+#[derive(Clone)]
+pub struct Intake {
+    registry: Arc<RwLock<Arc<Registry>>>,
+    tail: Tail,
+    max_arg_bytes: usize,
+    max_pending: u64,
+}
+
+impl std::fmt::Debug for Intake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intake")
+            .field("tail", &self.tail)
+            .field("max_pending", &self.max_pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Intake {
+    /// An intake onto `tail`, checking against `registry` (which [`Intake::set_registry`]
+    /// replaces after an install).
+    pub fn new(
+        registry: Arc<Registry>,
+        tail: Tail,
+        max_arg_bytes: usize,
+        max_pending: u64,
+    ) -> Intake {
+        Intake {
+            registry: Arc::new(RwLock::new(registry)),
+            tail,
+            max_arg_bytes,
+            max_pending,
+        }
+    }
+
+    /// The installed canisters, as of the last install.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Makes later checks see `registry`.
+    pub fn set_registry(&self, registry: Arc<Registry>) {
+        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = registry;
+    }
+
+    /// The queue's tail.
+    pub fn tail(&self) -> &Tail {
+        &self.tail
+    }
+
+    /// Checks a call ([`check`]) and builds its queue record, accepted at `time`.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] naming what is wrong.
+    pub fn check(
+        &self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+        time: u64,
+    ) -> Result<QueuedCall, SubmitError> {
+        check(
+            &self.registry(),
+            self.max_arg_bytes,
+            canister,
+            method,
+            args,
+            caller,
+            time,
+        )
+    }
+
+    /// Queues checked calls under consecutive seqs, not yet durable: [`Intake::flush`]
+    /// before handing the seqs out. Many appends then one flush is a group commit.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Full`] if the pending cap would be passed; [`QueueError::Sled`].
+    /// Nothing is queued then.
+    pub fn append(&self, calls: &[QueuedCall]) -> Result<Range<u64>, QueueError> {
+        self.tail.append(calls, self.max_pending)
+    }
+
+    /// Makes every append so far durable.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Sled`] if sled fails.
+    pub fn flush(&self) -> Result<(), QueueError> {
+        self.tail.flush()
+    }
 }
 
 /// Checks the calls a canister fires with `call_pure`, at the moment it fires them
