@@ -13,12 +13,11 @@ use crate::registry::{self, Canister, Record, Registry, RegistryError};
 use crate::root::Root;
 use crate::round::{self, RoundError, RoundReport};
 use crate::schedule::{Schedule, Trace};
-use crate::store::{Entry, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::submit::{now_nanos, Args, Intake, SubmitError};
 use candid::Principal;
 use commute_did::{candid_service_section, Did, DidError, Mode};
 use serde_bytes::ByteBuf;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -658,13 +657,7 @@ impl Host {
     ///
     /// sled's error if the store cannot be read.
     pub fn status(&self, seq: u64) -> Result<Status, HostError> {
-        if let Some(o) = outcome::get(self.tree(), seq)? {
-            return Ok(Status::Finished(o));
-        }
-        if queue::contains(self.tree(), seq)? {
-            return Ok(Status::Pending);
-        }
-        Ok(Status::Unknown)
+        self.queries().status(seq)
     }
 
     /// The accepted calls not yet committed, in seq order.
@@ -681,41 +674,12 @@ impl Host {
         self.store.root()
     }
 
-    /// The state of canister `name` as JSON: `{"counters":{..},"maps":{..},"lists":{..}}`,
-    /// names, keys and values as hex, counter values as decimal strings, in a stable order.
+    /// The state of canister `name` as JSON ([`Queries::dump`]).
     ///
     /// # Errors
     ///
     /// [`HostError::Submit`] if no such canister; store errors.
     pub fn dump(&self, name: &str) -> Result<serde_json::Value, HostError> {
-        if self.registry.get(name).is_none() {
-            return Err(SubmitError::UnknownCanister(name.to_string()).into());
-        }
-        type Named<T> = BTreeMap<String, T>;
-        let mut counters: Named<Named<String>> = BTreeMap::new();
-        let mut maps: Named<Named<String>> = BTreeMap::new();
-        let mut lists: Named<Vec<String>> = BTreeMap::new();
-        for entry in self.store.reader().entries(name) {
-            match entry? {
-                Entry::Counter { name, key, value } => {
-                    counters
-                        .entry(hex::encode(name))
-                        .or_default()
-                        .insert(hex::encode(key), value.to_string());
-                }
-                Entry::Map { name, key, value } => {
-                    maps.entry(hex::encode(name))
-                        .or_default()
-                        .insert(hex::encode(key), hex::encode(value));
-                }
-                Entry::List { name, value, .. } => {
-                    lists
-                        .entry(hex::encode(name))
-                        .or_default()
-                        .push(hex::encode(value));
-                }
-            }
-        }
-        Ok(serde_json::json!({ "counters": counters, "maps": maps, "lists": lists }))
+        self.queries().dump(name)
     }
 }

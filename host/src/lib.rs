@@ -34,6 +34,7 @@
 //! - [`store`]: the sled store of stable structures, where a delta commits in one batch;
 //! - [`root`]: the lattice hash behind the 32-byte state root.
 
+pub mod client;
 pub mod execute;
 pub mod host;
 pub mod merge;
@@ -44,6 +45,7 @@ pub mod registry;
 pub mod root;
 pub mod round;
 pub mod schedule;
+pub mod serve;
 pub mod store;
 pub mod submit;
 pub mod write_log;

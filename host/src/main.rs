@@ -15,6 +15,9 @@ struct Cli {
     /// Where the host keeps its state.
     #[arg(long, global = true, default_value = ".commute", value_name = "DIR")]
     data_dir: PathBuf,
+    /// Talk to the `commute serve` at this URL (found from DIR when one serves it).
+    #[arg(long, global = true, value_name = "URL")]
+    url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +39,8 @@ enum Command {
     Root(commands::root::RootArgs),
     /// Print a canister's stable structures as JSON.
     Dump(commands::dump::DumpArgs),
+    /// Serve DIR over HTTP: accept calls from other processes and run rounds as they arrive.
+    Serve(commands::serve::ServeArgs),
     /// Run the example canisters under load at 1 thread and at all cores; compare roots.
     Demo(commands::demo::DemoArgs),
     /// Run the benchmark suite: one JSON line per measure (ratios measured side by side).
@@ -45,14 +50,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let dir = cli.data_dir.as_path();
+    let url = cli.url.as_deref();
     let result = match cli.command {
         Command::Did(cmd) => commands::did::run(cmd),
-        Command::Install(args) => commands::install::run(dir, args),
-        Command::Call(args) => commands::call::run(dir, args),
-        Command::Status(args) => commands::status::run(dir, args),
-        Command::Tick(args) => commands::tick::run(dir, args),
-        Command::Root(args) => commands::root::run(dir, args),
-        Command::Dump(args) => commands::dump::run(dir, args),
+        Command::Install(args) => commands::install::run(dir, url, args),
+        Command::Call(args) => commands::call::run(dir, url, args),
+        Command::Status(args) => commands::status::run(dir, url, args),
+        Command::Tick(args) => commands::tick::run(dir, url, args),
+        Command::Root(args) => commands::root::run(dir, url, args),
+        Command::Dump(args) => commands::dump::run(dir, url, args),
+        Command::Serve(args) => commands::serve::run(dir, args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };

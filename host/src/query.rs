@@ -1,15 +1,20 @@
 //! Queries: answered at once, from any thread, against the last committed state
 //! (DESIGN §2). A query never waits for the round in flight: it reads sled, which commits a
-//! round's batch atomically, so it sees every round whole or not at all.
+//! round's batch atomically, so it sees every round whole or not at all. The same holds for
+//! the other reads a server answers beside its rounds: ticket status, root, dump.
 
 use crate::execute::{self, Engine};
 use crate::host::HostError;
+use crate::outcome::{self, Status};
+use crate::queue;
 use crate::registry::Registry;
+use crate::root::Root;
 use crate::round;
-use crate::store::StateReader;
+use crate::store::{Entry, StateReader};
 use crate::submit::{self, now_nanos, Args, SubmitError};
 use candid::Principal;
 use commute_did::Mode;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A reply to a query or update, with its Candid text.
@@ -128,5 +133,72 @@ impl Queries {
                 message: "the query did not reply".to_string(),
             }),
         }
+    }
+
+    /// The status of ticket `seq`.
+    ///
+    /// # Errors
+    ///
+    /// sled's error if the store cannot be read.
+    pub fn status(&self, seq: u64) -> Result<Status, HostError> {
+        // The outcome first: a call leaves the queue in the batch that writes its outcome,
+        // so reading in this order never misses a call that commits in between.
+        if let Some(o) = outcome::get(self.reader.tree(), seq)? {
+            return Ok(Status::Finished(o));
+        }
+        if queue::contains(self.reader.tree(), seq)? {
+            return Ok(Status::Pending);
+        }
+        if let Some(o) = outcome::get(self.reader.tree(), seq)? {
+            return Ok(Status::Finished(o));
+        }
+        Ok(Status::Unknown)
+    }
+
+    /// The committed state root.
+    ///
+    /// # Errors
+    ///
+    /// Store errors.
+    pub fn root(&self) -> Result<Root, HostError> {
+        Ok(self.reader.root()?)
+    }
+
+    /// The state of canister `name` as JSON: `{"counters":{..},"maps":{..},"lists":{..}}`,
+    /// names, keys and values as hex, counter values as decimal strings, in a stable order.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Submit`] if no such canister; store errors.
+    pub fn dump(&self, name: &str) -> Result<serde_json::Value, HostError> {
+        if self.registry.get(name).is_none() {
+            return Err(SubmitError::UnknownCanister(name.to_string()).into());
+        }
+        type Named<T> = BTreeMap<String, T>;
+        let mut counters: Named<Named<String>> = BTreeMap::new();
+        let mut maps: Named<Named<String>> = BTreeMap::new();
+        let mut lists: Named<Vec<String>> = BTreeMap::new();
+        for entry in self.reader.entries(name) {
+            match entry? {
+                Entry::Counter { name, key, value } => {
+                    counters
+                        .entry(hex::encode(name))
+                        .or_default()
+                        .insert(hex::encode(key), value.to_string());
+                }
+                Entry::Map { name, key, value } => {
+                    maps.entry(hex::encode(name))
+                        .or_default()
+                        .insert(hex::encode(key), hex::encode(value));
+                }
+                Entry::List { name, value, .. } => {
+                    lists
+                        .entry(hex::encode(name))
+                        .or_default()
+                        .push(hex::encode(value));
+                }
+            }
+        }
+        Ok(serde_json::json!({ "counters": counters, "maps": maps, "lists": lists }))
     }
 }

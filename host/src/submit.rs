@@ -88,7 +88,7 @@ pub enum SubmitError {
 
 /// Text over this many times the byte cap is refused unparsed, so no caller makes the
 /// parser chew on gigabytes; real arguments are far denser.
-const TEXT_PER_BYTE: usize = 4;
+pub(crate) const TEXT_PER_BYTE: usize = 4;
 
 /// Checks a call of `canister.method` and builds its queue record. Pure updates, updates
 /// and oneways take a seq; which of them an entry point accepts is the caller's choice.

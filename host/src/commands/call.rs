@@ -1,8 +1,10 @@
 //! `commute call NAME METHOD [ARGS] [--caller P]`.
 
+use super::target::{self, Target};
 use anyhow::Context;
+use commute::serve::wire::Called;
 use commute::submit::Args;
-use commute::{Host, Mode, Principal};
+use commute::{Mode, Principal};
 use std::path::Path;
 
 /// Call a method: a query or update prints its reply; a pure update or oneway is queued
@@ -21,10 +23,19 @@ pub(crate) struct CallArgs {
     caller: String,
 }
 
-pub(crate) fn run(data_dir: &Path, args: CallArgs) -> anyhow::Result<()> {
+pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: CallArgs) -> anyhow::Result<()> {
     let caller = Principal::from_text(&args.caller)
         .with_context(|| format!("--caller `{}` is not a principal", args.caller))?;
-    let mut host = Host::open(data_dir)?;
+    let mut host = match target::open(data_dir, url)? {
+        Target::Local(host) => host,
+        Target::Server(server) => {
+            match server.call(&args.name, &args.method, Args::Text(&args.args), caller)? {
+                Called::Queued(q) => println!("queued {}", q.seq),
+                Called::Replied(r) => println!("{}", r.reply),
+            }
+            return Ok(());
+        }
+    };
     let mode = host
         .registry()
         .get(&args.name)

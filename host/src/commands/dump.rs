@@ -1,6 +1,6 @@
 //! `commute dump NAME`.
 
-use commute::Host;
+use super::target::{self, Target};
 use std::path::Path;
 
 /// Print a canister's stable structures as JSON, bytes as hex, in a stable order.
@@ -10,8 +10,11 @@ pub(crate) struct DumpArgs {
     name: String,
 }
 
-pub(crate) fn run(data_dir: &Path, args: DumpArgs) -> anyhow::Result<()> {
-    let host = Host::open(data_dir)?;
-    println!("{}", host.dump(&args.name)?);
+pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: DumpArgs) -> anyhow::Result<()> {
+    let dump = match target::open(data_dir, url)? {
+        Target::Local(host) => host.dump(&args.name)?,
+        Target::Server(server) => server.dump(&args.name)?,
+    };
+    println!("{dump}");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `commute install NAME --wasm W [--did D] [--argument ARGS]`.
 
+use super::target::{self, Target};
 use anyhow::Context;
-use commute::Host;
 use std::path::{Path, PathBuf};
 
 /// Install a canister (re-install keeps its state).
@@ -20,7 +20,7 @@ pub(crate) struct InstallArgs {
     argument: Option<String>,
 }
 
-pub(crate) fn run(data_dir: &Path, args: InstallArgs) -> anyhow::Result<()> {
+pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: InstallArgs) -> anyhow::Result<()> {
     let wasm = std::fs::read(&args.wasm)
         .with_context(|| format!("{}: cannot read", args.wasm.display()))?;
     let did = match &args.did {
@@ -31,9 +31,15 @@ pub(crate) fn run(data_dir: &Path, args: InstallArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let mut host = Host::open(data_dir)?;
     let did = did.as_ref().map(|(f, t)| (f.as_str(), t.as_str()));
-    host.install(&args.name, &wasm, did, args.argument.as_deref())?;
+    match target::open(data_dir, url)? {
+        Target::Local(mut host) => {
+            host.install(&args.name, &wasm, did, args.argument.as_deref())?
+        }
+        Target::Server(server) => {
+            server.install(&args.name, &wasm, did, args.argument.as_deref())?
+        }
+    }
     println!("installed {}", args.name);
     Ok(())
 }

@@ -7,5 +7,7 @@ pub(crate) mod did;
 pub(crate) mod dump;
 pub(crate) mod install;
 pub(crate) mod root;
+pub(crate) mod serve;
 pub(crate) mod status;
+pub(crate) mod target;
 pub(crate) mod tick;

@@ -1,13 +1,17 @@
 //! `commute root`.
 
-use commute::Host;
+use super::target::{self, Target};
 use std::path::Path;
 
 /// Print the state root, 64 hex characters.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RootArgs {}
 
-pub(crate) fn run(data_dir: &Path, _args: RootArgs) -> anyhow::Result<()> {
-    println!("{}", Host::open(data_dir)?.root().to_hex());
+pub(crate) fn run(data_dir: &Path, url: Option<&str>, _args: RootArgs) -> anyhow::Result<()> {
+    let root = match target::open(data_dir, url)? {
+        Target::Local(host) => host.root().to_hex(),
+        Target::Server(server) => server.root()?,
+    };
+    println!("{root}");
     Ok(())
 }

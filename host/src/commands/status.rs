@@ -1,6 +1,6 @@
 //! `commute status SEQ`.
 
-use commute::Host;
+use super::target::{self, Target};
 use std::path::Path;
 
 /// Print a ticket's outcome: `pending`, `done` or `trapped: MESSAGE`.
@@ -10,8 +10,14 @@ pub(crate) struct StatusArgs {
     seq: u64,
 }
 
-pub(crate) fn run(data_dir: &Path, args: StatusArgs) -> anyhow::Result<()> {
-    let host = Host::open(data_dir)?;
+pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: StatusArgs) -> anyhow::Result<()> {
+    let host = match target::open(data_dir, url)? {
+        Target::Local(host) => host,
+        Target::Server(server) => {
+            println!("{}", server.status(args.seq, None)?);
+            return Ok(());
+        }
+    };
     match host.status(args.seq)? {
         commute::Status::Unknown => anyhow::bail!("no call was accepted as seq {}", args.seq),
         status => println!("{status}"),

@@ -1,5 +1,6 @@
 //! `commute tick [--threads N]`.
 
+use super::target;
 use anyhow::Context;
 use commute::{Config, Host};
 use std::io::Write;
@@ -16,7 +17,13 @@ pub(crate) struct TickArgs {
     round_size: Option<u32>,
 }
 
-pub(crate) fn run(data_dir: &Path, args: TickArgs) -> anyhow::Result<()> {
+pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow::Result<()> {
+    if let Some(server) = target::server(data_dir, url)? {
+        anyhow::bail!(
+            "the commute serve at {} runs rounds as calls arrive: there is nothing to tick",
+            server.url()
+        );
+    }
     let mut config = Config::default();
     if let Some(n) = args.threads {
         config.threads = usize::from(n);

@@ -1,0 +1,267 @@
+//! A blocking client of `commute serve` ([`crate::serve::api`]): what the CLI uses when a
+//! server owns the data dir, and what tests and `commute bench` fire calls with.
+//!
+//! ```no_run
+//! use commute::{client::Client, submit::Args, Principal};
+//!
+//! let server = Client::new("http://127.0.0.1:4943");
+//! let seq = server.submit("logger", "log", Args::Text(r#"(principal "aaaaa-aa", "hi")"#), Principal::anonymous())?;
+//! let ticket = server.status(seq, Some(std::time::Duration::from_secs(10)))?;
+//! assert_eq!(ticket.to_string(), "done");
+//! # Ok::<(), commute::client::ClientError>(())
+//! ```
+
+use crate::serve::wire::{
+    self, Called, Health, Install, Installed, Queued, Replied, RootHex, Ticket,
+};
+use crate::submit::Args;
+use candid::Principal;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A request to the server failed.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// No server answered at the address (refused, reset, timed out).
+    #[error("no commute server at {url}: {error}")]
+    Unreachable {
+        /// The server's base URL.
+        url: String,
+        /// What the transport said.
+        error: String,
+    },
+    /// The server refused the request; `message` is its one-line reason.
+    #[error("{message}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+        /// Seconds to wait before retrying, for a 503.
+        retry_after: Option<u64>,
+    },
+    /// The server's answer was not what the API promises.
+    #[error("unexpected answer from {url}: {error}")]
+    Protocol {
+        /// The server's base URL.
+        url: String,
+        /// What was wrong.
+        error: String,
+    },
+}
+
+impl ClientError {
+    /// Whether the server was reached and refused for now (the pending queue was full):
+    /// the request may be sent again.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, ClientError::Refused { status: 503, .. })
+    }
+}
+
+/// The most a response body may be: a dump of a large state.
+const MAX_RESPONSE: u64 = 1 << 30;
+
+/// A client of one server; cheap to clone, its connections are pooled and shared.
+#[derive(Debug, Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    url: String,
+}
+
+impl Client {
+    /// A client of the server at `url`, e.g. `http://127.0.0.1:4943`.
+    pub fn new(url: &str) -> Client {
+        let config = ureq::Agent::config_builder()
+            // Refusals carry a message in their body: read it rather than fail on status.
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .max_idle_connections_per_host(64)
+            .build();
+        Client {
+            agent: config.into(),
+            url: url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The server's base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `GET /health`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Unreachable`] if no server answers.
+    pub fn health(&self) -> Result<Health, ClientError> {
+        self.answer(self.agent.get(self.at("/health")).call())
+    }
+
+    /// Installs `wasm` as `name` with its `.did` (file name and text) and init arguments.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Refused`] with the server's reason.
+    pub fn install(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        did: Option<(&str, &str)>,
+        argument: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let body = Install {
+            wasm: hex::encode(wasm),
+            did: did.map(|(_, text)| text.to_string()),
+            did_file: did.map(|(file, _)| file.to_string()),
+            argument: argument.map(str::to_string),
+        };
+        let url = self.at(&format!("/install/{name}"));
+        let _: Installed = self.answer(self.agent.post(url).send_json(body))?;
+        Ok(())
+    }
+
+    /// Fires a pure update (or oneway); its seq once it is durable.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Refused`] naming what was wrong; 503 ([`ClientError::is_busy`]) when
+    /// the pending queue is full.
+    pub fn submit(
+        &self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+    ) -> Result<u64, ClientError> {
+        let queued: Queued = self.post_args("submit", canister, method, args, caller)?;
+        Ok(queued.seq)
+    }
+
+    /// Calls a method as `commute call` does: a query or update replies, a pure update or
+    /// oneway is queued.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Refused`] naming what was wrong, or the trap.
+    pub fn call(
+        &self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+    ) -> Result<Called, ClientError> {
+        self.post_args("call", canister, method, args, caller)
+    }
+
+    /// Runs a query.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Refused`] naming what was wrong, or the trap.
+    pub fn query(
+        &self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+    ) -> Result<Replied, ClientError> {
+        self.post_args("query", canister, method, args, caller)
+    }
+
+    /// Ticket `seq`'s status; with `wait`, once it is no longer pending or the wait (at most
+    /// a minute) ends.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Refused`] (404) if no call was accepted as `seq`.
+    pub fn status(&self, seq: u64, wait: Option<Duration>) -> Result<Ticket, ClientError> {
+        let mut request = self.agent.get(self.at(&format!("/status/{seq}")));
+        if let Some(wait) = wait {
+            request = request.query("wait", wait.as_secs_f64().to_string());
+        }
+        self.answer(request.call())
+    }
+
+    /// The state root, 64 hex characters.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Unreachable`] if no server answers.
+    pub fn root(&self) -> Result<String, ClientError> {
+        let root: RootHex = self.answer(self.agent.get(self.at("/root")).call())?;
+        Ok(root.root)
+    }
+
+    /// A canister's stable structures, as `commute dump` prints them.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Refused`] (404) if no such canister.
+    pub fn dump(&self, canister: &str) -> Result<serde_json::Value, ClientError> {
+        self.answer(self.agent.get(self.at(&format!("/dump/{canister}"))).call())
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    fn post_args<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+    ) -> Result<T, ClientError> {
+        let request = self
+            .agent
+            .post(self.at(&format!("/{endpoint}/{canister}/{method}")))
+            .query("caller", caller.to_text());
+        let sent = match args {
+            Args::Text(text) => request.content_type("text/plain; charset=utf-8").send(text),
+            Args::Binary(bytes) => request.content_type("application/candid").send(bytes),
+        };
+        self.answer(sent)
+    }
+
+    /// A 2xx answer's JSON, or the refusal the server gave.
+    fn answer<T: DeserializeOwned>(
+        &self,
+        sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<T, ClientError> {
+        let protocol = |error: String| ClientError::Protocol {
+            url: self.url.clone(),
+            error,
+        };
+        let mut response = sent.map_err(|e| ClientError::Unreachable {
+            url: self.url.clone(),
+            error: e.to_string(),
+        })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE)
+            .read_to_vec()
+            .map_err(|e| ClientError::Unreachable {
+                url: self.url.clone(),
+                error: e.to_string(),
+            })?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| protocol(e.to_string()));
+        }
+        let message = serde_json::from_slice::<wire::Error>(&body)
+            .map(|e| e.error)
+            .unwrap_or_else(|_| format!("HTTP {status}: {}", String::from_utf8_lossy(&body)));
+        Err(ClientError::Refused {
+            status: status.as_u16(),
+            message,
+            retry_after,
+        })
+    }
+}

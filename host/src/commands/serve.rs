@@ -1,0 +1,65 @@
+//! `commute serve [--listen ADDR] [--threads N] [--max-pending N] [--round-size N]`.
+
+use super::target::URL_FILE;
+use anyhow::Context;
+use commute::serve::{Server, Signals};
+use commute::{Config, Host};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// Serve the data dir over HTTP: accept calls from other processes, run rounds as they
+/// arrive. Prints the URL it bound; SIGINT or SIGTERM stops it cleanly.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:4943")]
+    listen: SocketAddr,
+    /// Worker threads for pure rounds [default: the machine's cores].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// The most accepted calls that may wait uncommitted; past it, submits get 503.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_pending: u64,
+    /// The most calls one round takes.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    round_size: Option<u32>,
+}
+
+pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config {
+        max_pending: args.max_pending,
+        ..Config::default()
+    };
+    if let Some(n) = args.threads {
+        config.threads = usize::from(n);
+    }
+    if let Some(n) = args.round_size {
+        config.max_round_calls = n as usize;
+    }
+    let host = Host::open_with(data_dir, config).map_err(|e| match e {
+        commute::HostError::InUse(_) => match std::fs::read_to_string(data_dir.join(URL_FILE)) {
+            Ok(url) => anyhow::anyhow!(
+                "{e}: a commute serve at {} owns it (stop it first, or use another --data-dir)",
+                url.trim()
+            ),
+            Err(_) => e.into(),
+        },
+        e => e.into(),
+    })?;
+    let server = Server::start(host, args.listen, Signals::Handle)?;
+    let url_file = data_dir.join(URL_FILE);
+    std::fs::write(&url_file, format!("{}\n", server.url()))
+        .with_context(|| format!("{}: cannot write", url_file.display()))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", server.url())
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")?;
+    drop(out);
+    let stopped = server.wait();
+    // Only a server that stopped cleanly takes its address down; a killed one leaves it,
+    // and the CLI finds nobody there and opens the dir itself.
+    let _ = std::fs::remove_file(&url_file);
+    stopped?;
+    Ok(())
+}

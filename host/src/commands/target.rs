@@ -1,0 +1,51 @@
+//! Where a command runs: on a `commute serve` that owns the data dir, or on the data dir
+//! itself. `install`, `call`, `status`, `root` and `dump` work the same either way.
+
+use commute::client::{Client, ClientError};
+use commute::Host;
+use std::path::Path;
+
+/// The file, inside the data dir, where a running server leaves its URL.
+pub(crate) const URL_FILE: &str = "serve.url";
+
+/// A command's target.
+pub(crate) enum Target {
+    /// No server: the command opens the data dir.
+    Local(Box<Host>),
+    /// A server owns the data dir (or `--url` named one).
+    Server(Client),
+}
+
+/// The server named by `url`, else the one that left its URL in `data_dir` if it answers,
+/// else the data dir itself.
+///
+/// # Errors
+///
+/// If `--url` names no server, or the data dir cannot be opened.
+pub(crate) fn open(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Target> {
+    Ok(match server(data_dir, url)? {
+        Some(client) => Target::Server(client),
+        None => Target::Local(Box::new(Host::open(data_dir)?)),
+    })
+}
+
+/// The server named by `url`, else the one that left its URL in `data_dir` if it answers.
+///
+/// # Errors
+///
+/// If a server answers its health check with an error.
+pub(crate) fn server(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Option<Client>> {
+    if let Some(url) = url {
+        return Ok(Some(Client::new(url)));
+    }
+    let Ok(url) = std::fs::read_to_string(data_dir.join(URL_FILE)) else {
+        return Ok(None);
+    };
+    let client = Client::new(url.trim());
+    match client.health() {
+        Ok(_) => Ok(Some(client)),
+        // Killed without cleaning up: nobody serves the dir any more.
+        Err(ClientError::Unreachable { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

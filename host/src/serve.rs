@@ -1,0 +1,269 @@
+//! `commute serve`: a long-running host that callers in other processes fire calls at over
+//! HTTP, running rounds continuously as calls arrive (DESIGN §10), like the IC replica or
+//! the PocketIC server.
+//!
+//! Three kinds of threads share one [`Host`]'s store:
+//!
+//! - tokio workers answer HTTP ([`api`]): they check calls and answer reads of committed
+//!   state (queries, ticket status, root, dump) themselves, and hand the rest on;
+//! - the acceptor ([`accept`]) appends checked calls to the queue and flushes once for
+//!   every call waiting (group commit), then answers each with its seq;
+//! - the round thread ([`rounds`]) owns the `Host`: a round starts as soon as calls are
+//!   pending and the last round is committed; installs and updates run between rounds.
+//!
+//! # Invariants
+//!
+//! - (A) A seq is answered only once its call is durable (acceptor invariant A), so a
+//!   SIGKILL loses no answered call; the queue and the round commits are sled's, and a
+//!   restart re-runs what was not committed (DESIGN §6).
+//! - (B) An idle server blocks: no thread polls.
+//! - (C) Stopping (SIGINT, SIGTERM or [`Server::stop`]): the listener stops taking
+//!   connections and the requests in flight are answered; then the acceptor drains; then
+//!   the round thread finishes the round in flight, which commits and flushes; then the
+//!   host closes.
+
+mod accept;
+pub mod api;
+mod rounds;
+pub mod wire;
+
+use crate::host::{Host, HostError};
+use std::net::SocketAddr;
+use std::sync::{mpsc, Arc, RwLock};
+use std::thread::JoinHandle;
+use thiserror::Error;
+use tokio::sync::{oneshot, watch};
+
+/// The server could not start, or stopped on a failure.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {error}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// Threads or the async runtime could not be started, or HTTP failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+    /// The host failed while running rounds.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// A server thread panicked.
+    #[error("the {0} thread panicked")]
+    Panicked(&'static str),
+}
+
+/// Whether the server stops on SIGINT and SIGTERM (as `commute serve` does) or only when
+/// told ([`Server::stop`]; for tests and benchmarks in one process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signals {
+    /// SIGINT and SIGTERM stop the server.
+    Handle,
+    /// Only [`Server::stop`] does.
+    Ignore,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    http: Option<JoinHandle<Result<(), ServeError>>>,
+}
+
+impl Server {
+    /// Binds `listen` (port 0 picks a free port) and starts serving `host`.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Bind`] if the address is taken or not local; [`ServeError::Io`].
+    pub fn start(host: Host, listen: SocketAddr, signals: Signals) -> Result<Server, ServeError> {
+        let listener = std::net::TcpListener::bind(listen).map_err(|error| ServeError::Bind {
+            addr: listen,
+            error,
+        })?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("commute-http")
+            .build()?;
+
+        // Handlers in place before the address is known to anyone, so an early SIGTERM
+        // still stops the server cleanly.
+        let signal = {
+            let _entered = runtime.enter();
+            Signal::new(signals)?
+        };
+        let max_arg_bytes = host.config().limits.arg_bytes;
+        let intake = host.intake().clone();
+        let queries = Arc::new(RwLock::new(host.queries()));
+        let (commits_tx, commits) = watch::channel(0);
+        let (stopping_tx, stopping) = watch::channel(false);
+        let (failed_tx, mut failed) = watch::channel(None::<String>);
+        let (rounds_tx, rounds_rx) = mpsc::channel();
+        let (accept_tx, accept_rx) = mpsc::channel();
+
+        let published = rounds::Published {
+            commits: commits_tx,
+            queries: queries.clone(),
+        };
+        let round_thread = std::thread::Builder::new()
+            .name("commute-rounds".into())
+            .spawn(move || {
+                let result = rounds::run(host, rounds_rx, &published);
+                if let Err(e) = &result {
+                    failed_tx.send_replace(Some(e.to_string()));
+                }
+                result
+            })?;
+        let acceptor = {
+            let (intake, rounds) = (intake.clone(), rounds_tx.clone());
+            std::thread::Builder::new()
+                .name("commute-accept".into())
+                .spawn(move || accept::run(&intake, &accept_rx, &rounds))?
+        };
+        let shared = Arc::new(api::Shared {
+            intake,
+            queries,
+            accept: accept_tx,
+            rounds: rounds_tx.clone(),
+            commits,
+            stopping,
+            max_arg_bytes,
+        });
+        let app = api::router(shared);
+        let (stop, stop_rx) = oneshot::channel::<()>();
+
+        let http = std::thread::Builder::new()
+            .name("commute-serve".into())
+            .spawn(move || {
+                let served = runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let shutdown = async move {
+                        tokio::select! {
+                            _ = stop_rx => {}
+                            () = signal.recv() => {}
+                            _ = failed.wait_for(Option::is_some) => {}
+                        }
+                        // Wake the handlers that wait on tickets (invariant C).
+                        stopping_tx.send_replace(true);
+                    };
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                });
+                // The router, and with it every sender to the acceptor, is gone: it drains
+                // and ends. Then the round thread finishes its round (invariant C).
+                drop(runtime);
+                let acceptor = acceptor.join().map_err(|_| ServeError::Panicked("accept"));
+                let _ = rounds_tx.send(rounds::Job::Stop);
+                drop(rounds_tx);
+                let rounds = round_thread
+                    .join()
+                    .map_err(|_| ServeError::Panicked("round"))?;
+                acceptor?;
+                rounds?;
+                served?;
+                Ok(())
+            })?;
+        Ok(Server {
+            addr,
+            stop: Some(stop),
+            http: Some(http),
+        })
+    }
+
+    /// The address bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, the base of every endpoint.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops as SIGTERM does (invariant C) and waits until the host is closed.
+    ///
+    /// # Errors
+    ///
+    /// What stopped the server, if it failed.
+    pub fn stop(mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.join()
+    }
+
+    /// Waits until the server stops: on SIGINT or SIGTERM with [`Signals::Handle`], or on
+    /// a failure.
+    ///
+    /// # Errors
+    ///
+    /// What stopped the server, if it failed.
+    pub fn wait(mut self) -> Result<(), ServeError> {
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(), ServeError> {
+        match self.http.take() {
+            Some(http) => http.join().map_err(|_| ServeError::Panicked("serve"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.join();
+    }
+}
+
+/// SIGINT and SIGTERM, when the server handles them.
+struct Signal {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signal {
+    /// Registers the handlers; inside the runtime.
+    fn new(signals: Signals) -> std::io::Result<Signal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let streams = match signals {
+                Signals::Handle => Some((
+                    signal(SignalKind::terminate())?,
+                    signal(SignalKind::interrupt())?,
+                )),
+                Signals::Ignore => None,
+            };
+            Ok(Signal { streams })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = signals;
+            Ok(Signal {})
+        }
+    }
+
+    /// Resolves on the first signal; never without handlers.
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        if let Some((term, int)) = &mut self.streams {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
+        std::future::pending().await
+    }
+}

@@ -1,0 +1,62 @@
+//! The acceptor thread: group commit for submitted calls. Handlers check calls themselves
+//! (in parallel) and hand them here; the acceptor appends every call waiting, flushes once
+//! for all of them, and only then answers each with its seq.
+//!
+//! # Invariants
+//!
+//! - (A) A seq is answered only after the flush that makes its call durable (DESIGN §5).
+//! - (B) Each request is appended whole or refused whole; one refused for the pending cap
+//!   takes no seq and does not hold back the others.
+//! - (C) After the flush, the round thread is woken (round invariant A).
+
+use super::rounds::Job;
+use crate::queue::{QueueError, QueuedCall};
+use crate::submit::Intake;
+use std::ops::Range;
+use std::sync::mpsc::{Receiver, Sender};
+use tokio::sync::oneshot;
+
+/// Checked calls waiting to be accepted together, and where to send their seqs.
+pub(crate) struct Accept {
+    pub(crate) calls: Vec<QueuedCall>,
+    pub(crate) reply: oneshot::Sender<Result<Range<u64>, NotAccepted>>,
+}
+
+/// Why a request was not accepted; nothing of it is queued.
+#[derive(Debug)]
+pub(crate) enum NotAccepted {
+    /// The pending cap (backpressure): retry later.
+    Full(QueueError),
+    /// The store failed.
+    Failed(String),
+}
+
+/// How many requests one flush takes at most, so the first of a flood is not kept waiting
+/// for the last.
+const MAX_GROUP: usize = 4096;
+
+/// Runs until every sender is gone.
+pub(crate) fn run(intake: &Intake, requests: &Receiver<Accept>, rounds: &Sender<Job>) {
+    while let Ok(first) = requests.recv() {
+        let mut group = vec![first];
+        group.extend(requests.try_iter().take(MAX_GROUP - 1));
+        let appended: Vec<_> = group
+            .iter()
+            .map(|request| intake.append(&request.calls))
+            .collect();
+        let flushed = intake.flush();
+        for (request, appended) in group.into_iter().zip(appended) {
+            let answer = match (&flushed, appended) {
+                (Ok(()), Ok(seqs)) => Ok(seqs),
+                (Ok(()), Err(e @ QueueError::Full { .. })) => Err(NotAccepted::Full(e)),
+                (Ok(()), Err(e)) => Err(NotAccepted::Failed(e.to_string())),
+                // Nothing may be answered as accepted (invariant A).
+                (Err(e), _) => Err(NotAccepted::Failed(format!("flushing the queue: {e}"))),
+            };
+            // A requester that went away still had its call accepted; it can ask later.
+            let _ = request.reply.send(answer);
+        }
+        // The round thread may be gone while the server stops; the calls stay queued.
+        let _ = rounds.send(Job::Wake);
+    }
+}

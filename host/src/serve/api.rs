@@ -1,0 +1,525 @@
+//! The HTTP API: routes, request parsing and the mapping of errors to statuses. Handlers
+//! answer reads themselves (queries, status, root, dump: committed state, from any thread),
+//! check submitted calls themselves, and hand accepted calls to the acceptor and installs and
+//! updates to the round thread.
+//!
+//! | route | body | answer |
+//! | --- | --- | --- |
+//! | `GET /health` | | [`Health`] |
+//! | `POST /submit/{canister}/{method}[?caller=P]` | arguments | 202 [`Queued`], once durable |
+//! | `POST /call/{canister}/{method}[?caller=P]` | arguments | [`Called`]: a reply, or 202 [`Queued`] |
+//! | `POST /query/{canister}/{method}[?caller=P]` | arguments | [`Replied`] |
+//! | `GET /status/{seq}[?wait=SECONDS]` | | [`Ticket`]; with `wait`, once it is not pending (or the wait ends) |
+//! | `POST /install/{name}` | [`Install`] JSON | [`Installed`] |
+//! | `GET /root` | | [`RootHex`] |
+//! | `GET /dump/{canister}` | | the JSON of `commute dump` |
+//!
+//! Arguments are Candid text (`text/plain`, no content type, or curl's default for `-d`) or a Candid binary message
+//! (`application/candid` or `application/octet-stream`); an empty body is `()`. A body over
+//! the argument cap is refused with 413 from its `Content-Length`, or as soon as more than
+//! the cap has arrived, never read whole. Errors are [`wire::Error`] with a 4xx status
+//! naming what was wrong (5xx for the host's own failures), and nothing is queued.
+
+use super::accept::{Accept, NotAccepted};
+use super::rounds::{Job, OwnedArgs};
+use super::wire::{self, Called, Health, Install, Installed, Queued, Replied, RootHex, Ticket};
+use crate::host::HostError;
+use crate::outcome::{Outcome, Status};
+use crate::query::{Queries, Reply};
+use crate::queue::{CallKind, QueueError};
+use crate::submit::{now_nanos, SubmitError};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use candid::Principal;
+use commute_did::Mode;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+
+/// The longest a `GET /status/{seq}?wait=` holds a request open.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// How large an install request may be: a hex wasm of up to 32 MiB and its `.did`.
+const MAX_INSTALL_BYTES: usize = 65 << 20;
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    pub(crate) intake: crate::submit::Intake,
+    pub(crate) queries: Arc<RwLock<Queries>>,
+    pub(crate) accept: Sender<Accept>,
+    pub(crate) rounds: Sender<Job>,
+    pub(crate) commits: watch::Receiver<u64>,
+    pub(crate) stopping: watch::Receiver<bool>,
+    pub(crate) max_arg_bytes: usize,
+}
+
+impl Shared {
+    fn queries(&self) -> Queries {
+        self.queries
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn to_rounds(&self, job: Job) -> Result<(), ApiError> {
+        self.rounds.send(job).map_err(|_| ApiError::stopping())
+    }
+}
+
+/// The router over `shared`.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/submit/{canister}/{method}", post(submit))
+        .route("/call/{canister}/{method}", post(call))
+        .route("/query/{canister}/{method}", post(query))
+        .route("/status/{seq}", get(status))
+        .route("/install/{name}", post(install))
+        .route("/root", get(root))
+        .route("/dump/{canister}", get(dump))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint".into()) })
+        .with_state(shared)
+}
+
+/// An error answer: a status and `{"error": "..."}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: String) -> ApiError {
+        ApiError { status, message }
+    }
+
+    fn bad(message: String) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn internal(message: String) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    fn stopping() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is stopping".into(),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(wire::Error {
+                error: self.message,
+            }),
+        )
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> ApiError {
+        let status = match e {
+            SubmitError::UnknownCanister(_) | SubmitError::UnknownMethod { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            SubmitError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            SubmitError::WrongMode { .. } | SubmitError::Args(_) => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<HostError> for ApiError {
+    fn from(e: HostError) -> ApiError {
+        match e {
+            HostError::Submit(e) => e.into(),
+            HostError::Queue(e @ QueueError::Full { .. }) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+            e @ (HostError::Did(_) | HostError::Install { .. }) => ApiError::bad(e.to_string()),
+            e @ HostError::Trapped { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+            }
+            e => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+/// `?caller=PRINCIPAL`, anonymous by default.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct CallerQuery {
+    caller: Option<String>,
+}
+
+impl CallerQuery {
+    fn principal(&self) -> Result<Principal, ApiError> {
+        match &self.caller {
+            None => Ok(Principal::anonymous()),
+            Some(text) => Principal::from_text(text)
+                .map_err(|e| ApiError::bad(format!("caller `{text}` is not a principal: {e}"))),
+        }
+    }
+}
+
+/// Reads a call's arguments from the body, refusing more than the cap allows before it has
+/// all arrived: the cap for binary, [`crate::submit`]'s text allowance for text.
+async fn arguments(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<OwnedArgs, ApiError> {
+    let binary = match headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
+        None => false,
+        Some(Ok(t)) => {
+            let t = t.split(';').next().unwrap_or("").trim();
+            match t {
+                "application/candid" | "application/octet-stream" => true,
+                // curl's `-d` says form-encoded; what it sends is the text as typed.
+                "text/plain" | "application/x-www-form-urlencoded" | "" => false,
+                other => {
+                    return Err(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        format!("content type `{other}`: send Candid text as text/plain or a Candid message as application/candid"),
+                    ))
+                }
+            }
+        }
+        Some(Err(_)) => return Err(ApiError::bad("content type is not ASCII".into())),
+    };
+    let max = if binary {
+        shared.max_arg_bytes
+    } else {
+        shared
+            .max_arg_bytes
+            .saturating_mul(crate::submit::TEXT_PER_BYTE)
+    };
+    let bytes = read_capped(headers, body, max, "arguments").await?;
+    if binary {
+        return Ok(OwnedArgs::Binary(bytes));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ApiError::bad("arguments are not UTF-8 Candid text".into()))?;
+    Ok(OwnedArgs::Text(if text.trim().is_empty() {
+        "()".into()
+    } else {
+        text
+    }))
+}
+
+/// The body, if it is at most `max` bytes: refused from `Content-Length` when that says
+/// more, else as soon as more has arrived.
+async fn read_capped(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+    what: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let too_large = |size: String| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{what} are {size} bytes, over the cap of {max} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let Some(len) = declared.filter(|&len| len > max as u64) {
+        return Err(too_large(len.to_string()));
+    }
+    match axum::body::to_bytes(body, max).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(e) => {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if over {
+                Err(too_large(format!("more than {max}")))
+            } else {
+                Err(ApiError::bad(format!("reading the body: {e}")))
+            }
+        }
+    }
+}
+
+/// Runs `f` on tokio's blocking pool: checks decode Candid and queries run wasm.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))?
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Json<Health> {
+    let tail = shared.intake.tail();
+    Json(Health {
+        ok: true,
+        commits: *shared.commits.borrow(),
+        pending: tail.pending(),
+        next_seq: tail.next_seq(),
+    })
+}
+
+/// Checks a fire-and-forget call and has the acceptor queue it; its seq once durable.
+async fn accept(
+    shared: &Arc<Shared>,
+    canister: String,
+    method: String,
+    args: OwnedArgs,
+    caller: Principal,
+) -> Result<Response, ApiError> {
+    let checker = shared.clone();
+    let call = blocking(move || {
+        let call = checker
+            .intake
+            .check(&canister, &method, args.borrow(), caller, now_nanos())?;
+        if call.kind == CallKind::Update {
+            return Err(ApiError::bad(format!(
+                "`{canister}.{method}` is an update method: it replies, so POST /call/{canister}/{method} to get its reply"
+            )));
+        }
+        Ok(call)
+    })
+    .await?;
+    let (reply, answer) = oneshot::channel();
+    shared
+        .accept
+        .send(Accept {
+            calls: vec![call],
+            reply,
+        })
+        .map_err(|_| ApiError::stopping())?;
+    let seqs = match answer.await.map_err(|_| ApiError::stopping())? {
+        Ok(seqs) => seqs,
+        Err(NotAccepted::Full(e)) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.to_string(),
+            ))
+        }
+        Err(NotAccepted::Failed(e)) => return Err(ApiError::internal(e)),
+    };
+    Ok((StatusCode::ACCEPTED, Json(Queued { seq: seqs.start })).into_response())
+}
+
+async fn submit(
+    State(shared): State<Arc<Shared>>,
+    Path((canister, method)): Path<(String, String)>,
+    Query(caller): Query<CallerQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = caller.principal()?;
+    let args = arguments(&shared, &headers, body).await?;
+    accept(&shared, canister, method, args, caller).await
+}
+
+fn replied(reply: Reply) -> Replied {
+    Replied {
+        reply: reply.text,
+        bytes: hex::encode(reply.bytes),
+    }
+}
+
+async fn run_query(
+    shared: &Arc<Shared>,
+    canister: String,
+    method: String,
+    args: OwnedArgs,
+    caller: Principal,
+) -> Result<Replied, ApiError> {
+    let queries = shared.queries();
+    blocking(move || {
+        Ok(replied(queries.query(
+            &canister,
+            &method,
+            args.borrow(),
+            caller,
+        )?))
+    })
+    .await
+}
+
+async fn query(
+    State(shared): State<Arc<Shared>>,
+    Path((canister, method)): Path<(String, String)>,
+    Query(caller): Query<CallerQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Replied>, ApiError> {
+    let caller = caller.principal()?;
+    let args = arguments(&shared, &headers, body).await?;
+    Ok(Json(
+        run_query(&shared, canister, method, args, caller).await?,
+    ))
+}
+
+/// Like `commute call`: a query or update replies, a pure update or oneway is queued.
+async fn call(
+    State(shared): State<Arc<Shared>>,
+    Path((canister, method)): Path<(String, String)>,
+    Query(caller): Query<CallerQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = caller.principal()?;
+    let args = arguments(&shared, &headers, body).await?;
+    let mode = shared
+        .intake
+        .registry()
+        .get(&canister)
+        .ok_or_else(|| SubmitError::UnknownCanister(canister.clone()))?
+        .interface
+        .with(|i| i.method(&method).map(|m| m.mode))
+        .ok_or_else(|| SubmitError::UnknownMethod {
+            canister: canister.clone(),
+            method: method.clone(),
+        })?;
+    match mode {
+        Mode::PureUpdate | Mode::Oneway => accept(&shared, canister, method, args, caller).await,
+        Mode::Query | Mode::CompositeQuery => {
+            let replied = run_query(&shared, canister, method, args, caller).await?;
+            Ok(Json(Called::Replied(replied)).into_response())
+        }
+        Mode::Update => {
+            // Checked here, so a bad call costs the round thread nothing.
+            let checker = shared.clone();
+            let (c, m) = (canister.clone(), method.clone());
+            let args = blocking(move || {
+                checker
+                    .intake
+                    .check(&c, &m, args.borrow(), caller, 0)
+                    .map_err(ApiError::from)?;
+                Ok(args)
+            })
+            .await?;
+            let (reply, answer) = oneshot::channel();
+            shared.to_rounds(Job::Update {
+                canister,
+                method,
+                args,
+                caller,
+                reply,
+            })?;
+            let reply = answer.await.map_err(|_| ApiError::stopping())??;
+            Ok(Json(Called::Replied(replied(reply))).into_response())
+        }
+    }
+}
+
+/// `?wait=SECONDS`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct WaitQuery {
+    wait: Option<f64>,
+}
+
+async fn status(
+    State(shared): State<Arc<Shared>>,
+    Path(seq): Path<String>,
+    Query(wait): Query<WaitQuery>,
+) -> Result<Json<Ticket>, ApiError> {
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| ApiError::bad(format!("`{seq}` is not a seq (a whole number)")))?;
+    let wait = match wait.wait {
+        Some(w) if w.is_finite() && w >= 0.0 => Duration::from_secs_f64(w).min(MAX_WAIT),
+        Some(w) => {
+            return Err(ApiError::bad(format!(
+                "wait={w} is not a number of seconds"
+            )))
+        }
+        None => Duration::ZERO,
+    };
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut commits = shared.commits.clone();
+    let mut stopping = shared.stopping.clone();
+    loop {
+        // Mark the commits seen before reading, so a commit after the read wakes the wait.
+        commits.borrow_and_update();
+        let status = shared.queries().status(seq)?;
+        let ticket = |status: &str, message: Option<String>| Ticket {
+            seq,
+            status: status.into(),
+            message,
+        };
+        match status {
+            Status::Unknown => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("no call was accepted as seq {seq}"),
+                ))
+            }
+            Status::Finished(Outcome::Trapped(m)) => return Ok(Json(ticket("trapped", Some(m)))),
+            Status::Finished(_) => return Ok(Json(ticket("done", None))),
+            Status::Pending => {
+                tokio::select! {
+                    changed = commits.changed() => if changed.is_err() {
+                        return Ok(Json(ticket("pending", None)));
+                    },
+                    () = tokio::time::sleep_until(deadline) => {
+                        return Ok(Json(ticket("pending", None)));
+                    }
+                    _ = stopping.wait_for(|s| *s) => {
+                        return Ok(Json(ticket("pending", None)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn install(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Installed>, ApiError> {
+    let bytes = read_capped(&headers, body, MAX_INSTALL_BYTES, "install requests").await?;
+    let request: Install = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad(format!("install request is not the expected JSON: {e}")))?;
+    let wasm = hex::decode(&request.wasm)
+        .map_err(|e| ApiError::bad(format!("install request: `wasm` is not hex: {e}")))?;
+    let did = request.did.map(|text| {
+        let file = request.did_file.unwrap_or_else(|| format!("{name}.did"));
+        (file, text)
+    });
+    let (reply, answer) = oneshot::channel();
+    shared.to_rounds(Job::Install {
+        name: name.clone(),
+        wasm,
+        did,
+        argument: request.argument,
+        reply,
+    })?;
+    answer.await.map_err(|_| ApiError::stopping())??;
+    Ok(Json(Installed { installed: name }))
+}
+
+async fn root(State(shared): State<Arc<Shared>>) -> Result<Json<RootHex>, ApiError> {
+    Ok(Json(RootHex {
+        root: shared.queries().root()?.to_hex(),
+    }))
+}
+
+async fn dump(
+    State(shared): State<Arc<Shared>>,
+    Path(canister): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let queries = shared.queries();
+    Ok(Json(blocking(move || Ok(queries.dump(&canister)?)).await?))
+}

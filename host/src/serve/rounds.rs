@@ -1,0 +1,134 @@
+//! The round thread: the one owner of the [`Host`]. It runs a round as soon as calls are
+//! pending and the last round is committed, so calls that arrive together share a round
+//! and its flush; between rounds it runs the installs and update calls handed to it.
+//!
+//! # Invariants
+//!
+//! - (A) Idle means blocked: with nothing pending it waits on its channel, and every accepted
+//!   batch sends [`Job::Wake`] after it is appended, so no call waits for a round that
+//!   never starts.
+//! - (B) [`Job::Stop`] is taken only between rounds: the round in flight commits and
+//!   flushes first.
+
+use crate::host::{Host, HostError};
+use crate::query::{Queries, Reply};
+use candid::Principal;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::{Arc, RwLock};
+use tokio::sync::{oneshot, watch};
+
+/// Arguments that outlive the request that brought them.
+#[derive(Debug)]
+pub(crate) enum OwnedArgs {
+    /// Candid text.
+    Text(String),
+    /// A Candid binary message.
+    Binary(Vec<u8>),
+}
+
+impl OwnedArgs {
+    pub(crate) fn borrow(&self) -> crate::submit::Args<'_> {
+        match self {
+            OwnedArgs::Text(t) => crate::submit::Args::Text(t),
+            OwnedArgs::Binary(b) => crate::submit::Args::Binary(b),
+        }
+    }
+}
+
+/// What the round thread is asked to do.
+pub(crate) enum Job {
+    /// Calls were accepted: run rounds until none is pending.
+    Wake,
+    /// Install a canister.
+    Install {
+        name: String,
+        wasm: Vec<u8>,
+        /// The `.did`'s file name and text.
+        did: Option<(String, String)>,
+        argument: Option<String>,
+        reply: oneshot::Sender<Result<(), HostError>>,
+    },
+    /// Run an update call and reply.
+    Update {
+        canister: String,
+        method: String,
+        args: OwnedArgs,
+        caller: Principal,
+        reply: oneshot::Sender<Result<Reply, HostError>>,
+    },
+    /// Finish the round in flight, flush and stop.
+    Stop,
+}
+
+/// What the round thread tells the request handlers.
+pub(crate) struct Published {
+    /// Bumped after every commit, so a handler waiting for a ticket wakes.
+    pub(crate) commits: watch::Sender<u64>,
+    /// Replaced after an install, so queries see the new canister.
+    pub(crate) queries: Arc<RwLock<Queries>>,
+}
+
+/// Runs until [`Job::Stop`] or until every sender is gone. An `Err` is the host's own
+/// failure (sled, say): the server stops with it.
+pub(crate) fn run(mut host: Host, jobs: Receiver<Job>, out: &Published) -> Result<(), HostError> {
+    loop {
+        // Jobs first, without blocking: installs and updates are ordered after the rounds
+        // of calls accepted before them by `Host` itself.
+        loop {
+            match jobs.try_recv() {
+                Ok(Job::Stop) | Err(TryRecvError::Disconnected) => return stop(host),
+                Ok(job) => run_job(&mut host, job, out),
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        if host.tick_round()?.is_some() {
+            out.commits.send_modify(|n| *n += 1);
+            continue;
+        }
+        // Nothing pending: block (invariant A).
+        match jobs.recv() {
+            Ok(Job::Stop) | Err(_) => return stop(host),
+            Ok(job) => run_job(&mut host, job, out),
+        }
+    }
+}
+
+fn stop(host: Host) -> Result<(), HostError> {
+    // Every round flushed as it committed (invariant B); the queue's appends are flushed by
+    // the acceptor before it answers. Dropping the host closes sled.
+    drop(host);
+    Ok(())
+}
+
+fn run_job(host: &mut Host, job: Job, out: &Published) {
+    match job {
+        Job::Wake | Job::Stop => {}
+        Job::Install {
+            name,
+            wasm,
+            did,
+            argument,
+            reply,
+        } => {
+            let did = did.as_ref().map(|(f, t)| (f.as_str(), t.as_str()));
+            let result = host.install(&name, &wasm, did, argument.as_deref());
+            if result.is_ok() {
+                *out.queries.write().unwrap_or_else(|e| e.into_inner()) = host.queries();
+            }
+            out.commits.send_modify(|n| *n += 1);
+            // The requester may have gone; the install stands either way.
+            let _ = reply.send(result);
+        }
+        Job::Update {
+            canister,
+            method,
+            args,
+            caller,
+            reply,
+        } => {
+            let result = host.call(&canister, &method, args.borrow(), caller);
+            out.commits.send_modify(|n| *n += 1);
+            let _ = reply.send(result);
+        }
+    }
+}
