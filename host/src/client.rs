@@ -59,6 +59,9 @@ impl ClientError {
     }
 }
 
+/// Bodies larger than this ask the server to go ahead before they are sent.
+const EXPECT_CONTINUE_OVER: usize = 64 << 10;
+
 /// The most a response body may be: a dump of a large state.
 const MAX_RESPONSE: u64 = 1 << 30;
 
@@ -214,10 +217,15 @@ impl Client {
         args: Args<'_>,
         caller: Principal,
     ) -> Result<T, ClientError> {
-        let request = self
+        let mut request = self
             .agent
             .post(self.at(&format!("/{endpoint}/{canister}/{method}")))
             .query("caller", caller.to_text());
+        if args.len() > EXPECT_CONTINUE_OVER {
+            // The server refuses a body over its cap from the headers; waiting for its
+            // go-ahead lets us read that refusal instead of a broken pipe.
+            request = request.header("expect", "100-continue");
+        }
         let sent = match args {
             Args::Text(text) => request.content_type("text/plain; charset=utf-8").send(text),
             Args::Binary(bytes) => request.content_type("application/candid").send(bytes),

@@ -203,6 +203,16 @@ pub enum ExecuteError {
     },
 }
 
+impl ExecuteError {
+    /// Whether the module given is at fault (a compile error), rather than the host.
+    pub fn is_bad_module(&self) -> bool {
+        !matches!(
+            self,
+            ExecuteError::Engine(_) | ExecuteError::State { .. } | ExecuteError::Host { .. }
+        )
+    }
+}
+
 #[cfg(test)]
 mod model;
 #[cfg(test)]

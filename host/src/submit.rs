@@ -37,11 +37,16 @@ pub enum Args<'a> {
 
 impl<'a> Args<'a> {
     /// The raw bytes, whichever form.
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         match self {
             Args::Text(t) => t.len(),
             Args::Binary(b) => b.len(),
         }
+    }
+
+    /// Whether there are no bytes at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -153,6 +153,7 @@ impl From<HostError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
             }
             e @ (HostError::Did(_) | HostError::Install { .. }) => ApiError::bad(e.to_string()),
+            HostError::Execute(e) if e.is_bad_module() => ApiError::bad(e.to_string()),
             e @ HostError::Trapped { .. } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
             }
