@@ -24,6 +24,7 @@
 //! 's' ‖ u32 BE |c| ‖ c ‖ 'l' ‖ u32 BE |n| ‖ n ‖ seq u64 BE ‖ idx u32 BE   element bytes
 //! 's' ‖ u32 BE |c| ‖ c ‖ 'm' ‖ u32 BE |n| ‖ n ‖ key                    value bytes
 //! 's' ‖ u32 BE |c| ‖ c ‖ 'n' ‖ u32 BE |n| ‖ n                          list length, u64 BE
+//! 's' ‖ u32 BE |c| ‖ c ‖ 'p' ‖ u32 BE |n| ‖ n ‖ pos u64 BE             seq u64 BE ‖ idx u32 BE
 //!
 //! 'm' ‖ "lattice"                                                      2048 bytes: 1024 u16 LE lanes
 //! 'm' ‖ "last_seq"                                                     u64 BE
@@ -36,12 +37,19 @@
 //! ([`StateReader::map_next_key`] is a range scan), and list elements compare in
 //! `(seq, index)` order. A whole canister is one prefix, `'s' ‖ u32 BE |c| ‖ c`, so
 //! [`StateReader::entries`] is one scan in a stable order: counters, list elements, maps,
-//! each by (name length, name, key). `store/layout.golden` pins this layout.
+//! each by (name length, name, key), skipping the `n` and `p` records, which are indexes
+//! over the state, not state. `store/layout.golden` pins this layout.
+//!
+//! The `p` records make [`StateReader::list_get`] two point reads instead of a walk from
+//! the list's start (which made paging through a list quadratic). A `p` record holds the
+//! element's 12-byte `(seq, index)`, not a copy of the element: elements may be MiBs, and
+//! a copy would double the bytes each push writes, for the saving of one point read.
 //!
 //! # Invariants
 //!
 //! - (A) The lattice at `m lattice` is the sum of the digests ([`crate::root::Entry`]) of
-//!   every `c`, `l` and `m` entry of the `s` area (list lengths are not entries).
+//!   every `c`, `l` and `m` entry of the `s` area (list lengths and positions are not
+//!   entries).
 //! - (B) No counter holds 0: a counter that sums to 0 is removed, so state is canonical and
 //!   the root is a function of what reads can observe.
 //! - (C) The `n` record of a list holds its number of `l` elements, and is absent iff 0.
@@ -49,13 +57,19 @@
 //!   is refused, so a committed round cannot be merged again, and every list element of a
 //!   new delta is a key never written before.
 //! - (E) The state, the lattice and the last seq change only together, in one batch.
+//! - (F) The `p` record at position `pos` of a list, where there is one, holds the
+//!   `(seq, index)` of the list's `pos`-th element in `(seq, index)` order; the positions
+//!   that have one are `k .. len` for some `k`. Every store written since `p` records exist
+//!   has `k = 0`; one written before has no record for the elements it held then, and
+//!   [`StateReader::list_get`] walks to those (so such a store works unchanged, only
+//!   slower on its old elements).
 //!
-//! [`Store::prepare`] and [`Store::commit`] keep all five; [`Store::verify`] checks (A)–(C)
-//! from scratch.
+//! [`Store::prepare`] and [`Store::commit`] keep all six; [`Store::verify`] checks (A)–(C)
+//! and (F) from scratch.
 //!
 //! This module imports [`crate::merge`] (upstream) and [`crate::root`], the leaf that hashes.
 
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Bound;
 
@@ -88,6 +102,7 @@ const COUNTER: u8 = b'c';
 const LIST: u8 = b'l';
 const MAP: u8 = b'm';
 const LIST_LEN: u8 = b'n';
+const LIST_POS: u8 = b'p';
 
 /// The store could not do what was asked.
 #[derive(Debug, Error)]
@@ -290,7 +305,8 @@ fn decode_u64(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(bytes))
 }
 
-/// Decodes one `s` record into its canister and entry; `None` for a list length record.
+/// Decodes one `s` record into its canister and entry; `None` for a list length or
+/// position record.
 fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, StoreError> {
     let (canister, kind, name, tail) =
         parse_state_key(key).ok_or_else(|| corrupt(key, "not a state key"))?;
@@ -319,7 +335,7 @@ fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, Sto
                 value: value.to_vec(),
             }
         }
-        LIST_LEN => return Ok(None),
+        LIST_LEN | LIST_POS => return Ok(None),
         other => return Err(corrupt(key, format!("unknown kind {other:#04x}"))),
     };
     Ok(Some((canister.to_owned(), entry)))
@@ -507,13 +523,14 @@ impl StateReader {
     /// Element `i` (0-based, in `(seq, index)` order) of list `name` of `canister`, or
     /// `None` if `i` is out of range.
     ///
-    /// Cost: O(i + log state). Elements are keyed by `(seq, index)`, not by position, so
-    /// this walks the list from the start; reading a whole list with it is quadratic, use
-    /// [`StateReader::list_iter`] instead.
+    /// Cost: O(log state), two point reads: the position record (F), then the element it
+    /// names. In a store written before position records existed, an element it held then
+    /// costs O(i) instead (a walk from the list's start).
     ///
     /// # Errors
     ///
-    /// [`StoreError::Sled`] if sled fails.
+    /// [`StoreError::Sled`] if sled fails; [`StoreError::Corrupt`] if the position record
+    /// is not 12 bytes or names no element, or the list has fewer elements than its length.
     ///
     /// # Examples
     ///
@@ -536,14 +553,30 @@ impl StateReader {
         name: &[u8],
         i: u64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let Ok(skip) = usize::try_from(i) else {
+        let pos_key = scoped(canister, LIST_POS, name, &i.to_be_bytes());
+        if let Some(at) = self.tree.get(&pos_key)? {
+            if at.len() != 12 {
+                return Err(corrupt(&pos_key, "position record is not 12 bytes"));
+            }
+            return match self.tree.get(scoped(canister, LIST, name, &at))? {
+                Some(value) => Ok(Some(value.to_vec())),
+                None => Err(corrupt(&pos_key, "position names a missing element")),
+            };
+        }
+        if i >= self.list_len(canister, name)? {
             return Ok(None);
-        };
+        }
+        // (F): no record for an in-range position means a store written before position
+        // records existed, and an element it held then: walk to it, as that store did.
+        let skip = usize::try_from(i).unwrap_or(usize::MAX);
         let mut values = self
             .tree
             .scan_prefix(scoped(canister, LIST, name, b""))
             .values();
-        Ok(values.nth(skip).transpose()?.map(|value| value.to_vec()))
+        match values.nth(skip).transpose()? {
+            Some(value) => Ok(Some(value.to_vec())),
+            None => Err(corrupt(&pos_key, "list has fewer elements than its length")),
+        }
     }
 
     /// The elements of list `name` of `canister` in `(seq, index)` order. O(log state) to
@@ -1051,7 +1084,8 @@ impl Store {
             }
         }
 
-        let mut pushed: BTreeMap<(&str, &[u8]), u64> = BTreeMap::new();
+        // Each list's committed length, and its pushes so far in this delta.
+        let mut pushed: BTreeMap<(&str, &[u8]), (u64, u64)> = BTreeMap::new();
         for push in delta.lists() {
             // (D): seq > last committed, so this key was never written: nothing to remove.
             let at = list_element_key(push.seq, push.index);
@@ -1063,16 +1097,28 @@ impl Store {
                 index: push.index,
                 value: push.value,
             });
-            *pushed.entry((push.canister, push.name)).or_default() += 1;
+            let list = (push.canister, push.name);
+            let (len, count) = match pushed.entry(list) {
+                btree_map::Entry::Occupied(slot) => slot.into_mut(),
+                btree_map::Entry::Vacant(slot) => {
+                    slot.insert((self.reader.list_len(list.0, list.1)?, 0))
+                }
+            };
+            // (F): by (D) this delta's elements follow every committed one, and `lists()`
+            // yields each list's in (seq, index) order, so they take positions len, len + 1…
+            let pos = *len + *count;
+            batch.insert(
+                scoped(push.canister, LIST_POS, push.name, &pos.to_be_bytes()),
+                &at[..],
+            );
+            *count += 1;
         }
         // (C): each list's length grows by its pushes.
-        for ((canister, name), count) in pushed {
-            let key = scoped(canister, LIST_LEN, name, b"");
-            let old = match tree.get(&key)? {
-                Some(bytes) => decode_u64(&key, &bytes)?,
-                None => 0,
-            };
-            batch.insert(key, &(old + count).to_be_bytes());
+        for ((canister, name), (len, count)) in pushed {
+            batch.insert(
+                scoped(canister, LIST_LEN, name, b""),
+                &(len + count).to_be_bytes(),
+            );
         }
 
         // (E): the lattice and the last seq go in the same batch as the state.
@@ -1170,8 +1216,9 @@ impl Store {
         Ok(())
     }
 
-    /// Checks invariants (A)–(C) from scratch: the persisted lattice equals the recomputed
-    /// one, no counter holds 0, and each list length record counts its elements. O(state).
+    /// Checks invariants (A)–(C) and (F) from scratch: the persisted lattice equals the
+    /// recomputed one, no counter holds 0, each list length record counts its elements, and
+    /// each list's position records name its elements in order. O(state log state).
     ///
     /// # Errors
     ///
@@ -1187,11 +1234,19 @@ impl Store {
     pub fn verify(&self) -> Result<(), StoreError> {
         let tree = &self.reader.tree;
         let mut lattice = Lattice::new();
+        // Keyed by each list's length key: its elements, and its position records.
         let mut lengths: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        let mut positions: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         for item in tree.scan_prefix([area::STATE]) {
             let (key, value) = item?;
             let Some((canister, entry)) = decode_entry(&key, &value)? else {
-                lengths.entry(key.to_vec()).or_default();
+                let (canister, kind, name, _) = parse_state_key(&key).expect("decoded above");
+                let length_key = scoped(canister, LIST_LEN, name, b"");
+                if kind == LIST_POS {
+                    *positions.entry(length_key).or_default() += 1;
+                } else {
+                    lengths.entry(length_key).or_default();
+                }
                 continue;
             };
             match &entry {
@@ -1205,22 +1260,64 @@ impl Store {
             }
             lattice.insert(&entry.as_root_entry(&canister));
         }
-        for (key, count) in lengths {
-            let stored = match tree.get(&key)? {
-                Some(bytes) => decode_u64(&key, &bytes)?,
+        for (key, &count) in &lengths {
+            let stored = match tree.get(key)? {
+                Some(bytes) => decode_u64(key, &bytes)?,
                 None => 0,
             };
             if stored != count || count == 0 {
                 return Err(corrupt(
-                    &key,
+                    key,
                     format!("list length {stored}, but {count} elements"),
                 ));
             }
+        }
+        let lists: BTreeSet<&Vec<u8>> = lengths.keys().chain(positions.keys()).collect();
+        for key in lists {
+            let records = positions.get(key).copied().unwrap_or(0);
+            self.verify_positions(key, records)?;
         }
         if lattice != self.reader.lattice()? || lattice != self.lattice {
             return Err(corrupt(
                 area::META_LATTICE,
                 "lattice differs from the state's",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks (F) for the list whose length key is `length_key`, which has `records`
+    /// position records: walking its elements in order, those from some position on each
+    /// have a record naming them, and no other record exists.
+    fn verify_positions(&self, length_key: &[u8], records: u64) -> Result<(), StoreError> {
+        let tree = &self.reader.tree;
+        let (canister, _, name, _) = parse_state_key(length_key).expect("built by scoped");
+        let scope = scoped(canister, LIST, name, b"");
+        let mut indexed = 0;
+        for (pos, element) in (0u64..).zip(tree.scan_prefix(&scope).keys()) {
+            let element = element?;
+            let pos_key = scoped(canister, LIST_POS, name, &pos.to_be_bytes());
+            match tree.get(&pos_key)? {
+                Some(at) if at == element[scope.len()..] => indexed += 1,
+                Some(_) => {
+                    return Err(corrupt(
+                        &pos_key,
+                        format!("position {pos} names another element"),
+                    ))
+                }
+                None if indexed > 0 => {
+                    return Err(corrupt(
+                        &pos_key,
+                        format!("position {pos} has no record, but an earlier one has"),
+                    ))
+                }
+                None => {}
+            }
+        }
+        if records != indexed {
+            return Err(corrupt(
+                &scoped(canister, LIST_POS, name, b""),
+                format!("{records} position records, but {indexed} in the list's range"),
             ));
         }
         Ok(())
@@ -1259,9 +1356,10 @@ mod laws {
 
     use std::collections::BTreeMap;
 
-    use super::Store;
+    use super::{scoped, Store, LIST_POS};
     use crate::merge::laws::{quickcheck, Calls, Shape, CANISTERS};
     use crate::merge::Delta;
+    use crate::root::list_element_key;
     use crate::write_log::arbitrary::{KEYS, NAMES};
     use crate::write_log::Op;
 
@@ -1270,15 +1368,19 @@ mod laws {
     struct Model {
         counters: BTreeMap<(String, Vec<u8>, Vec<u8>), i128>,
         maps: BTreeMap<(String, Vec<u8>, Vec<u8>), Vec<u8>>,
-        lists: BTreeMap<(String, Vec<u8>), Vec<Vec<u8>>>,
+        /// Each list's elements in push order.
+        lists: BTreeMap<(String, Vec<u8>), Vec<Element>>,
     }
+
+    /// A list element with the `(seq, index)` that pushed it.
+    type Element = ((u64, u32), Vec<u8>);
 
     impl Model {
         fn run(calls: &Calls) -> Model {
             let mut model = Model::default();
             for call in calls.in_seq_order() {
                 let c = call.canister.to_owned();
-                for op in call.log.ops() {
+                for (index, op) in (0u32..).zip(call.log.ops()) {
                     match op.clone() {
                         Op::CounterAdd { name, key, delta } => {
                             let sum = model.counters.entry((c.clone(), name, key)).or_default();
@@ -1295,7 +1397,7 @@ mod laws {
                                 .lists
                                 .entry((c.clone(), name))
                                 .or_default()
-                                .push(value);
+                                .push(((call.seq, index), value));
                         }
                     }
                 }
@@ -1305,8 +1407,9 @@ mod laws {
     }
 
     /// For every canister, name and key of the alphabets: `counter_get`, `map_get`,
-    /// `map_next_key`, `list_len` and `list_get` of the store committed in any grouping of
-    /// rounds = those of the model.
+    /// `map_next_key`, `list_len`, `list_iter` and `list_get` (at every position and one
+    /// past the end) of the store committed in any grouping of rounds = those of the model,
+    /// and every position record names the element the model has there.
     #[test]
     fn prop_reads_match_model() {
         fn prop(calls: Calls, shape: Shape) -> bool {
@@ -1356,11 +1459,25 @@ mod laws {
                         .cloned()
                         .unwrap_or_default();
                     assert_eq!(reader.list_len(canister, name).unwrap(), list.len() as u64);
+                    let values: Vec<Vec<u8>> = list.iter().map(|(_, v)| v.clone()).collect();
+                    let iterated: Result<Vec<Vec<u8>>, _> =
+                        reader.list_iter(canister, name).collect();
+                    assert_eq!(iterated.unwrap(), values);
                     for i in 0..=list.len() {
                         assert_eq!(
                             reader.list_get(canister, name, i as u64).unwrap(),
-                            list.get(i).cloned()
+                            values.get(i).cloned()
                         );
+                        // (F) with k = 0: list_get would hide a missing record by walking,
+                        // so check each position record itself.
+                        let at = list
+                            .get(i)
+                            .map(|&((seq, index), _)| list_element_key(seq, index));
+                        let record = reader
+                            .tree()
+                            .get(scoped(canister, LIST_POS, name, &(i as u64).to_be_bytes()))
+                            .unwrap();
+                        assert_eq!(record.as_deref(), at.as_ref().map(|at| &at[..]));
                     }
                 }
             }

@@ -15,6 +15,7 @@
 //! | `growth` | [`growth`] | cost per write of a round at 10^6 entries ÷ at 10^4 | ≤ 1.3 |
 //! | `scheduler_ns_per_call` | [`scheduler`] | DAG build + dispatch per call, 3 keys each, no wasm (ns) | ≤ 1,000 |
 //! | `available_parallelism` | [`speedup`] | work ÷ span of the uniform batch, from the scheduler's trace | ≥ 100 |
+//! | `serve_calls_per_s` | [`serve`] | `logger.log` calls/s fired at `commute serve` over HTTP by 8 clients (`value`), ÷ `Host::submit` in process (`ratio`); p50/p99 time to durable | — |
 //!
 //! # Thread counts
 //!
@@ -36,6 +37,7 @@ mod plot;
 mod progress;
 mod rng;
 mod scheduler;
+mod serve;
 mod speedup;
 mod timing;
 
@@ -50,7 +52,7 @@ use std::path::PathBuf;
 use progress::Progress;
 
 /// The measures, in the order they run and print.
-pub(crate) const MEASURES: [&str; 7] = [
+pub(crate) const MEASURES: [&str; 8] = [
     "speedup_uniform",
     "speedup_zipf",
     "e2e_vs_store",
@@ -58,6 +60,7 @@ pub(crate) const MEASURES: [&str; 7] = [
     "growth",
     "scheduler_ns_per_call",
     "available_parallelism",
+    "serve_calls_per_s",
 ];
 
 /// Run the benchmark suite; one JSON line per measure on stdout.
@@ -89,6 +92,8 @@ pub(crate) struct Sizes {
     pub(crate) speedup_calls: usize,
     /// Calls per end-to-end batch.
     pub(crate) e2e_calls: usize,
+    /// Calls per batch fired at the server.
+    pub(crate) serve_calls: usize,
     /// Calls per overhead batch.
     pub(crate) overhead_calls: usize,
     /// Entries of the small and the large state of `growth`.
@@ -109,6 +114,7 @@ impl Sizes {
             calibration_calls: 300,
             speedup_calls: 4_000,
             e2e_calls: 1_000,
+            serve_calls: 2_000,
             overhead_calls: 2_000,
             growth_entries: (10_000, 1_000_000),
             growth_writes: 2_000,
@@ -125,6 +131,7 @@ impl Sizes {
             calibration_calls: 10,
             speedup_calls: 20,
             e2e_calls: 10,
+            serve_calls: 16,
             overhead_calls: 10,
             growth_entries: (100, 1_000),
             growth_writes: 10,
@@ -140,6 +147,7 @@ impl Sizes {
             calibration_calls: 1_000,
             speedup_calls: 5_000,
             e2e_calls: 2_000,
+            serve_calls: 5_000,
             overhead_calls: 5_000,
             growth_entries: (10_000, 1_000_000),
             growth_writes: 5_000,
@@ -264,6 +272,9 @@ pub(crate) fn measure(
     if wanted("available_parallelism") {
         // Measured with `speedup_uniform`, from the scheduler's trace of its batches.
         emit(curves[0].parallelism_line())?;
+    }
+    if wanted("serve_calls_per_s") {
+        emit(serve::measure(sizes, progress)?)?;
     }
     Ok(curves)
 }

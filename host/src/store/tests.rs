@@ -198,6 +198,209 @@ fn lists_read_in_seq_then_index_order() {
     assert_eq!(reader.list_len("c", b"l2").unwrap(), 0);
 }
 
+/// The position records of list `name` of `canister`, as `(pos, (seq, index))`.
+fn positions(store: &Store, canister: &str, name: &[u8]) -> Vec<(u64, (u64, u32))> {
+    let scope = scoped(canister, LIST_POS, name, b"");
+    let tree = store.reader().tree();
+    tree.scan_prefix(&scope)
+        .map(|item| {
+            let (key, at) = item.unwrap();
+            let pos = u64::from_be_bytes(key[scope.len()..].try_into().unwrap());
+            let seq = u64::from_be_bytes(at[..8].try_into().unwrap());
+            (pos, (seq, u32::from_be_bytes(at[8..].try_into().unwrap())))
+        })
+        .collect()
+}
+
+/// Three commits to list "l" of "c" (one a round whose seqs merge out of order), with
+/// neighbours that must not disturb its positions: list "l2", and "l" of canister "cc".
+fn three_commits() -> Store {
+    let mut store = Store::temporary().unwrap();
+    store
+        .apply(&call(1, "c", |l| {
+            l.list_push(b"l", b"1.0").unwrap();
+            l.list_push(b"l2", b"other").unwrap();
+            l.list_push(b"l", b"1.2").unwrap();
+        }))
+        .unwrap();
+    let round = call(6, "c", |l| l.list_push(b"l", b"6.0").unwrap())
+        .merged(call(4, "cc", |l| l.list_push(b"l", b"elsewhere").unwrap()))
+        .unwrap()
+        .merged(call(3, "c", |l| {
+            l.map_put(b"m", b"k", b"v").unwrap();
+            l.list_push(b"l", b"3.1").unwrap();
+        }))
+        .unwrap();
+    store.apply(&round).unwrap();
+    store
+        .apply(&call(8, "c", |l| l.list_push(b"l", b"8.0").unwrap()))
+        .unwrap();
+    store
+}
+
+const THREE_COMMITS: [&[u8]; 5] = [b"1.0", b"1.2", b"3.1", b"6.0", b"8.0"];
+
+fn list_gets(store: &Store, canister: &str, name: &[u8], len: u64) -> Vec<Option<Vec<u8>>> {
+    let reader = store.reader();
+    (0..=len)
+        .chain([u64::MAX])
+        .map(|i| reader.list_get(canister, name, i).unwrap())
+        .collect()
+}
+
+fn expected_gets(values: &[&[u8]]) -> Vec<Option<Vec<u8>>> {
+    let mut gets: Vec<_> = values.iter().map(|v| Some(v.to_vec())).collect();
+    gets.extend([None, None]);
+    gets
+}
+
+#[test]
+fn list_positions_follow_seq_order_across_commits() {
+    let store = three_commits();
+    store.verify().unwrap();
+    assert_eq!(
+        positions(&store, "c", b"l"),
+        [
+            (0, (1, 0)),
+            (1, (1, 2)),
+            (2, (3, 1)),
+            (3, (6, 0)),
+            (4, (8, 0))
+        ]
+    );
+    assert_eq!(positions(&store, "c", b"l2"), [(0, (1, 1))]);
+    assert_eq!(positions(&store, "cc", b"l"), [(0, (4, 0))]);
+    // First, middle, last, one past the end, far past it.
+    assert_eq!(
+        list_gets(&store, "c", b"l", 5),
+        expected_gets(&THREE_COMMITS)
+    );
+    assert_eq!(
+        list_gets(&store, "cc", b"l", 1),
+        expected_gets(&[b"elsewhere"])
+    );
+    assert_eq!(list_gets(&store, "c", b"none", 0), expected_gets(&[]));
+    // Position records are an index, not state: neither the dump nor the root sees them.
+    assert_eq!(store.reader().entries("c").count(), 7);
+    assert_eq!(store.reader().recompute_root().unwrap(), store.root());
+}
+
+#[test]
+fn list_get_does_not_walk_from_the_start() {
+    // With the first three elements gone, a walk would find "8.0" at position 1 and nothing
+    // at 3; point reads through the position records still find the right ones.
+    let store = three_commits();
+    let tree = store.reader().tree();
+    for (seq, index) in [(1, 0), (1, 2), (3, 1)] {
+        tree.remove(scoped("c", LIST, b"l", &list_element_key(seq, index)))
+            .unwrap();
+    }
+    let reader = store.reader();
+    assert_eq!(
+        reader.list_get("c", b"l", 3).unwrap(),
+        Some(b"6.0".to_vec())
+    );
+    assert_eq!(
+        reader.list_get("c", b"l", 4).unwrap(),
+        Some(b"8.0".to_vec())
+    );
+    assert_eq!(reader.list_get("c", b"l", 5).unwrap(), None);
+}
+
+#[test]
+fn store_without_position_records_still_reads_its_lists() {
+    // A store written before position records existed: the same, without them.
+    let mut store = three_commits();
+    let tree = store.reader().tree().clone();
+    for (canister, name) in [("c", &b"l"[..]), ("c", b"l2"), ("cc", b"l")] {
+        for (pos, _) in positions(&store, canister, name) {
+            tree.remove(scoped(canister, LIST_POS, name, &pos.to_be_bytes()))
+                .unwrap();
+        }
+    }
+    store.verify().unwrap();
+    assert_eq!(
+        list_gets(&store, "c", b"l", 5),
+        expected_gets(&THREE_COMMITS)
+    );
+    // New elements are indexed from the list's length on; the old ones are walked to.
+    store
+        .apply(&call(9, "c", |l| {
+            l.list_push(b"l", b"9.0").unwrap();
+            l.list_push(b"l", b"9.1").unwrap();
+        }))
+        .unwrap();
+    store.verify().unwrap();
+    assert_eq!(positions(&store, "c", b"l"), [(5, (9, 0)), (6, (9, 1))]);
+    let mut all = THREE_COMMITS.to_vec();
+    all.extend([&b"9.0"[..], b"9.1"]);
+    assert_eq!(list_gets(&store, "c", b"l", 7), expected_gets(&all));
+}
+
+#[test]
+fn verify_finds_bad_position_records() {
+    let store = three_commits();
+    let tree = store.reader().tree().clone();
+    let pos = |canister, name, pos: u64| scoped(canister, LIST_POS, name, &pos.to_be_bytes());
+    let at = |seq: u64, index: u32| list_element_key(seq, index).to_vec();
+    // (record, what to put there or None to remove it, the error verify gives)
+    let bad = [
+        (
+            pos("c", b"l", 2),
+            Some(at(6, 0)),
+            "position 2 names another element",
+        ),
+        (
+            pos("c", b"l", 2),
+            None,
+            "position 2 has no record, but an earlier one has",
+        ),
+        (
+            pos("c", b"l", 5),
+            Some(at(8, 0)),
+            "6 position records, but 5 in the list's range",
+        ),
+        (
+            pos("c", b"x", 0),
+            Some(at(1, 0)),
+            "1 position records, but 0 in the list's range",
+        ),
+        (
+            pos("c", b"l", 0),
+            Some(vec![1]),
+            "position 0 names another element",
+        ),
+    ];
+    for (key, value, what) in bad {
+        let old = tree.get(&key).unwrap();
+        match &value {
+            Some(value) => tree.insert(&key, &value[..]).unwrap(),
+            None => tree.remove(&key).unwrap(),
+        };
+        let err = store.verify().unwrap_err();
+        assert!(err.to_string().ends_with(what), "{err}, wanted {what}");
+        match old {
+            Some(old) => tree.insert(&key, old).unwrap(),
+            None => tree.remove(&key).unwrap(),
+        };
+        store.verify().unwrap();
+    }
+    // list_get trusts a record, but not one that names no element or is not 12 bytes.
+    tree.insert(pos("c", b"l", 0), at(2, 0)).unwrap();
+    let err = store.reader().list_get("c", b"l", 0).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("position names a missing element"),
+        "{err}"
+    );
+    tree.insert(pos("c", b"l", 0), &b"short"[..]).unwrap();
+    let err = store.reader().list_get("c", b"l", 0).unwrap_err();
+    assert!(
+        err.to_string().ends_with("position record is not 12 bytes"),
+        "{err}"
+    );
+}
+
 #[test]
 fn entries_are_per_canister_in_stable_order() {
     let mut store = Store::temporary().unwrap();

@@ -8,7 +8,8 @@
 //! - Baseline: the state writes that such a batch commits, written to a fresh sled
 //!   database (same default configuration as the host's) as one batch, and flushed. They
 //!   are read once from a host's `dump` after one batch: per user a counter entry (16
-//!   bytes) and the last event; per call a list element; the list length; plus the 2 KiB
+//!   bytes) and the last event; per call a list element and its position record; the list
+//!   length; plus the 2 KiB
 //!   lattice and the last seq, which every round writes. Keys follow the store's layout
 //!   (`store.rs`), list elements under fresh `(seq, index)` each repetition, as the host's
 //!   are. Calls per second, for the same number of calls.
@@ -120,8 +121,9 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
 struct Writes {
     /// Entries rewritten in place each batch: counters, maps, the list length, meta.
     fixed: Vec<(Vec<u8>, Vec<u8>)>,
-    /// List elements: the scope prefix and the value; each batch adds new ones.
-    list: Vec<(Vec<u8>, Vec<u8>)>,
+    /// List elements: the element and position scope prefixes and the value; each batch
+    /// adds new ones, with their position records.
+    list: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
 }
 
 impl Writes {
@@ -156,9 +158,11 @@ impl Writes {
             let len = (values.len() as u64).to_be_bytes().to_vec();
             writes.fixed.push((scoped(canister, b'n', &name, b""), len));
             for value in values {
-                writes
-                    .list
-                    .push((scoped(canister, b'l', &name, b""), hex(value)?));
+                writes.list.push((
+                    scoped(canister, b'l', &name, b""),
+                    scoped(canister, b'p', &name, b""),
+                    hex(value)?,
+                ));
             }
         }
         // Every round rewrites the lattice (1024 u16 lanes) and the last seq.
@@ -176,19 +180,26 @@ impl Writes {
 
     /// How many writes a batch makes.
     fn len(&self) -> usize {
-        self.fixed.len() + self.list.len()
+        self.fixed.len() + 2 * self.list.len()
     }
 
     /// The writes of batch number `generation`: list elements under fresh `(seq, index)`
-    /// keys, the rest in place.
+    /// keys and their position records, the rest in place.
     fn generation(&self, generation: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
         let first = generation * self.list.len() as u64;
-        let list = self.list.iter().zip(first..).map(|((prefix, value), seq)| {
-            let mut key = prefix.clone();
-            key.extend_from_slice(&seq.to_be_bytes());
-            key.extend_from_slice(&0u32.to_be_bytes());
-            (key, value.clone())
-        });
+        let list = self
+            .list
+            .iter()
+            .zip(first..)
+            .flat_map(|((element, position, value), seq)| {
+                let mut at = seq.to_be_bytes().to_vec();
+                at.extend_from_slice(&0u32.to_be_bytes());
+                let mut key = element.clone();
+                key.extend_from_slice(&at);
+                let mut pos = position.clone();
+                pos.extend_from_slice(&seq.to_be_bytes());
+                [(key, value.clone()), (pos, at)]
+            });
         self.fixed.iter().cloned().chain(list).collect()
     }
 }

@@ -1,0 +1,162 @@
+//! `serve_calls_per_s`: pure calls fired at `commute serve` over loopback HTTP, against the
+//! in-process submit path.
+//!
+//! - Subject: a [`Server`] on a temporary host with the logger installed, and
+//!   [`CLIENTS`] client threads, each firing its share of a batch of `logger.log` calls one
+//!   request at a time (as a service logging events does), each answered with its seq once
+//!   durable. The server runs rounds on the same machine meanwhile. Accepted calls per
+//!   second over the batch; each request's time to durable (send → seq) goes into
+//!   `p50_ms` / `p99_ms` over every timed request.
+//! - Baseline: the same calls through [`commute::Host::submit`] in process, one at a time,
+//!   each checked, queued and flushed before it returns (no rounds run while timed).
+//!
+//! The ratio is subject ÷ baseline calls per second (medians of interleaved repetitions):
+//! what HTTP and the server's threads cost, or gain by group commit, per accepted call.
+
+use super::batch::host_with;
+use super::progress::Progress;
+use super::rng::SplitMix64;
+use super::timing::{interleave, median, ms, round};
+use super::Sizes;
+use anyhow::Context;
+use candid::Principal;
+use commute::client::Client;
+use commute::serve::{Server, Signals};
+use commute::submit::Args;
+use commute::Config;
+use commute_examples::LOGGER;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Client threads firing at the server.
+pub(crate) const CLIENTS: usize = 8;
+/// Users the calls log for.
+const USERS: u64 = 256;
+/// The seed of the users.
+const SEED: u64 = 0x5e_2e5e_2e5e;
+
+/// Measures `serve_calls_per_s`; see the module doc.
+///
+/// # Errors
+///
+/// If a host, the server or a request fails.
+pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value> {
+    let calls = sizes.serve_calls;
+    progress.start("serve_calls_per_s", 2 * (sizes.reps + 1));
+    let mut rng = SplitMix64::new(SEED);
+    let mut next_event = 0u64;
+    let mut draw = |rng: &mut SplitMix64| -> Vec<Vec<u8>> {
+        (0..calls)
+            .map(|_| {
+                let user = Principal::from_slice(&rng.below(USERS).to_le_bytes());
+                next_event += 1;
+                let event = format!("event {next_event}");
+                candid::encode_args((user, event)).expect("a principal and a text encode")
+            })
+            .collect()
+    };
+
+    let server = Server::start(
+        host_with(&LOGGER, Config::default())?,
+        "127.0.0.1:0".parse().expect("an address"),
+        Signals::Ignore,
+    )?;
+    let client = Client::new(&server.url());
+    let mut local = host_with(&LOGGER, Config::default())?;
+    let mut latencies = Vec::new();
+    let times = interleave(sizes.reps, 2, |turn| {
+        let args = draw(&mut rng);
+        let time = if turn.subject == 0 {
+            let (elapsed, mut each, last) = fire(&client, &args)?;
+            if turn.rep.is_some() {
+                latencies.append(&mut each);
+            }
+            // Untimed: let the server's rounds finish, so they do not run beside the
+            // baseline.
+            while client
+                .status(last, Some(Duration::from_secs(60)))?
+                .is_pending()
+            {}
+            elapsed
+        } else {
+            let started = Instant::now();
+            for arg in &args {
+                local.submit(
+                    LOGGER.name,
+                    "log",
+                    Args::Binary(arg),
+                    Principal::anonymous(),
+                )?;
+            }
+            let elapsed = started.elapsed();
+            local.tick(|_| {})?; // untimed: keep the queue short
+            elapsed
+        };
+        progress.step();
+        Ok::<_, anyhow::Error>(time)
+    })?;
+    server.stop().context("stopping the server")?;
+    let (served, in_process) = (median(&times[0]), median(&times[1]));
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        ms(latencies.get(i).copied().unwrap_or_default())
+    };
+    let per_s = |d: Duration| round(calls as f64 / d.as_secs_f64().max(1e-9), 0);
+    Ok(json!({
+        "measure": "serve_calls_per_s",
+        "ratio": round(in_process.as_secs_f64() / served.as_secs_f64().max(1e-9), 3),
+        "value": per_s(served),
+        "calls": calls,
+        "clients": CLIENTS,
+        "reps": sizes.reps,
+        "threads": Config::default().threads,
+        "serve_calls_per_s": per_s(served),
+        "in_process_calls_per_s": per_s(in_process),
+        "p50_ms": at(0.5),
+        "p99_ms": at(0.99),
+    }))
+}
+
+/// Fires `args` as `logger.log` calls from [`CLIENTS`] threads, one request at a time
+/// each: the wall time until all are answered, each request's time to its seq, and the
+/// highest seq.
+fn fire(client: &Client, args: &[Vec<u8>]) -> anyhow::Result<(Duration, Vec<Duration>, u64)> {
+    let started = Instant::now();
+    let share = args.len().div_ceil(CLIENTS).max(1);
+    let latencies = std::thread::scope(|s| {
+        let threads: Vec<_> = args
+            .chunks(share)
+            .map(|chunk| {
+                let client = client.clone();
+                s.spawn(move || -> anyhow::Result<Vec<(Duration, u64)>> {
+                    chunk
+                        .iter()
+                        .map(|arg| {
+                            let sent = Instant::now();
+                            let seq = client.submit(
+                                LOGGER.name,
+                                "log",
+                                Args::Binary(arg),
+                                Principal::anonymous(),
+                            )?;
+                            Ok((sent.elapsed(), seq))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("a client thread panicked"))
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let elapsed = started.elapsed();
+    let answered = latencies.concat();
+    let last = answered.iter().map(|&(_, seq)| seq).max().unwrap_or(0);
+    Ok((
+        elapsed,
+        answered.into_iter().map(|(d, _)| d).collect(),
+        last,
+    ))
+}
