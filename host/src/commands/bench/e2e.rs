@@ -9,8 +9,8 @@
 //!   database (same default configuration as the host's) as one batch, and flushed. They
 //!   are read once from a host's `dump` after one batch: per user a counter entry (16
 //!   bytes) and the last event; per call a list element and its position record; the list
-//!   length; plus the 2 KiB
-//!   lattice and the last seq, which every round writes. Keys follow the store's layout
+//!   length; plus the 2 KiB lattice and the last seq, which every round writes. Keys follow
+//!   the store's layout
 //!   (`store.rs`), list elements under fresh `(seq, index)` each repetition, as the host's
 //!   are. Calls per second, for the same number of calls.
 //!
