@@ -136,6 +136,27 @@ pub struct Host {
     _temp: Option<tempfile::TempDir>,
 }
 
+/// Works around sled 0.34.7 refusing to open after a kill during a snapshot (its issue
+/// #1527): it writes a snapshot to `snap.LSN.generating`, then renames it, but on open it
+/// reads the newest `snap.*` file, an unfinished one included, and calls its bad checksum
+/// corruption. An unfinished snapshot was never used: without it the directory is exactly
+/// what a kill just before the snapshot began would have left, which sled recovers from.
+/// Only called after sled failed to open `dir` (so no process holds it). Returns whether
+/// anything was removed.
+fn remove_unfinished_snapshots(dir: &Path) -> Result<bool, HostError> {
+    let io = |e| HostError::Sled(sled::Error::Io(e));
+    let mut removed = false;
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(&path).map_err(io)?;
+            removed = true;
+        }
+    }
+    Ok(removed)
+}
+
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Host")
@@ -161,13 +182,23 @@ impl Host {
     ///
     /// As [`Host::open`].
     pub fn open_with(dir: &Path, config: Config) -> Result<Host, HostError> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            // sled reports a held lock as an `Other` I/O error that says so.
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                HostError::InUse(dir.to_path_buf())
+        let open = || {
+            sled::Config::new().path(dir).open().map_err(|e| match e {
+                // sled reports a held lock as an `Other` I/O error that says so.
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    HostError::InUse(dir.to_path_buf())
+                }
+                other => HostError::Sled(other),
+            })
+        };
+        let db = match open() {
+            Err(HostError::Sled(sled::Error::Corruption { .. }))
+                if remove_unfinished_snapshots(dir)? =>
+            {
+                open()?
             }
-            other => HostError::Sled(other),
-        })?;
+            other => other?,
+        };
         Host::from_db(db, config, None)
     }
 
