@@ -107,7 +107,7 @@ mod state;
 
 pub use call::{Call, Child, Execution, Outcome};
 pub use commute_abi::Mode;
-pub use engine::{Compiled, Engine};
+pub use engine::{pooled_wasmtime_config, Compiled, Engine};
 pub use host::HOST_CALL_FUEL;
 pub use limits::Limits;
 pub use message::{MESSAGE_MAX, PRINT_MAX};

@@ -76,6 +76,68 @@ impl fmt::Debug for Engine {
     }
 }
 
+/// The wasmtime configuration of every [`Engine`] (with [`Allocation::Pooling`], as
+/// [`Engine::new`] makes): deterministic, metered, pooled. Public so a benchmark can run
+/// bare wasmtime under exactly the same configuration.
+pub fn pooled_wasmtime_config() -> Config {
+    wasmtime_config(Allocation::Pooling)
+}
+
+pub(super) fn wasmtime_config(allocation: Allocation) -> Config {
+    let mut config = Config::new();
+    // Determinism; see the module doc of `crate::execute`.
+    config
+        .consume_fuel(true)
+        .cranelift_nan_canonicalization(true)
+        .wasm_relaxed_simd(false)
+        .relaxed_simd_deterministic(true)
+        .wasm_shared_everything_threads(false)
+        .wasm_memory64(false)
+        .wasm_multi_memory(false)
+        .wasm_custom_page_sizes(false)
+        // Trap messages are one line; a backtrace would only cost time at each trap.
+        .wasm_backtrace_max_frames(None);
+    // Bounds checks in the compiled code instead of guard pages and signal handlers. With
+    // virtual-memory tricks, every call that grows its memory (every Rust guest: its
+    // allocator grows at the first allocation) costs an `mprotect` to grow and another
+    // to shrink the slot back at the next instantiation, each a TLB shootdown across
+    // every thread of the process: execution on 2 threads ran no faster than on 1
+    // (1.13x). Without them a slot stays read/write once grown, and calls scale (1.89x
+    // at 2 threads, `commute bench --only speedup_uniform`, exec_ratio); one thread got
+    // faster too. Traps are the same traps, with the same messages.
+    config.signals_based_traps(false).memory_guard_size(0);
+    if allocation == Allocation::Pooling {
+        // The pool's slots keep wasmtime's default size; the cap on memory is the
+        // limiter's (`host::Limiter`), so a module over it is refused by name in
+        // `compile` rather than by the pool.
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_core_instances(POOL_SLOTS)
+            .total_memories(POOL_SLOTS)
+            .total_tables(POOL_SLOTS * MAX_TABLES)
+            .max_memories_per_module(1)
+            .max_tables_per_module(MAX_TABLES)
+            .table_elements(MAX_TABLE_ELEMENTS)
+            .table_keep_resident(64 << 10);
+        // Between calls a slot's memory is reset to the module's image. Where Linux
+        // can tell which pages a call dirtied (PAGEMAP_SCAN, 6.7+), only those are
+        // reset and stay mapped; elsewhere the first 64 KiB are reset with memset and
+        // the rest is unmapped. Measured for a trivial guest (store, instance, call,
+        // teardown; `tests::instantiate_cost`) on 16 cores: 4.5 µs a call on one
+        // thread, 1.5 µs of wall time a call on eight; on demand (an mmap and munmap
+        // per call) 15 to 19 µs on one thread and 37 µs on eight, as unmapping
+        // serializes the threads. On 2 cores, memset of 64 KiB gave 9 µs a call and of
+        // 1 MiB 19 µs, against 5 µs with the dirty pages known.
+        if PoolingAllocationConfig::is_pagemap_scan_available() {
+            pool.pagemap_scan(Enabled::Yes)
+                .linear_memory_keep_resident(KEEP_RESIDENT_SCANNED);
+        } else {
+            pool.linear_memory_keep_resident(KEEP_RESIDENT);
+        }
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
 impl Engine {
     /// An engine whose calls run under `limits`.
     ///
@@ -103,48 +165,7 @@ impl Engine {
         allocation: Allocation,
     ) -> Result<Engine, ExecuteError> {
         let engine_error = |err: wasmtime::Error| ExecuteError::Engine(one_line_error(&err));
-        let mut config = Config::new();
-        // Determinism; see the module doc of `crate::execute`.
-        config
-            .consume_fuel(true)
-            .cranelift_nan_canonicalization(true)
-            .wasm_relaxed_simd(false)
-            .relaxed_simd_deterministic(true)
-            .wasm_shared_everything_threads(false)
-            .wasm_memory64(false)
-            .wasm_multi_memory(false)
-            .wasm_custom_page_sizes(false)
-            // Trap messages are one line; a backtrace would only cost time at each trap.
-            .wasm_backtrace_max_frames(None);
-        if allocation == Allocation::Pooling {
-            // The pool's slots keep wasmtime's default size; the cap on memory is the
-            // limiter's (`host::Limiter`), so a module over it is refused by name in
-            // `compile` rather than by the pool.
-            let mut pool = PoolingAllocationConfig::new();
-            pool.total_core_instances(POOL_SLOTS)
-                .total_memories(POOL_SLOTS)
-                .total_tables(POOL_SLOTS * MAX_TABLES)
-                .max_memories_per_module(1)
-                .max_tables_per_module(MAX_TABLES)
-                .table_elements(MAX_TABLE_ELEMENTS)
-                .table_keep_resident(64 << 10);
-            // Between calls a slot's memory is reset to the module's image. Where Linux
-            // can tell which pages a call dirtied (PAGEMAP_SCAN, 6.7+), only those are
-            // reset and stay mapped; elsewhere the first 64 KiB are reset with memset and
-            // the rest is unmapped. Measured for a trivial guest (store, instance, call,
-            // teardown; `tests::instantiate_cost`) on 16 cores: 4.5 µs a call on one
-            // thread, 1.5 µs of wall time a call on eight; on demand (an mmap and munmap
-            // per call) 15 to 19 µs on one thread and 37 µs on eight, as unmapping
-            // serializes the threads. On 2 cores, memset of 64 KiB gave 9 µs a call and of
-            // 1 MiB 19 µs, against 5 µs with the dirty pages known.
-            if PoolingAllocationConfig::is_pagemap_scan_available() {
-                pool.pagemap_scan(Enabled::Yes)
-                    .linear_memory_keep_resident(KEEP_RESIDENT_SCANNED);
-            } else {
-                pool.linear_memory_keep_resident(KEEP_RESIDENT);
-            }
-            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        }
+        let config = wasmtime_config(allocation);
         let wasmtime = wasmtime::Engine::new(&config).map_err(engine_error)?;
         let mut linker = Linker::new(&wasmtime);
         host::define(&mut linker)?;

@@ -25,10 +25,7 @@ use commute::Config;
 use commute_examples::ANALYTICS;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use wasmtime::{
-    Caller, Enabled, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module,
-    PoolingAllocationConfig, Store, Val, ValType,
-};
+use wasmtime::{Caller, Engine, ExternType, InstancePre, Linker, Module, Store, Val, ValType};
 
 /// The method called, and its export.
 const METHOD: &str = "view";
@@ -117,31 +114,7 @@ impl Bare {
     ///
     /// If wasmtime refuses the configuration, the module or the stubs.
     pub(crate) fn new(wasm: &[u8], fuel: u64) -> anyhow::Result<Bare> {
-        let mut config = wasmtime::Config::new();
-        config
-            .consume_fuel(true)
-            .cranelift_nan_canonicalization(true)
-            .wasm_relaxed_simd(false)
-            .relaxed_simd_deterministic(true)
-            .wasm_memory64(false)
-            .wasm_multi_memory(false)
-            .wasm_custom_page_sizes(false)
-            .wasm_backtrace_max_frames(None);
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_core_instances(256)
-            .total_memories(256)
-            .total_tables(256 * 4)
-            .max_memories_per_module(1)
-            .max_tables_per_module(4)
-            .table_elements(20_000)
-            .table_keep_resident(64 << 10);
-        if PoolingAllocationConfig::is_pagemap_scan_available() {
-            pool.pagemap_scan(Enabled::Yes)
-                .linear_memory_keep_resident(4 << 20);
-        } else {
-            pool.linear_memory_keep_resident(64 << 10);
-        }
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let config = commute::execute::pooled_wasmtime_config();
         let engine = Engine::new(&config).map_err(|e| anyhow!("wasmtime: {e}"))?;
         let module = Module::from_binary(&engine, wasm).map_err(|e| anyhow!("wasmtime: {e}"))?;
         let mut linker: Linker<Data> = Linker::new(&engine);
