@@ -3,19 +3,19 @@
 //! # Byte layout
 //!
 //! ```text
-//! 'o' ‖ seq u64 BE   →   Outcome, Candid-encoded (a variant)
+//! 'o' ‖ seq u64 BE   →   Outcome, postcard-encoded (one byte for `Done`)
 //! ```
 //!
 //! Written in the batch that commits the call (queue invariant B), so a call is never both
 //! queued and done, and a done call never loses its outcome.
 
 use crate::store::area;
-use candid::{CandidType, Deserialize};
+use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use std::fmt;
 
 /// How a committed call ended.
-#[derive(Debug, Clone, PartialEq, Eq, CandidType, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     /// It finished; pure and oneway calls have no reply.
     Done,
@@ -61,14 +61,14 @@ impl Outcome {
     ///
     /// # Panics
     ///
-    /// Never: every outcome is Candid-encodable.
+    /// Never: every outcome serializes.
     pub fn encode(&self) -> Vec<u8> {
-        candid::encode_one(self).expect("an Outcome always encodes")
+        postcard::to_allocvec(self).expect("an Outcome always encodes")
     }
 
     /// Reads back a record; `None` if it does not decode.
     pub fn decode(bytes: &[u8]) -> Option<Outcome> {
-        candid::decode_one(bytes).ok()
+        postcard::from_bytes(bytes).ok()
     }
 }
 

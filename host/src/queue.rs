@@ -7,8 +7,11 @@
 //! # Byte layout
 //!
 //! ```text
-//! 'q' ‖ seq u64 BE   →   QueuedCall, Candid-encoded (a record; blobs for bytes)
+//! 'q' ‖ seq u64 BE   →   QueuedCall, postcard-encoded
 //! ```
+//!
+//! postcard, not Candid: every call's record is written once and read once on the serial
+//! path of a round, and Candid's self-describing type table made decoding one cost ~10 µs.
 //!
 //! Big-endian seqs make the queue area iterate in seq order, which is the order calls run.
 //! `queue/record.golden` pins the encoding.
@@ -25,7 +28,7 @@
 //!   the round loop share one `Tail`.
 
 use crate::store::area;
-use candid::{CandidType, Deserialize};
+use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,7 +60,7 @@ pub enum QueueError {
 }
 
 /// How a queued call runs: the modes that take a seq.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, CandidType, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallKind {
     /// A pure update: runs in a parallel round.
     Pure,
@@ -68,7 +71,7 @@ pub enum CallKind {
 }
 
 /// An accepted call, as it waits in the queue.
-#[derive(Debug, Clone, PartialEq, Eq, CandidType, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuedCall {
     /// The installed name of the canister called.
     pub canister: String,
@@ -91,9 +94,9 @@ impl QueuedCall {
     ///
     /// # Panics
     ///
-    /// Never for a record built in memory: every field is Candid-encodable.
+    /// Never: every field serializes.
     pub fn encode(&self) -> Vec<u8> {
-        candid::encode_one(self).expect("a QueuedCall always encodes")
+        postcard::to_allocvec(self).expect("a QueuedCall always encodes")
     }
 
     /// Reads back a record of entry `seq`.
@@ -102,7 +105,7 @@ impl QueuedCall {
     ///
     /// [`QueueError::Corrupt`] if `bytes` is not a record.
     pub fn decode(seq: u64, bytes: &[u8]) -> Result<QueuedCall, QueueError> {
-        candid::decode_one(bytes).map_err(|e| QueueError::Corrupt {
+        postcard::from_bytes(bytes).map_err(|e| QueueError::Corrupt {
             seq,
             message: e.to_string(),
         })
