@@ -493,6 +493,39 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
     assert_eq!(s, 404);
     let (s, m) = status_of(
         agent
+            .get(format!("{}/submit/logger/log", server.url))
+            .call(),
+    );
+    assert_eq!(s, 405);
+    assert!(m.starts_with("method not allowed here"), "{m}");
+    let (s, m) = status_of(
+        agent
+            .get(format!("{}/status/7?wait=soon", server.url))
+            .call(),
+    );
+    assert_eq!(
+        (s, m.as_str()),
+        (400, "wait=soon is not a number of seconds")
+    );
+    // A wait past what a Duration holds is capped, not a crash.
+    let (s, m) = status_of(
+        agent
+            .get(format!("{}/status/7?wait=1e20", server.url))
+            .call(),
+    );
+    assert_eq!((s, m.as_str()), (404, "no call was accepted as seq 7"));
+    let (s, m) = status_of(
+        agent
+            .post(format!("{}/install/logger", server.url))
+            .send_json(serde_json::json!({"wasm": hex::encode(LOGGER.wasm), "argument": "()"})),
+    );
+    assert_eq!(s, 400);
+    assert!(
+        m.contains("init arguments are for the first install"),
+        "{m}"
+    );
+    let (s, m) = status_of(
+        agent
             .post(format!("{}/submit/logger/log?caller=nobody", server.url))
             .send(r#"(principal "aaaaa-aa", "x")"#),
     );
@@ -519,6 +552,59 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
         Called::Replied(r) => assert_eq!(r.reply, "(1 : nat64)"),
         other => panic!("{other:?}"),
     }
+}
+
+/// The address a killed server left in its dir may be another dir's server's by now (the
+/// port reused): the CLI checks whose it is before it goes through it.
+#[test]
+fn a_stale_address_now_serving_another_dir_is_not_used() {
+    let (mine, other) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let server = Serve::start(other.path());
+    install_logger(other.path());
+    std::fs::write(mine.path().join("serve.url"), format!("{}\n", server.url)).unwrap();
+    let root = cli_ok(mine.path(), &["root"]);
+    assert_eq!(root, format!("{}\n", commute::root::Root::empty().to_hex()));
+    let out = cli(mine.path(), &["dump", "logger"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "logger is installed in the other dir only"
+    );
+}
+
+/// A stopped (SIGSTOP) server does not hang the CLI, and a client that never finishes its
+/// request does not hold a SIGTERM up past the grace period.
+#[test]
+fn a_stuck_server_or_client_holds_nobody_up_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(dir.path());
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = cli(dir.path(), &["root"]);
+    assert!(Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not answer"), "{err}");
+
+    use std::io::Write;
+    let mut stuck = std::net::TcpStream::connect(server.url.trim_start_matches("http://")).unwrap();
+    stuck
+        .write_all(
+            b"POST /submit/logger/log HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n(pri",
+        )
+        .unwrap();
+    // The server has the request (its health answers after it) and the client is stuck.
+    server.client().health().unwrap();
+    assert!(server.terminate().success());
+    drop(stuck);
 }
 
 #[test]

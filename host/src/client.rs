@@ -31,6 +31,14 @@ pub enum ClientError {
         /// What the transport said.
         error: String,
     },
+    /// The server took connections but did not answer in time (stopped, or stuck).
+    #[error("the commute server at {url} does not answer: {error}")]
+    NoAnswer {
+        /// The server's base URL.
+        url: String,
+        /// What the transport said.
+        error: String,
+    },
     /// The server refused the request; `message` is its one-line reason.
     #[error("{message}")]
     Refused {
@@ -62,6 +70,9 @@ impl ClientError {
 /// Bodies larger than this ask the server to go ahead before they are sent.
 const EXPECT_CONTINUE_OVER: usize = 64 << 10;
 
+/// How long a health check waits.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The most a response body may be: a dump of a large state.
 const MAX_RESPONSE: u64 = 1 << 30;
 
@@ -73,7 +84,8 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of the server at `url`, e.g. `http://127.0.0.1:4943`.
+    /// A client of the server at `url`, e.g. `http://127.0.0.1:4943` (`http://` is
+    /// assumed when no scheme is given).
     pub fn new(url: &str) -> Client {
         let config = ureq::Agent::config_builder()
             // Refusals carry a message in their body: read it rather than fail on status.
@@ -83,7 +95,11 @@ impl Client {
             .build();
         Client {
             agent: config.into(),
-            url: url.trim_end_matches('/').to_string(),
+            url: if url.contains("://") {
+                url.trim_end_matches('/').to_string()
+            } else {
+                format!("http://{}", url.trim_end_matches('/'))
+            },
         }
     }
 
@@ -98,7 +114,15 @@ impl Client {
     ///
     /// [`ClientError::Unreachable`] if no server answers.
     pub fn health(&self) -> Result<Health, ClientError> {
-        self.answer(self.agent.get(self.at("/health")).call())
+        // A live server answers at once; one that is stopped (SIGSTOP) or stuck must not
+        // hang the CLI that probes it.
+        let request = self
+            .agent
+            .get(self.at("/health"))
+            .config()
+            .timeout_global(Some(HEALTH_TIMEOUT))
+            .build();
+        self.answer(request.call())
     }
 
     /// Installs `wasm` as `name` with its `.did` (file name and text) and init arguments.
@@ -242,9 +266,15 @@ impl Client {
             url: self.url.clone(),
             error,
         };
-        let mut response = sent.map_err(|e| ClientError::Unreachable {
-            url: self.url.clone(),
-            error: e.to_string(),
+        let mut response = sent.map_err(|e| match e {
+            ureq::Error::Timeout(_) => ClientError::NoAnswer {
+                url: self.url.clone(),
+                error: e.to_string(),
+            },
+            e => ClientError::Unreachable {
+                url: self.url.clone(),
+                error: e.to_string(),
+            },
         })?;
         let status = response.status();
         let retry_after = response

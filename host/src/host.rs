@@ -133,6 +133,8 @@ pub struct Host {
     round: u64,
     pool: rayon::ThreadPool,
     last_trace: Option<(Schedule, Trace)>,
+    /// The data dir, absolute.
+    dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -199,7 +201,7 @@ impl Host {
             }
             other => other?,
         };
-        Host::from_db(db, config, None)
+        Host::from_db(db, config, dir, None)
     }
 
     /// A host on a fresh temporary directory, removed when the host is dropped.
@@ -224,12 +226,14 @@ impl Host {
     pub fn temporary_with(config: Config) -> Result<Host, HostError> {
         let temp = tempfile::tempdir().map_err(|e| HostError::Sled(sled::Error::Io(e)))?;
         let db = sled::Config::new().path(temp.path()).open()?;
-        Host::from_db(db, config, Some(temp))
+        let dir = temp.path().to_path_buf();
+        Host::from_db(db, config, &dir, Some(temp))
     }
 
     fn from_db(
         db: sled::Db,
         config: Config,
+        dir: &Path,
         temp: Option<tempfile::TempDir>,
     ) -> Result<Host, HostError> {
         let tree = db.open_tree("commute")?;
@@ -262,12 +266,18 @@ impl Host {
             round,
             pool,
             last_trace: None,
+            dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
             _temp: temp,
         })
     }
 
     fn tree(&self) -> &sled::Tree {
         self.store.reader().tree()
+    }
+
+    /// The data dir this host keeps its state in, absolute.
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The installed canisters.
@@ -317,7 +327,7 @@ impl Host {
                 let section = candid_service_section(wasm).map_err(|e| refuse(e.to_string()))?;
                 let text = section.ok_or_else(|| {
                     refuse(
-                        "no --did given and the wasm has no icp:public candid:service section"
+                        "no .did given, and the wasm has no icp:public candid:service section"
                             .into(),
                     )
                 })?;
@@ -336,6 +346,13 @@ impl Host {
             }
         }
         let first = self.registry.get(name).is_none();
+        if !first && init_arg.is_some() {
+            return Err(refuse(
+                "init arguments are for the first install; a re-install keeps the state and \
+                 runs canister_post_upgrade, which takes none"
+                    .into(),
+            ));
+        }
         let hook = if first {
             "canister_init"
         } else {

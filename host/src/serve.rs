@@ -18,7 +18,8 @@
 //!   restart re-runs what was not committed (DESIGN §6).
 //! - (B) An idle server blocks: no thread polls.
 //! - (C) Stopping (SIGINT, SIGTERM or [`Server::stop`]): the listener stops taking
-//!   connections and the requests in flight are answered; then the acceptor drains; then
+//!   connections and the requests in flight are answered (those not done within [`GRACE`]
+//!   are dropped: their calls were not answered, so not promised); then the acceptor drains; then
 //!   the round thread finishes the round in flight, which commits and flushes; then the
 //!   host closes.
 
@@ -28,11 +29,16 @@ mod rounds;
 pub mod wire;
 
 use crate::host::{Host, HostError};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc, RwLock};
 use std::thread::JoinHandle;
 use thiserror::Error;
 use tokio::sync::{oneshot, watch};
+
+/// How long a stopping server waits for the requests in flight before it drops their
+/// connections.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The server could not start, or stopped on a failure.
 #[derive(Debug, Error)]
@@ -99,6 +105,7 @@ impl Server {
             Signal::new(signals)?
         };
         let max_arg_bytes = host.config().limits.arg_bytes;
+        let data_dir = host.data_dir().display().to_string();
         let intake = host.intake().clone();
         let queries = Arc::new(RwLock::new(host.queries()));
         let (commits_tx, commits) = watch::channel(0);
@@ -134,6 +141,7 @@ impl Server {
             commits,
             stopping,
             max_arg_bytes,
+            data_dir,
         });
         let app = api::router(shared);
         let (stop, stop_rx) = oneshot::channel::<()>();
@@ -141,6 +149,7 @@ impl Server {
         let http = std::thread::Builder::new()
             .name("commute-serve".into())
             .spawn(move || {
+                let mut stopped = stopping_tx.subscribe();
                 let served = runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
                     let shutdown = async move {
@@ -152,9 +161,16 @@ impl Server {
                         // Wake the handlers that wait on tickets (invariant C).
                         stopping_tx.send_replace(true);
                     };
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(shutdown)
-                        .await
+                    let serving = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+                    tokio::select! {
+                        served = serving.into_future() => served,
+                        // A client that never finishes its request must not hold the
+                        // stop up forever: past the grace period its connection drops.
+                        () = async {
+                            let _ = stopped.wait_for(|s| *s).await;
+                            tokio::time::sleep(GRACE).await;
+                        } => Ok(()),
+                    }
                 });
                 // The router, and with it every sender to the acceptor, is gone: it drains
                 // and ends. Then the round thread finishes its round (invariant C).

@@ -65,7 +65,7 @@ pub enum SubmitError {
         method: String,
     },
     /// The method is of a mode this entry point does not take.
-    #[error("`{canister}.{method}` is a {mode} method: {hint}")]
+    #[error("`{canister}.{method}` is {} {mode} method: {hint}", article(*.mode))]
     WrongMode {
         /// The canister.
         canister: String,
@@ -89,6 +89,15 @@ pub enum SubmitError {
     /// The arguments do not fit the declared types.
     #[error(transparent)]
     Args(#[from] ArgError),
+}
+
+/// "an update", "a query".
+fn article(mode: Mode) -> &'static str {
+    if mode == Mode::Update {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// Text over this many times the byte cap is refused unparsed, so no caller makes the

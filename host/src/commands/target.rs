@@ -43,7 +43,11 @@ pub(crate) fn server(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Optio
     };
     let client = Client::new(url.trim());
     match client.health() {
-        Ok(_) => Ok(Some(client)),
+        // The address left behind may now be another dir's server's (a reused port).
+        Ok(health) if Path::new(&health.data_dir) == std::fs::canonicalize(data_dir)? => {
+            Ok(Some(client))
+        }
+        Ok(_) => Ok(None),
         // Killed without cleaning up: nobody serves the dir any more.
         Err(ClientError::Unreachable { .. }) => Ok(None),
         Err(e) => Err(e.into()),

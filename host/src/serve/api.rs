@@ -44,6 +44,9 @@ use tokio::sync::{oneshot, watch};
 /// The longest a `GET /status/{seq}?wait=` holds a request open.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 
+/// How long a request body may take to arrive.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How large an install request may be: a hex wasm of up to 32 MiB and its `.did`.
 const MAX_INSTALL_BYTES: usize = 65 << 20;
 
@@ -56,6 +59,7 @@ pub(crate) struct Shared {
     pub(crate) commits: watch::Receiver<u64>,
     pub(crate) stopping: watch::Receiver<bool>,
     pub(crate) max_arg_bytes: usize,
+    pub(crate) data_dir: String,
 }
 
 impl Shared {
@@ -83,6 +87,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/root", get(root))
         .route("/dump/{canister}", get(dump))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed here: GET /health, /status, /root, /dump; POST /submit, /call, /query, /install".into(),
+            )
+        })
         .with_state(shared)
 }
 
@@ -243,7 +253,17 @@ async fn read_capped(
     if let Some(len) = declared.filter(|&len| len > max as u64) {
         return Err(too_large(len.to_string()));
     }
-    match axum::body::to_bytes(body, max).await {
+    let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, max));
+    let Ok(read) = read.await else {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the {what} did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            ),
+        ));
+    };
+    match read {
         Ok(bytes) => Ok(bytes.to_vec()),
         Err(e) => {
             let over = std::error::Error::source(&e)
@@ -273,6 +293,7 @@ async fn health(State(shared): State<Arc<Shared>>) -> Json<Health> {
         commits: *shared.commits.borrow(),
         pending: tail.pending(),
         next_seq: tail.next_seq(),
+        data_dir: shared.data_dir.clone(),
     })
 }
 
@@ -423,10 +444,10 @@ async fn call(
     }
 }
 
-/// `?wait=SECONDS`.
+/// `?wait=SECONDS`, parsed by the handler so a bad value gets a JSON error.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct WaitQuery {
-    wait: Option<f64>,
+    wait: Option<String>,
 }
 
 async fn status(
@@ -437,14 +458,16 @@ async fn status(
     let seq: u64 = seq
         .parse()
         .map_err(|_| ApiError::bad(format!("`{seq}` is not a seq (a whole number)")))?;
-    let wait = match wait.wait {
-        Some(w) if w.is_finite() && w >= 0.0 => Duration::from_secs_f64(w).min(MAX_WAIT),
-        Some(w) => {
+    let wait = match wait.wait.as_deref().map(str::parse::<f64>) {
+        None => Duration::ZERO,
+        // Capped before it becomes a Duration, which panics past u64 seconds.
+        Some(Ok(w)) if w >= 0.0 => Duration::from_secs_f64(w.min(MAX_WAIT.as_secs_f64())),
+        Some(_) => {
             return Err(ApiError::bad(format!(
-                "wait={w} is not a number of seconds"
+                "wait={} is not a number of seconds",
+                wait.wait.unwrap_or_default()
             )))
         }
-        None => Duration::ZERO,
     };
     let deadline = tokio::time::Instant::now() + wait;
     let mut commits = shared.commits.clone();
@@ -491,8 +514,11 @@ async fn install(
     body: Body,
 ) -> Result<Json<Installed>, ApiError> {
     let bytes = read_capped(&headers, body, MAX_INSTALL_BYTES, "install requests").await?;
-    let request: Install = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad(format!("install request is not the expected JSON: {e}")))?;
+    let request: Install = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad(format!(
+            "install request is not the expected JSON {{\"wasm\": HEX, \"did\"?: TEXT, \"did_file\"?: NAME, \"argument\"?: CANDID}}: {e}"
+        ))
+    })?;
     let wasm = hex::decode(&request.wasm)
         .map_err(|e| ApiError::bad(format!("install request: `wasm` is not hex: {e}")))?;
     let did = request.did.map(|text| {

@@ -105,6 +105,9 @@ pub struct Health {
     pub pending: u64,
     /// The seq the next accepted call gets.
     pub next_seq: u64,
+    /// The data dir the server owns, absolute: a client that found the server's address in
+    /// a data dir checks it is that dir's server (the port may have been reused).
+    pub data_dir: String,
 }
 
 /// Any error.
