@@ -27,12 +27,16 @@ struct Serve {
 
 impl Serve {
     fn start(dir: &Path) -> Serve {
+        Serve::start_with(dir, Stdio::inherit())
+    }
+
+    fn start_with(dir: &Path, stderr: Stdio) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_commute"))
             .arg("--data-dir")
             .arg(dir)
             .args(["serve", "--listen", "127.0.0.1:0", "--threads", "2"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start commute serve");
         let mut line = String::new();
@@ -604,6 +608,39 @@ fn a_stuck_server_or_client_holds_nobody_up_forever() {
     // The server has the request (its health answers after it) and the client is stuck.
     server.client().health().unwrap();
     assert!(server.terminate().success());
+    drop(stuck);
+}
+
+/// While a stop waits (here for a stuck client), a second SIGTERM exits at once.
+#[test]
+fn a_second_signal_stops_at_once() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Serve::start_with(dir.path(), Stdio::piped());
+    let mut stuck = std::net::TcpStream::connect(server.url.trim_start_matches("http://")).unwrap();
+    stuck
+        .write_all(b"POST /submit/logger/log HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n(")
+        .unwrap();
+    server.client().health().unwrap();
+    let pid = server.child.id().to_string();
+    let mut stderr = BufReader::new(server.child.stderr.take().unwrap());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("stopping: finishing the round in flight"),
+        "{line}"
+    );
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(server.child.wait().unwrap().code(), Some(130));
     drop(stuck);
 }
 

@@ -57,6 +57,9 @@ pub enum ServeError {
     /// The host failed while running rounds.
     #[error(transparent)]
     Host(#[from] HostError),
+    /// The queue could not be flushed while accepting calls.
+    #[error("accepting calls: {0}")]
+    Accept(String),
     /// A server thread panicked.
     #[error("the {0} thread panicked")]
     Panicked(&'static str),
@@ -111,6 +114,7 @@ impl Server {
         let (commits_tx, commits) = watch::channel(0);
         let (stopping_tx, stopping) = watch::channel(false);
         let (failed_tx, mut failed) = watch::channel(None::<String>);
+        let failed_tx = Arc::new(failed_tx);
         let (rounds_tx, rounds_rx) = mpsc::channel();
         let (accept_tx, accept_rx) = mpsc::channel();
 
@@ -118,12 +122,13 @@ impl Server {
             commits: commits_tx,
             queries: queries.clone(),
         };
+        let round_failed = failed_tx.clone();
         let round_thread = std::thread::Builder::new()
             .name("commute-rounds".into())
             .spawn(move || {
                 let result = rounds::run(host, rounds_rx, &published);
                 if let Err(e) = &result {
-                    failed_tx.send_replace(Some(e.to_string()));
+                    round_failed.send_replace(Some(e.to_string()));
                 }
                 result
             })?;
@@ -131,7 +136,13 @@ impl Server {
             let (intake, rounds) = (intake.clone(), rounds_tx.clone());
             std::thread::Builder::new()
                 .name("commute-accept".into())
-                .spawn(move || accept::run(&intake, &accept_rx, &rounds))?
+                .spawn(move || {
+                    let result = accept::run(&intake, &accept_rx, &rounds);
+                    if let Err(e) = &result {
+                        failed_tx.send_replace(Some(e.clone()));
+                    }
+                    result
+                })?
         };
         let shared = Arc::new(api::Shared {
             intake,
@@ -142,6 +153,7 @@ impl Server {
             stopping,
             max_arg_bytes,
             data_dir,
+            body_budget: tokio::sync::Semaphore::new(api::BODY_BUDGET_KIB),
         });
         let app = api::router(shared);
         let (stop, stop_rx) = oneshot::channel::<()>();
@@ -155,7 +167,7 @@ impl Server {
                     let shutdown = async move {
                         tokio::select! {
                             _ = stop_rx => {}
-                            () = signal.recv() => {}
+                            () = signal.recv() => force_exit_on_second_signal(signals),
                             _ = failed.wait_for(Option::is_some) => {}
                         }
                         // Wake the handlers that wait on tickets (invariant C).
@@ -181,7 +193,7 @@ impl Server {
                 let rounds = round_thread
                     .join()
                     .map_err(|_| ServeError::Panicked("round"))?;
-                acceptor?;
+                acceptor?.map_err(ServeError::Accept)?;
                 rounds?;
                 served?;
                 Ok(())
@@ -240,6 +252,36 @@ impl Drop for Server {
         }
         let _ = self.join();
     }
+}
+
+/// After the first SIGINT or SIGTERM the server finishes its round, which may take a while;
+/// a second one exits at once, as a SIGKILL would, which loses no accepted call: the round
+/// runs again at the next start.
+fn force_exit_on_second_signal(signals: Signals) {
+    if signals == Signals::Ignore {
+        return;
+    }
+    // Its own thread and runtime: the server's runtime is dropped before the round ends.
+    let _ = std::thread::Builder::new()
+        .name("commute-signal".into())
+        .spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let Ok(runtime) = runtime else { return };
+            runtime.block_on(async {
+                let signal = {
+                    let Ok(signal) = Signal::new(Signals::Handle) else {
+                        return;
+                    };
+                    signal
+                };
+                // Said once the second signal is handled, not before.
+                eprintln!("stopping: finishing the round in flight (signal again to exit now)");
+                signal.recv().await;
+                std::process::exit(130);
+            });
+        });
 }
 
 /// SIGINT and SIGTERM, when the server handles them.

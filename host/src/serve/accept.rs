@@ -35,8 +35,14 @@ pub(crate) enum NotAccepted {
 /// for the last.
 const MAX_GROUP: usize = 4096;
 
-/// Runs until every sender is gone.
-pub(crate) fn run(intake: &Intake, requests: &Receiver<Accept>, rounds: &Sender<Job>) {
+/// Runs until every sender is gone. An `Err` is a failed flush: the store is failing, the
+/// requests of that group were answered 500 (their calls may or may not stay queued), and
+/// the server stops.
+pub(crate) fn run(
+    intake: &Intake,
+    requests: &Receiver<Accept>,
+    rounds: &Sender<Job>,
+) -> Result<(), String> {
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         group.extend(requests.try_iter().take(MAX_GROUP - 1));
@@ -51,12 +57,18 @@ pub(crate) fn run(intake: &Intake, requests: &Receiver<Accept>, rounds: &Sender<
                 (Ok(()), Err(e @ QueueError::Full { .. })) => Err(NotAccepted::Full(e)),
                 (Ok(()), Err(e)) => Err(NotAccepted::Failed(e.to_string())),
                 // Nothing may be answered as accepted (invariant A).
-                (Err(e), _) => Err(NotAccepted::Failed(format!("flushing the queue: {e}"))),
+                (Err(e), _) => Err(NotAccepted::Failed(format!(
+                    "flushing the queue failed ({e}): the call may or may not run; the server stops"
+                ))),
             };
             // A requester that went away still had its call accepted; it can ask later.
             let _ = request.reply.send(answer);
         }
+        if let Err(e) = flushed {
+            return Err(format!("flushing the queue: {e}"));
+        }
         // The round thread may be gone while the server stops; the calls stay queued.
         let _ = rounds.send(Job::Wake);
     }
+    Ok(())
 }

@@ -60,7 +60,13 @@ pub(crate) struct Shared {
     pub(crate) stopping: watch::Receiver<bool>,
     pub(crate) max_arg_bytes: usize,
     pub(crate) data_dir: String,
+    /// KiB of request bodies that may be in memory at once, across all requests.
+    pub(crate) body_budget: tokio::sync::Semaphore,
 }
+
+/// How many KiB of request bodies the server holds in memory at once: with 8 MiB text
+/// arguments allowed, a flood of large bodies is refused (503) rather than buffered.
+pub const BODY_BUDGET_KIB: usize = 256 << 10;
 
 impl Shared {
     fn queries(&self) -> Queries {
@@ -220,7 +226,7 @@ async fn arguments(
             .max_arg_bytes
             .saturating_mul(crate::submit::TEXT_PER_BYTE)
     };
-    let bytes = read_capped(headers, body, max, "arguments").await?;
+    let bytes = read_capped(shared, headers, body, max, "arguments").await?;
     if binary {
         return Ok(OwnedArgs::Binary(bytes));
     }
@@ -236,6 +242,7 @@ async fn arguments(
 /// The body, if it is at most `max` bytes: refused from `Content-Length` when that says
 /// more, else as soon as more has arrived.
 async fn read_capped(
+    shared: &Shared,
     headers: &HeaderMap,
     body: Body,
     max: usize,
@@ -253,6 +260,18 @@ async fn read_capped(
     if let Some(len) = declared.filter(|&len| len > max as u64) {
         return Err(too_large(len.to_string()));
     }
+    // Held while the body arrives: bounds what a flood of slow or large requests buffers.
+    let kib = declared
+        .map_or(max, |len| len as usize)
+        .div_ceil(1024)
+        .max(1);
+    let kib = u32::try_from(kib.min(BODY_BUDGET_KIB)).unwrap_or(u32::MAX);
+    let Ok(_permit) = shared.body_budget.try_acquire_many(kib) else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the server is reading {BODY_BUDGET_KIB} KiB of request bodies already; retry later"),
+        ));
+    };
     let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, max));
     let Ok(read) = read.await else {
         return Err(ApiError::new(
@@ -513,7 +532,14 @@ async fn install(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Installed>, ApiError> {
-    let bytes = read_capped(&headers, body, MAX_INSTALL_BYTES, "install requests").await?;
+    let bytes = read_capped(
+        &shared,
+        &headers,
+        body,
+        MAX_INSTALL_BYTES,
+        "install requests",
+    )
+    .await?;
     let request: Install = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad(format!(
             "install request is not the expected JSON {{\"wasm\": HEX, \"did\"?: TEXT, \"did_file\"?: NAME, \"argument\"?: CANDID}}: {e}"
