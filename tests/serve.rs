@@ -197,6 +197,14 @@ fn sequential(calls: &[Log]) -> Host {
     host
 }
 
+/// A server on `dir` with the logger installed, and a client of it.
+fn served_logger(dir: &Path) -> (Serve, Client) {
+    let server = Serve::start(dir);
+    install_logger(dir);
+    let client = server.client();
+    (server, client)
+}
+
 fn install_logger(dir: &Path) {
     let out = cli_ok(
         dir,
@@ -409,9 +417,7 @@ fn raw_request(url: &str, request: &str) -> String {
 #[test]
 fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Serve::start(dir.path());
-    install_logger(dir.path());
-    let client = server.client();
+    let (server, client) = served_logger(dir.path());
     let me = Principal::anonymous();
     let refused = |r: Result<u64, ClientError>| match r {
         Err(ClientError::Refused {
@@ -556,6 +562,52 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
         Called::Replied(r) => assert_eq!(r.reply, "(1 : nat64)"),
         other => panic!("{other:?}"),
     }
+}
+
+/// A caller whose answer was lost retries with the same idempotency key and gets the same
+/// seq, even from a restarted server; the call is queued once.
+#[test]
+fn retries_with_an_idempotency_key_get_the_same_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, client) = served_logger(dir.path());
+    let me = Principal::anonymous();
+    let args = r#"(principal "aaaaa-aa", "paid invoice 7")"#;
+    let seq = client
+        .submit_once("logger", "log", Args::Text(args), me, "invoice-7")
+        .unwrap();
+    let again = client
+        .submit_once("logger", "log", Args::Text(args), me, "invoice-7")
+        .unwrap();
+    assert_eq!(again, seq);
+    assert_eq!(client.health().unwrap().next_seq, seq + 1, "queued once");
+    match client.submit_once(
+        "logger",
+        "log",
+        Args::Text(r#"(principal "aaaaa-aa", "x")"#),
+        me,
+        "invoice-7",
+    ) {
+        Err(ClientError::Refused {
+            status: 409,
+            message,
+            ..
+        }) => {
+            assert!(
+                message.starts_with(&format!("idempotency key already names seq {seq}")),
+                "{message}"
+            );
+        }
+        other => panic!("expected 409, got {other:?}"),
+    }
+    assert_eq!(wait_done(&client, seq), "done");
+    assert!(server.terminate().success());
+    let server = Serve::start(dir.path());
+    let client = server.client();
+    let after_restart = client
+        .submit_once("logger", "log", Args::Text(args), me, "invoice-7")
+        .unwrap();
+    assert_eq!(after_restart, seq);
+    assert_eq!(events(&client), ["paid invoice 7"]);
 }
 
 /// The address a killed server left in its dir may be another dir's server's by now (the

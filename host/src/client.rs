@@ -70,6 +70,22 @@ impl ClientError {
 /// Bodies larger than this ask the server to go ahead before they are sent.
 const EXPECT_CONTINUE_OVER: usize = 64 << 10;
 
+/// Sends `args` as the body of `request`, typed as Candid text or binary.
+fn send_args(
+    mut request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+    args: Args<'_>,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    if args.len() > EXPECT_CONTINUE_OVER {
+        // The server refuses a body over its cap from the headers; waiting for its
+        // go-ahead lets us read that refusal instead of a broken pipe.
+        request = request.header("expect", "100-continue");
+    }
+    match args {
+        Args::Text(text) => request.content_type("text/plain; charset=utf-8").send(text),
+        Args::Binary(bytes) => request.content_type("application/candid").send(bytes),
+    }
+}
+
 /// How long a health check waits.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -165,6 +181,31 @@ impl Client {
         Ok(queued.seq)
     }
 
+    /// Fires a pure update (or oneway) under an idempotency key (1 to 64 visible ASCII
+    /// characters, e.g. a UUID): the first request accepted with `key` gets a seq, and every
+    /// retry of the same call with the same key gets that seq back, across server restarts,
+    /// without queuing the call again. Retry freely when an answer is lost.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::submit`]; [`ClientError::Refused`] (409) if `key` names another call.
+    pub fn submit_once(
+        &self,
+        canister: &str,
+        method: &str,
+        args: Args<'_>,
+        caller: Principal,
+        key: &str,
+    ) -> Result<u64, ClientError> {
+        let request = self
+            .agent
+            .post(self.at(&format!("/submit/{canister}/{method}")))
+            .query("caller", caller.to_text())
+            .header("idempotency-key", key);
+        let queued: Queued = self.answer(send_args(request, args))?;
+        Ok(queued.seq)
+    }
+
     /// Calls a method as `commute call` does: a query or update replies, a pure update or
     /// oneway is queued.
     ///
@@ -241,20 +282,11 @@ impl Client {
         args: Args<'_>,
         caller: Principal,
     ) -> Result<T, ClientError> {
-        let mut request = self
+        let request = self
             .agent
             .post(self.at(&format!("/{endpoint}/{canister}/{method}")))
             .query("caller", caller.to_text());
-        if args.len() > EXPECT_CONTINUE_OVER {
-            // The server refuses a body over its cap from the headers; waiting for its
-            // go-ahead lets us read that refusal instead of a broken pipe.
-            request = request.header("expect", "100-continue");
-        }
-        let sent = match args {
-            Args::Text(text) => request.content_type("text/plain; charset=utf-8").send(text),
-            Args::Binary(bytes) => request.content_type("application/candid").send(bytes),
-        };
-        self.answer(sent)
+        self.answer(send_args(request, args))
     }
 
     /// A 2xx answer's JSON, or the refusal the server gave.

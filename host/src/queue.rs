@@ -8,7 +8,12 @@
 //!
 //! ```text
 //! 'q' ‖ seq u64 BE   →   QueuedCall, postcard-encoded
+//! 'k' ‖ key           →   seq u64 BE ‖ blake3 of the QueuedCall without its time (32 bytes)
 //! ```
+//!
+//! A `k` record is an idempotency key a caller gave with its call: the call it names was
+//! accepted once, under that seq, and a retry with the same key gets the same seq back
+//! instead of a second acceptance. Kept for good, like outcomes.
 //!
 //! postcard, not Candid: every call's record is written once and read once on the serial
 //! path of a round, and Candid's self-describing type table made decoding one cost ~10 µs.
@@ -22,6 +27,8 @@
 //!   larger of the last queued and the last committed seq (every committed call, trapped or
 //!   not, advances the store's last seq), so nothing else needs to be persisted for it.
 //! - (B) A seq is in the queue area iff its call is accepted and not yet committed.
+//! - (D) An idempotency key names at most one seq: its `k` record is written in the batch
+//!   that queues the call, under the tail lock, after a check that there is none.
 //! - (C) Seqs become visible in order: a [`Tail`] hands out a seq and writes its entry (or
 //!   the round commit that queues a child under it) under one lock, so whoever reads the
 //!   queue and sees seq `s` sees every accepted seq below `s`. Acceptors on many threads and
@@ -48,6 +55,14 @@ pub enum QueueError {
         seq: u64,
         /// What the decoder said.
         message: String,
+    },
+    /// An idempotency key came back with a different call than the one accepted under it.
+    #[error(
+        "idempotency key already names seq {seq}, a different call; use a fresh key for a new call"
+    )]
+    KeyReused {
+        /// The seq the key names.
+        seq: u64,
     },
     /// The queue holds as many pending calls as it may; the caller should retry later.
     #[error("the queue is full: {pending} calls pending, the most is {max}; retry later")]
@@ -97,6 +112,16 @@ impl QueuedCall {
     /// Never: every field serializes.
     pub fn encode(&self) -> Vec<u8> {
         postcard::to_allocvec(self).expect("a QueuedCall always encodes")
+    }
+
+    /// What identifies the call for an idempotency key: everything but the time it was
+    /// accepted at, which differs between a call and its retry.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let timeless = QueuedCall {
+            time: 0,
+            ..self.clone()
+        };
+        *blake3::hash(&timeless.encode()).as_bytes()
     }
 
     /// Reads back a record of entry `seq`.
@@ -168,6 +193,24 @@ pub fn next_seq(tree: &sled::Tree, last_committed: Option<u64>) -> Result<u64, Q
     Ok(last_queued.max(last_committed).map_or(1, |s| s + 1))
 }
 
+/// What [`Tail::append_once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Once {
+    /// Queued the call under this new seq.
+    New(u64),
+    /// The key already named this seq; nothing was queued.
+    Existing(u64),
+}
+
+impl Once {
+    /// The seq, either way.
+    pub fn seq(self) -> u64 {
+        match self {
+            Once::New(seq) | Once::Existing(seq) => seq,
+        }
+    }
+}
+
 /// The queue's tail, shared by every thread that accepts calls and by the round loop:
 /// hands out seqs and writes their entries in seq order (invariants A and C). Cheap to
 /// clone.
@@ -229,6 +272,54 @@ impl Tail {
             let seqs = *next..*next + calls.len() as u64;
             *next = seqs.end;
             Ok(seqs)
+        })
+    }
+
+    /// Queues `call` under a fresh seq unless `idempotency_key` already names one: then
+    /// that seq, and nothing is written (invariant D). Not flushed, as [`Tail::append`].
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::KeyReused`] if the key names a different call (the time of acceptance
+    /// aside); [`QueueError::Full`]; [`QueueError::Sled`].
+    pub fn append_once(
+        &self,
+        call: &QueuedCall,
+        idempotency_key: &[u8],
+        max_pending: u64,
+    ) -> Result<Once, QueueError> {
+        let fingerprint = call.fingerprint();
+        let at = [&[area::KEYS][..], idempotency_key].concat();
+        self.with_next(|next| {
+            if let Some(record) = self.tree.get(&at)? {
+                let seq = record
+                    .get(..8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| QueueError::Corrupt {
+                        seq: 0,
+                        message: format!("bad idempotency record {}", hex::encode(&at)),
+                    })?;
+                return if record.get(8..) == Some(&fingerprint[..]) {
+                    Ok(Once::Existing(seq))
+                } else {
+                    Err(QueueError::KeyReused { seq })
+                };
+            }
+            let pending = (*next - 1).saturating_sub(self.committed());
+            if pending + 1 > max_pending {
+                return Err(QueueError::Full {
+                    pending,
+                    max: max_pending,
+                });
+            }
+            let seq = *next;
+            let mut batch = sled::Batch::default();
+            batch.insert(&key(seq), call.encode());
+            batch.insert(at, [&seq.to_be_bytes()[..], &fingerprint].concat());
+            self.tree.apply_batch(batch)?;
+            *next += 1;
+            Ok(Once::New(seq))
         })
     }
 

@@ -11,6 +11,7 @@
 //! | first byte | area | owner |
 //! | --- | --- | --- |
 //! | `i` | installed canisters (wasm, `.did`) | reserved for install |
+//! | `k` | idempotency keys of accepted calls | reserved for the queue |
 //! | `m` | meta: the lattice, the last committed seq, the round record | this module, `mr…` reserved for the round record |
 //! | `o` | call outcomes | reserved for outcomes |
 //! | `q` | the queue of accepted calls | reserved for the queue |
@@ -88,6 +89,8 @@ pub mod area {
     pub const OUTCOMES: u8 = b'o';
     /// The queue of accepted calls; reserved for the queue.
     pub const QUEUE: u8 = b'q';
+    /// Idempotency keys of accepted calls; reserved for the queue.
+    pub const KEYS: u8 = b'k';
     /// The stable structures; this module's.
     pub const STATE: u8 = b's';
     /// The meta key of the lattice.

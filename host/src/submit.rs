@@ -7,7 +7,7 @@
 //! a [`QueuedCall`] with its arguments re-encoded against the declared types and its keys.
 
 use crate::execute::{ChildCalls, Refused};
-use crate::queue::{CallKind, QueueError, QueuedCall, Tail};
+use crate::queue::{CallKind, Once, QueueError, QueuedCall, Tail};
 use crate::registry::Registry;
 use candid::Principal;
 use commute_abi::call_pure_status as status;
@@ -304,6 +304,21 @@ impl Intake {
     /// Nothing is queued then.
     pub fn append(&self, calls: &[QueuedCall]) -> Result<Range<u64>, QueueError> {
         self.tail.append(calls, self.max_pending)
+    }
+
+    /// Queues a checked call under `idempotency_key`, or finds the seq it was accepted under
+    /// before ([`Tail::append_once`]); not yet durable, as [`Intake::append`].
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::KeyReused`], [`QueueError::Full`], [`QueueError::Sled`].
+    pub fn append_once(
+        &self,
+        call: &QueuedCall,
+        idempotency_key: &[u8],
+    ) -> Result<Once, QueueError> {
+        self.tail
+            .append_once(call, idempotency_key, self.max_pending)
     }
 
     /// Makes every append so far durable.

@@ -128,3 +128,39 @@ fn a_tail_shared_by_threads_hands_out_every_seq_once_and_readers_see_no_gap() {
         tail.next_seq()
     );
 }
+
+#[test]
+fn an_idempotency_key_names_one_call_once() {
+    let tree = tree();
+    let tail = Tail::open(tree.clone(), None).unwrap();
+    let first = call("log");
+    assert_eq!(tail.append_once(&first, b"k1", 10).unwrap(), Once::New(1));
+    // A retry: the same call, accepted at another time, gets the same seq, queues nothing.
+    let retry = QueuedCall {
+        time: first.time + 5,
+        ..first.clone()
+    };
+    assert_eq!(
+        tail.append_once(&retry, b"k1", 10).unwrap(),
+        Once::Existing(1)
+    );
+    assert_eq!(tail.next_seq(), 2);
+    assert_eq!(pending(&tree).count(), 1);
+    // Another call under the same key is refused, naming the seq the key holds.
+    let other = call("other");
+    let reused = tail.append_once(&other, b"k1", 10).unwrap_err();
+    assert!(
+        matches!(reused, QueueError::KeyReused { seq: 1 }),
+        "{reused}"
+    );
+    // Other keys are independent, and the cap holds for keyed calls too.
+    assert_eq!(tail.append_once(&other, b"k2", 10).unwrap(), Once::New(2));
+    let full = tail.append_once(&other, b"k3", 2).unwrap_err();
+    assert!(matches!(full, QueueError::Full { .. }), "{full}");
+    // The key is in the store, not the process: a reopened tail still knows it.
+    let reopened = Tail::open(tree, None).unwrap();
+    assert_eq!(
+        reopened.append_once(&retry, b"k1", 10).unwrap(),
+        Once::Existing(1)
+    );
+}

@@ -19,6 +19,8 @@ use tokio::sync::oneshot;
 /// Checked calls waiting to be accepted together, and where to send their seqs.
 pub(crate) struct Accept {
     pub(crate) calls: Vec<QueuedCall>,
+    /// The caller's idempotency key, for a single call.
+    pub(crate) key: Option<Vec<u8>>,
     pub(crate) reply: oneshot::Sender<Result<Range<u64>, NotAccepted>>,
 }
 
@@ -27,6 +29,8 @@ pub(crate) struct Accept {
 pub(crate) enum NotAccepted {
     /// The pending cap (backpressure): retry later.
     Full(QueueError),
+    /// The idempotency key names another call.
+    KeyReused(QueueError),
     /// The store failed.
     Failed(String),
 }
@@ -48,13 +52,20 @@ pub(crate) fn run(
         group.extend(requests.try_iter().take(MAX_GROUP - 1));
         let appended: Vec<_> = group
             .iter()
-            .map(|request| intake.append(&request.calls))
+            .map(|request| match (&request.key, request.calls.as_slice()) {
+                (Some(key), [call]) => intake.append_once(call, key).map(|once| {
+                    let seq = once.seq();
+                    seq..seq + 1
+                }),
+                _ => intake.append(&request.calls),
+            })
             .collect();
         let flushed = intake.flush();
         for (request, appended) in group.into_iter().zip(appended) {
             let answer = match (&flushed, appended) {
                 (Ok(()), Ok(seqs)) => Ok(seqs),
                 (Ok(()), Err(e @ QueueError::Full { .. })) => Err(NotAccepted::Full(e)),
+                (Ok(()), Err(e @ QueueError::KeyReused { .. })) => Err(NotAccepted::KeyReused(e)),
                 (Ok(()), Err(e)) => Err(NotAccepted::Failed(e.to_string())),
                 // Nothing may be answered as accepted (invariant A).
                 (Err(e), _) => Err(NotAccepted::Failed(format!(

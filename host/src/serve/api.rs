@@ -6,7 +6,7 @@
 //! | route | body | answer |
 //! | --- | --- | --- |
 //! | `GET /health` | | [`Health`] |
-//! | `POST /submit/{canister}/{method}[?caller=P]` | arguments | 202 [`Queued`], once durable |
+//! | `POST /submit/{canister}/{method}[?caller=P]` | arguments | 202 [`Queued`], once durable; with an `Idempotency-Key` header, a retry gets the same seq |
 //! | `POST /call/{canister}/{method}[?caller=P]` | arguments | [`Called`]: a reply, or 202 [`Queued`] |
 //! | `POST /query/{canister}/{method}[?caller=P]` | arguments | [`Replied`] |
 //! | `GET /status/{seq}[?wait=SECONDS]` | | [`Ticket`]; with `wait`, once it is not pending (or the wait ends) |
@@ -319,10 +319,10 @@ async fn health(State(shared): State<Arc<Shared>>) -> Json<Health> {
 /// Checks a fire-and-forget call and has the acceptor queue it; its seq once durable.
 async fn accept(
     shared: &Arc<Shared>,
-    canister: String,
-    method: String,
+    (canister, method): (String, String),
     args: OwnedArgs,
     caller: Principal,
+    key: Option<Vec<u8>>,
 ) -> Result<Response, ApiError> {
     let checker = shared.clone();
     let call = blocking(move || {
@@ -342,6 +342,7 @@ async fn accept(
         .accept
         .send(Accept {
             calls: vec![call],
+            key,
             reply,
         })
         .map_err(|_| ApiError::stopping())?;
@@ -352,6 +353,9 @@ async fn accept(
                 StatusCode::SERVICE_UNAVAILABLE,
                 e.to_string(),
             ))
+        }
+        Err(NotAccepted::KeyReused(e)) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, e.to_string()))
         }
         Err(NotAccepted::Failed(e)) => return Err(ApiError::internal(e)),
     };
@@ -366,8 +370,23 @@ async fn submit(
     body: Body,
 ) -> Result<Response, ApiError> {
     let caller = caller.principal()?;
+    let key = idempotency_key(&headers)?;
     let args = arguments(&shared, &headers, body).await?;
-    accept(&shared, canister, method, args, caller).await
+    accept(&shared, (canister, method), args, caller, key).await
+}
+
+/// The `Idempotency-Key` header: 1 to 64 visible ASCII characters, if given.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.as_bytes();
+    if key.is_empty() || key.len() > 64 || !key.iter().all(u8::is_ascii_graphic) {
+        return Err(ApiError::bad(
+            "Idempotency-Key must be 1 to 64 visible ASCII characters (a UUID, say)".into(),
+        ));
+    }
+    Ok(Some(key.to_vec()))
 }
 
 fn replied(reply: Reply) -> Replied {
@@ -432,7 +451,10 @@ async fn call(
             method: method.clone(),
         })?;
     match mode {
-        Mode::PureUpdate | Mode::Oneway => accept(&shared, canister, method, args, caller).await,
+        Mode::PureUpdate | Mode::Oneway => {
+            let key = idempotency_key(&headers)?;
+            accept(&shared, (canister, method), args, caller, key).await
+        }
         Mode::Query | Mode::CompositeQuery => {
             let replied = run_query(&shared, canister, method, args, caller).await?;
             Ok(Json(Called::Replied(replied)).into_response())
