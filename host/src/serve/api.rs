@@ -29,7 +29,7 @@ use crate::query::{Queries, Reply};
 use crate::queue::{CallKind, QueueError};
 use crate::submit::{now_nanos, SubmitError};
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -317,13 +317,14 @@ async fn health(State(shared): State<Arc<Shared>>) -> Json<Health> {
 }
 
 /// Checks a fire-and-forget call and has the acceptor queue it; its seq once durable.
-async fn accept(
-    shared: &Arc<Shared>,
-    (canister, method): (String, String),
-    args: OwnedArgs,
-    caller: Principal,
-    key: Option<Vec<u8>>,
-) -> Result<Response, ApiError> {
+async fn accept(shared: &Arc<Shared>, request: CallRequest) -> Result<Response, ApiError> {
+    let CallRequest {
+        canister,
+        method,
+        caller,
+        args,
+        key,
+    } = request;
     let checker = shared.clone();
     let call = blocking(move || {
         let call = checker
@@ -362,17 +363,43 @@ async fn accept(
     Ok((StatusCode::ACCEPTED, Json(Queued { seq: seqs.start })).into_response())
 }
 
+/// What every call endpoint takes: the method (path), the caller (`?caller=`), an
+/// idempotency key (header) and the arguments (body), each refused with a JSON error.
+pub(crate) struct CallRequest {
+    canister: String,
+    method: String,
+    caller: Principal,
+    args: OwnedArgs,
+    key: Option<Vec<u8>>,
+}
+
+impl FromRequest<Arc<Shared>> for CallRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let Path((canister, method)) =
+            Path::<(String, String)>::from_request_parts(&mut parts, shared)
+                .await
+                .map_err(|e| ApiError::bad(e.body_text()))?;
+        let Query(caller) = Query::<CallerQuery>::from_request_parts(&mut parts, shared)
+            .await
+            .map_err(|e| ApiError::bad(e.body_text()))?;
+        Ok(CallRequest {
+            canister,
+            method,
+            caller: caller.principal()?,
+            key: idempotency_key(&parts.headers)?,
+            args: arguments(shared, &parts.headers, body).await?,
+        })
+    }
+}
+
 async fn submit(
     State(shared): State<Arc<Shared>>,
-    Path((canister, method)): Path<(String, String)>,
-    Query(caller): Query<CallerQuery>,
-    headers: HeaderMap,
-    body: Body,
+    request: CallRequest,
 ) -> Result<Response, ApiError> {
-    let caller = caller.principal()?;
-    let key = idempotency_key(&headers)?;
-    let args = arguments(&shared, &headers, body).await?;
-    accept(&shared, (canister, method), args, caller, key).await
+    accept(&shared, request).await
 }
 
 /// The `Idempotency-Key` header: 1 to 64 visible ASCII characters, if given.
@@ -396,13 +423,14 @@ fn replied(reply: Reply) -> Replied {
     }
 }
 
-async fn run_query(
-    shared: &Arc<Shared>,
-    canister: String,
-    method: String,
-    args: OwnedArgs,
-    caller: Principal,
-) -> Result<Replied, ApiError> {
+async fn run_query(shared: &Arc<Shared>, request: CallRequest) -> Result<Replied, ApiError> {
+    let CallRequest {
+        canister,
+        method,
+        caller,
+        args,
+        ..
+    } = request;
     let queries = shared.queries();
     blocking(move || {
         Ok(replied(queries.query(
@@ -417,49 +445,42 @@ async fn run_query(
 
 async fn query(
     State(shared): State<Arc<Shared>>,
-    Path((canister, method)): Path<(String, String)>,
-    Query(caller): Query<CallerQuery>,
-    headers: HeaderMap,
-    body: Body,
+    request: CallRequest,
 ) -> Result<Json<Replied>, ApiError> {
-    let caller = caller.principal()?;
-    let args = arguments(&shared, &headers, body).await?;
-    Ok(Json(
-        run_query(&shared, canister, method, args, caller).await?,
-    ))
+    Ok(Json(run_query(&shared, request).await?))
 }
 
 /// Like `commute call`: a query or update replies, a pure update or oneway is queued.
 async fn call(
     State(shared): State<Arc<Shared>>,
-    Path((canister, method)): Path<(String, String)>,
-    Query(caller): Query<CallerQuery>,
-    headers: HeaderMap,
-    body: Body,
+    request: CallRequest,
 ) -> Result<Response, ApiError> {
-    let caller = caller.principal()?;
-    let args = arguments(&shared, &headers, body).await?;
+    let (canister, method) = (&request.canister, &request.method);
     let mode = shared
         .intake
         .registry()
-        .get(&canister)
+        .get(canister)
         .ok_or_else(|| SubmitError::UnknownCanister(canister.clone()))?
         .interface
-        .with(|i| i.method(&method).map(|m| m.mode))
+        .with(|i| i.method(method).map(|m| m.mode))
         .ok_or_else(|| SubmitError::UnknownMethod {
             canister: canister.clone(),
             method: method.clone(),
         })?;
     match mode {
-        Mode::PureUpdate | Mode::Oneway => {
-            let key = idempotency_key(&headers)?;
-            accept(&shared, (canister, method), args, caller, key).await
-        }
+        Mode::PureUpdate | Mode::Oneway => accept(&shared, request).await,
         Mode::Query | Mode::CompositeQuery => {
-            let replied = run_query(&shared, canister, method, args, caller).await?;
+            let replied = run_query(&shared, request).await?;
             Ok(Json(Called::Replied(replied)).into_response())
         }
         Mode::Update => {
+            let CallRequest {
+                canister,
+                method,
+                caller,
+                args,
+                ..
+            } = request;
             // Checked here, so a bad call costs the round thread nothing.
             let checker = shared.clone();
             let (c, m) = (canister.clone(), method.clone());
