@@ -450,19 +450,20 @@ impl Host {
             &registry::key(name),
             &candid::encode_one(record).expect("a record encodes"),
         )?;
+        // The hook's seq is committed with no record: it finished (outcome invariant A).
         let mut child_seq = *next + ran.len() as u64;
+        let mut children = Vec::new();
         for (seq, call, ex) in &ran {
-            commit.insert(&outcome::key(*seq), &Outcome::Done.encode())?;
-            round::queue_children(
-                &mut commit,
+            round::check_children(
+                &mut children,
                 &self.registry,
                 self.config.limits.arg_bytes,
                 (*seq, call),
                 canister.principal,
                 &ex.children,
-                &mut child_seq,
             )?;
         }
+        round::queue_chunks(&mut commit, &children, &mut child_seq)?;
         self.store.commit(commit)?;
         if let Some((seq, _, _)) = ran.last() {
             self.intake.tail().set_committed(*seq);
@@ -562,7 +563,7 @@ impl Host {
         }
         let call = self.check(canister, method, args, caller, now_nanos())?;
         let seq = self.enqueue(vec![call])?[0];
-        while queue::contains(self.tree(), seq)? {
+        while self.store.last_seq().unwrap_or(0) < seq {
             if self.tick_round()?.is_none() {
                 break;
             }
@@ -635,7 +636,9 @@ impl Host {
         let started = Instant::now();
         let tail = self.intake.tail().clone();
         let bound = tail.next_seq();
-        let calls = round::next_calls(self.tree(), self.config.max_round_calls, bound)?;
+        let committed = self.store.last_seq().unwrap_or(0);
+        let round::Taken { calls, spent } =
+            round::next_calls(self.tree(), self.config.max_round_calls, committed, bound)?;
         if calls.is_empty() {
             return Ok(None);
         }
@@ -675,7 +678,7 @@ impl Host {
                 self.config.limits.arg_bytes,
                 self.round + 1,
                 next,
-                &ran,
+                (&ran, &spent),
             )
         })?;
         // Flushed outside the tail lock: acceptors append meanwhile, and share this flush.
@@ -714,7 +717,8 @@ impl Host {
     ///
     /// [`HostError::Queue`] if the queue cannot be read.
     pub fn pending(&self) -> Result<Vec<(u64, QueuedCall)>, HostError> {
-        Ok(queue::pending(self.tree()).collect::<Result<_, _>>()?)
+        let committed = self.store.last_seq().unwrap_or(0);
+        Ok(queue::pending(self.tree(), committed).collect::<Result<_, _>>()?)
     }
 
     /// The state root.

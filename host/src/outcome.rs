@@ -3,11 +3,16 @@
 //! # Byte layout
 //!
 //! ```text
-//! 'o' ‖ seq u64 BE   →   Outcome, postcard-encoded (one byte for `Done`)
+//! 'o' ‖ seq u64 BE   →   Outcome, postcard-encoded
 //! ```
 //!
-//! Written in the batch that commits the call (queue invariant B), so a call is never both
-//! queued and done, and a done call never loses its outcome.
+//! # Invariants
+//!
+//! - (A) A call at or below the store's last committed seq is committed; it trapped or
+//!   replied iff it has a record, which says so, and otherwise it is `Done`. The record is
+//!   written in the batch that commits the call and advances the last seq, so a call is
+//!   never both pending and done, and a done call never loses its outcome. Most calls
+//!   simply finish: a record each would cost them a sled write on a round's serial path.
 
 use crate::store::area;
 use serde::{Deserialize, Serialize};
@@ -83,7 +88,8 @@ pub fn key(seq: u64) -> [u8; 9] {
     k
 }
 
-/// The outcome of call `seq`, if it is committed.
+/// The outcome record of call `seq`: `None` if it has none, which for a committed call
+/// means `Done` (invariant A).
 ///
 /// # Errors
 ///

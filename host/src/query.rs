@@ -5,7 +5,7 @@
 
 use crate::execute::{self, Engine};
 use crate::host::HostError;
-use crate::outcome::{self, Status};
+use crate::outcome::{self, Outcome, Status};
 use crate::queue;
 use crate::registry::Registry;
 use crate::root::Root;
@@ -141,16 +141,26 @@ impl Queries {
     ///
     /// sled's error if the store cannot be read.
     pub fn status(&self, seq: u64) -> Result<Status, HostError> {
-        // The outcome first: a call leaves the queue in the batch that writes its outcome,
-        // so reading in this order never misses a call that commits in between.
-        if let Some(o) = outcome::get(self.reader.tree(), seq)? {
-            return Ok(Status::Finished(o));
+        let tree = self.reader.tree();
+        let finished = |committed: u64| -> Result<Option<Status>, HostError> {
+            // Outcome invariant A: at or below the last seq, a call is done unless its
+            // record says otherwise; the record was written in the batch that passed it.
+            if seq == 0 || seq > committed {
+                return Ok(None);
+            }
+            let outcome = outcome::get(tree, seq)?.unwrap_or(Outcome::Done);
+            Ok(Some(Status::Finished(outcome)))
+        };
+        let committed = self.reader.last_seq()?.unwrap_or(0);
+        if let Some(status) = finished(committed)? {
+            return Ok(status);
         }
-        if queue::contains(self.reader.tree(), seq)? {
+        if queue::contains(tree, seq, committed)? {
             return Ok(Status::Pending);
         }
-        if let Some(o) = outcome::get(self.reader.tree(), seq)? {
-            return Ok(Status::Finished(o));
+        // Committed between the two reads, and its chunk removed with it.
+        if let Some(status) = finished(self.reader.last_seq()?.unwrap_or(0))? {
+            return Ok(status);
         }
         Ok(Status::Unknown)
     }

@@ -1,15 +1,21 @@
 //! The durable queue of accepted calls (DESIGN §5, §6).
 //!
 //! A call is *accepted* when its [`QueuedCall`] is in the queue area of the store and
-//! flushed; only then is its seq returned to the caller. It leaves the queue in the same
+//! flushed; only then is its seq returned to the caller. It stops being pending in the same
 //! atomic batch that commits its effects and its outcome.
 //!
 //! # Byte layout
 //!
 //! ```text
-//! 'q' ‖ seq u64 BE   →   QueuedCall, postcard-encoded
-//! 'k' ‖ key           →   seq u64 BE ‖ blake3 of the QueuedCall without its time (32 bytes)
+//! 'q' ‖ first seq u64 BE   →   [QueuedCall], postcard-encoded: calls first, first + 1, …
+//! 'k' ‖ key                 →   seq u64 BE ‖ blake3 of the QueuedCall without its time (32 bytes)
 //! ```
+//!
+//! A `q` record is a *chunk*: the calls accepted together (one batch of submits, one group
+//! commit of a server, the children of one round), at most [`CHUNK_CALLS`] of them. Chunks,
+//! not one record per call, because every sled operation costs a few microseconds on the
+//! serial path of a round: a round of 4,000 calls read and removed 4,000 records, ~40% of
+//! its serial time; now it reads and removes four.
 //!
 //! A `k` record is an idempotency key a caller gave with its call: the call it names was
 //! accepted once, under that seq, and a retry with the same key gets the same seq back
@@ -26,11 +32,14 @@
 //! - (A) Seqs are strictly increasing and never reused: the next seq is one more than the
 //!   larger of the last queued and the last committed seq (every committed call, trapped or
 //!   not, advances the store's last seq), so nothing else needs to be persisted for it.
-//! - (B) A seq is in the queue area iff its call is accepted and not yet committed.
+//! - (B) A seq is pending iff a chunk holds it and it is above the store's last committed
+//!   seq. A chunk is removed in the batch that commits its last call, so a chunk that is
+//!   still there holds at least one pending call, and committing its first calls writes
+//!   nothing to it: the last seq, committed in the same batch, says they are done.
 //! - (D) An idempotency key names at most one seq: its `k` record is written in the batch
 //!   that queues the call, under the tail lock, after a check that there is none.
-//! - (C) Seqs become visible in order: a [`Tail`] hands out a seq and writes its entry (or
-//!   the round commit that queues a child under it) under one lock, so whoever reads the
+//! - (C) Seqs become visible in order: a [`Tail`] hands out seqs and writes their chunks (or
+//!   the round commit that queues children under them) under one lock, so whoever reads the
 //!   queue and sees seq `s` sees every accepted seq below `s`. Acceptors on many threads and
 //!   the round loop share one `Tail`.
 
@@ -105,7 +114,7 @@ pub struct QueuedCall {
 }
 
 impl QueuedCall {
-    /// The record's bytes in the store.
+    /// The call's postcard bytes, as a chunk record holds it.
     ///
     /// # Panics
     ///
@@ -123,21 +132,13 @@ impl QueuedCall {
         };
         *blake3::hash(&timeless.encode()).as_bytes()
     }
-
-    /// Reads back a record of entry `seq`.
-    ///
-    /// # Errors
-    ///
-    /// [`QueueError::Corrupt`] if `bytes` is not a record.
-    pub fn decode(seq: u64, bytes: &[u8]) -> Result<QueuedCall, QueueError> {
-        postcard::from_bytes(bytes).map_err(|e| QueueError::Corrupt {
-            seq,
-            message: e.to_string(),
-        })
-    }
 }
 
-/// The store key of queue entry `seq`.
+/// The most calls one chunk holds: a round reads whole chunks, so a huge batch of submits
+/// must not make every round decode all of it.
+pub const CHUNK_CALLS: usize = 1024;
+
+/// The store key of the chunk whose first call is `seq`.
 ///
 /// ```
 /// assert_eq!(commute::queue::key(258), *b"q\0\0\0\0\0\0\x01\x02");
@@ -153,41 +154,125 @@ fn seq_of(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes))
 }
 
-/// The accepted, uncommitted calls, in seq order.
+/// Calls accepted together under consecutive seqs, as one queue record holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// The seq of the first call.
+    pub first: u64,
+    /// The calls, the first under `first`, each next under the next seq.
+    pub calls: Vec<QueuedCall>,
+}
+
+impl Chunk {
+    /// One past the seq of its last call.
+    pub fn end(&self) -> u64 {
+        self.first + self.calls.len() as u64
+    }
+
+    /// Its calls with their seqs.
+    pub fn seqs(&self) -> impl Iterator<Item = (u64, &QueuedCall)> {
+        (self.first..).zip(&self.calls)
+    }
+
+    fn decode(first: u64, bytes: &[u8]) -> Result<Chunk, QueueError> {
+        let calls: Vec<QueuedCall> =
+            postcard::from_bytes(bytes).map_err(|e| QueueError::Corrupt {
+                seq: first,
+                message: e.to_string(),
+            })?;
+        if calls.is_empty() {
+            return Err(QueueError::Corrupt {
+                seq: first,
+                message: "an empty chunk".to_string(),
+            });
+        }
+        Ok(Chunk { first, calls })
+    }
+}
+
+/// The queue records (key, value) that queue `calls` under seqs from `first` on: chunks of
+/// at most [`CHUNK_CALLS`], none if `calls` is empty.
+pub fn records(first: u64, calls: &[QueuedCall]) -> impl Iterator<Item = ([u8; 9], Vec<u8>)> + '_ {
+    (first..)
+        .step_by(CHUNK_CALLS)
+        .zip(calls.chunks(CHUNK_CALLS))
+        .map(|(seq, chunk)| {
+            let bytes = postcard::to_allocvec(chunk).expect("a QueuedCall always encodes");
+            (key(seq), bytes)
+        })
+}
+
+/// The chunks in the queue, in seq order. The first may hold calls already committed.
+///
+/// # Errors
+///
+/// Each item may be a [`QueueError`] if sled fails or a record is corrupt.
+pub fn chunks(tree: &sled::Tree) -> impl Iterator<Item = Result<Chunk, QueueError>> + use<> {
+    tree.scan_prefix([area::QUEUE]).map(|item| {
+        let (k, v) = item?;
+        let first = seq_of(&k).ok_or_else(|| QueueError::Corrupt {
+            seq: 0,
+            message: format!("bad key {}", hex::encode(&k)),
+        })?;
+        Chunk::decode(first, &v)
+    })
+}
+
+/// The accepted, uncommitted calls, in seq order, given the store's last committed seq
+/// (invariant B).
 ///
 /// # Errors
 ///
 /// Each item may be a [`QueueError`] if sled fails or a record is corrupt.
 pub fn pending(
     tree: &sled::Tree,
+    committed: u64,
 ) -> impl Iterator<Item = Result<(u64, QueuedCall), QueueError>> + use<> {
-    tree.scan_prefix([area::QUEUE]).map(|item| {
-        let (k, v) = item?;
-        let seq = seq_of(&k).ok_or_else(|| QueueError::Corrupt {
-            seq: 0,
-            message: format!("bad key {}", hex::encode(&k)),
-        })?;
-        Ok((seq, QueuedCall::decode(seq, &v)?))
+    chunks(tree).flat_map(move |chunk| {
+        let calls: Vec<_> = match chunk {
+            Ok(chunk) => (chunk.first..)
+                .zip(chunk.calls)
+                .filter(|(seq, _)| *seq > committed)
+                .map(Ok)
+                .collect(),
+            Err(e) => vec![Err(e)],
+        };
+        calls
     })
 }
 
-/// Whether call `seq` is accepted and not yet committed.
+/// Whether call `seq` is accepted and not yet committed, given the store's last committed
+/// seq (invariant B).
 ///
 /// # Errors
 ///
-/// [`QueueError::Sled`] if sled fails.
-pub fn contains(tree: &sled::Tree, seq: u64) -> Result<bool, QueueError> {
-    Ok(tree.contains_key(key(seq))?)
+/// [`QueueError`] if sled fails or the chunk is corrupt.
+pub fn contains(tree: &sled::Tree, seq: u64, committed: u64) -> Result<bool, QueueError> {
+    if seq <= committed {
+        return Ok(false);
+    }
+    match tree.range(key(0)..=key(seq)).next_back() {
+        Some(item) => {
+            let (k, v) = item?;
+            let first = seq_of(&k).unwrap_or(0);
+            Ok(seq < Chunk::decode(first, &v)?.end())
+        }
+        None => Ok(false),
+    }
 }
 
 /// The next seq to hand out, by invariant A.
 ///
 /// # Errors
 ///
-/// [`QueueError::Sled`] if sled fails.
+/// [`QueueError`] if sled fails or the last chunk is corrupt.
 pub fn next_seq(tree: &sled::Tree, last_committed: Option<u64>) -> Result<u64, QueueError> {
     let last_queued = match tree.scan_prefix([area::QUEUE]).next_back() {
-        Some(item) => seq_of(&item?.0),
+        Some(item) => {
+            let (k, v) = item?;
+            let first = seq_of(&k).unwrap_or(0);
+            Some(Chunk::decode(first, &v)?.end() - 1)
+        }
         None => None,
     };
     Ok(last_queued.max(last_committed).map_or(1, |s| s + 1))
@@ -265,8 +350,8 @@ impl Tail {
                 });
             }
             let mut batch = sled::Batch::default();
-            for (seq, call) in (*next..).zip(calls) {
-                batch.insert(&key(seq), call.encode());
+            for (k, chunk) in records(*next, calls) {
+                batch.insert(&k, chunk);
             }
             self.tree.apply_batch(batch)?;
             let seqs = *next..*next + calls.len() as u64;
@@ -315,7 +400,9 @@ impl Tail {
             }
             let seq = *next;
             let mut batch = sled::Batch::default();
-            batch.insert(&key(seq), call.encode());
+            for (k, chunk) in records(seq, std::slice::from_ref(call)) {
+                batch.insert(&k, chunk);
+            }
             batch.insert(at, [&seq.to_be_bytes()[..], &fingerprint].concat());
             self.tree.apply_batch(batch)?;
             *next += 1;

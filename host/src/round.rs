@@ -9,10 +9,12 @@
 //! - (A) A round's calls are the first pending calls in seq order: nothing pending with a
 //!   smaller seq is left behind, so commits happen in seq order (store invariant D).
 //! - (B) One atomic batch commits, for every call of the round: its merged writes (none if it
-//!   trapped), its removal from the queue, its outcome; plus the children the untrapped calls
-//!   fired, queued under fresh seqs in (parent seq, index) order with the parent canister as
-//!   caller and the parent's time; plus the round record. The batch is flushed before the
-//!   round is reported.
+//!   trapped); its leaving the queue (the store's last seq passes it, and the chunks the
+//!   round empties are removed: queue invariant B); its outcome (the last seq too, plus a
+//!   record if it trapped or replied: outcome invariant A); plus the children the untrapped
+//!   calls fired, queued under fresh seqs in (parent seq, index) order with the parent
+//!   canister as caller and the parent's time; plus the round record. The batch is flushed
+//!   before the round is reported.
 //! - (C) What a round commits depends on the calls alone: their seqs, records and write logs,
 //!   never on the wall clock, the thread count or the order executions finished.
 
@@ -106,10 +108,20 @@ pub fn last_round(tree: &sled::Tree) -> Result<u64, sled::Error> {
         .map_or(0, |r| r.round))
 }
 
-/// The calls of the next round (invariant A), or an empty list if nothing is pending.
-/// Only seqs below `bound`, a [`queue::Tail::next_seq`] read before this, are taken: those
-/// are all written, so what is taken has no gap (queue invariant C) even while other
-/// threads append.
+/// What the next round takes from the queue.
+#[derive(Debug, Default)]
+pub struct Taken {
+    /// Its calls, in seq order.
+    pub calls: Vec<(u64, QueuedCall)>,
+    /// The first seqs of the queue chunks it empties, which its commit removes (queue
+    /// invariant B).
+    pub spent: Vec<u64>,
+}
+
+/// The calls of the next round (invariant A), none if nothing is pending. `committed` is
+/// the store's last committed seq. Only seqs below `bound`, a [`queue::Tail::next_seq`] read
+/// before this, are taken: those are all written, so what is taken has no gap (queue
+/// invariant C) even while other threads append.
 ///
 /// # Errors
 ///
@@ -117,24 +129,39 @@ pub fn last_round(tree: &sled::Tree) -> Result<u64, sled::Error> {
 pub fn next_calls(
     tree: &sled::Tree,
     max_calls: usize,
+    committed: u64,
     bound: u64,
-) -> Result<Vec<(u64, QueuedCall)>, QueueError> {
-    let mut calls = Vec::new();
-    for item in queue::pending(tree) {
-        let (seq, call) = item?;
-        if seq >= bound {
-            break;
+) -> Result<Taken, QueueError> {
+    let mut taken = Taken::default();
+    // Every seq up to `done` is committed or taken.
+    let mut done = committed;
+    'chunks: for chunk in queue::chunks(tree) {
+        let chunk = chunk?;
+        let (first, end) = (chunk.first, chunk.end());
+        let mut full = false;
+        for (seq, call) in (first..).zip(chunk.calls) {
+            if seq <= committed {
+                continue;
+            }
+            let pure = call.kind == CallKind::Pure;
+            if seq >= bound || (!taken.calls.is_empty() && !pure) {
+                break 'chunks; // not yet visible whole, or an update: a barrier
+            }
+            taken.calls.push((seq, call));
+            done = seq;
+            if !pure || taken.calls.len() >= max_calls.max(1) {
+                full = true;
+                break;
+            }
         }
-        let pure = call.kind == CallKind::Pure;
-        if !calls.is_empty() && !pure {
-            break; // an update is a barrier
+        if done + 1 >= end {
+            taken.spent.push(first);
         }
-        calls.push((seq, call));
-        if !pure || calls.len() >= max_calls.max(1) {
+        if full {
             break;
         }
     }
-    Ok(calls)
+    Ok(taken)
 }
 
 /// Runs one accepted call against the committed state. What the guest does wrong is in
@@ -205,24 +232,23 @@ pub fn run_call(
     compiled.execute(engine, call, &state, &children)
 }
 
-/// Adds to `commit` the children a call fired, queued under seqs from `next_seq` on, in the
-/// order it fired them, with its canister (`parent`) as their caller and its time as theirs
-/// (invariant B). Advances `next_seq` past them.
+/// Adds to `queued` the children a call fired, in the order it fired them, with its canister
+/// (`parent`) as their caller and its time as theirs (invariant B); [`queue_chunks`] then
+/// queues them.
 ///
 /// # Errors
 ///
-/// [`RoundError::Child`] if a child no longer passes its checks; [`RoundError::Store`].
-pub fn queue_children(
-    commit: &mut Commit,
+/// [`RoundError::Child`] if a child no longer passes its checks.
+pub fn check_children(
+    queued: &mut Vec<QueuedCall>,
     registry: &Registry,
     max_arg_bytes: usize,
     (seq, call): (u64, &QueuedCall),
     parent: Principal,
     children: &[Child],
-    next_seq: &mut u64,
 ) -> Result<(), RoundError> {
     for child in children {
-        let queued = submit::check(
+        let checked = submit::check(
             registry,
             max_arg_bytes,
             &child.canister,
@@ -232,16 +258,34 @@ pub fn queue_children(
             call.time,
         )
         .map_err(|error| RoundError::Child { parent: seq, error })?;
-        commit.insert(&queue::key(*next_seq), &queued.encode())?;
-        *next_seq += 1;
+        queued.push(checked);
     }
     Ok(())
 }
 
-/// Commits `ran` (calls in seq order with their executions) as round `round`, queueing
-/// children under seqs from `next_seq` on (invariant B). Returns the report and advances
-/// `next_seq` past the children. Not flushed: the caller flushes (outside the queue's
-/// tail lock, so acceptors need not wait for the disk) before it reports the round.
+/// Adds to `commit` the queue chunks of `calls`, under seqs from `next_seq` on, and
+/// advances `next_seq` past them.
+///
+/// # Errors
+///
+/// [`RoundError::Store`].
+pub fn queue_chunks(
+    commit: &mut Commit,
+    calls: &[QueuedCall],
+    next_seq: &mut u64,
+) -> Result<(), RoundError> {
+    for (key, chunk) in queue::records(*next_seq, calls) {
+        commit.insert(&key, &chunk)?;
+    }
+    *next_seq += calls.len() as u64;
+    Ok(())
+}
+
+/// Commits `ran` (calls in seq order with their executions) as round `round`, removing the
+/// queue chunks `spent` and queueing children under seqs from `next_seq` on (invariant B).
+/// Returns the report and advances `next_seq` past the children. Not flushed: the caller
+/// flushes (outside the queue's tail lock, so acceptors need not wait for the disk) before
+/// it reports the round.
 ///
 /// # Errors
 ///
@@ -252,41 +296,49 @@ pub fn commit(
     max_arg_bytes: usize,
     round: u64,
     next_seq: &mut u64,
-    ran: &[(u64, QueuedCall, Execution)],
+    (ran, spent): (&[(u64, QueuedCall, Execution)], &[u64]),
 ) -> Result<RoundReport, RoundError> {
     let delta = Delta::from_calls(
         ran.iter()
             .map(|(seq, call, ex)| (*seq, call.canister.as_str(), &ex.log)),
     )?;
     let mut commit = store.prepare(&delta)?;
-    let mut child_seq = *next_seq;
+    for first in spent {
+        commit.remove(&queue::key(*first))?;
+    }
+    let mut children = Vec::new();
     let mut trapped = 0;
     for (seq, call, ex) in ran {
-        commit.remove(&queue::key(*seq))?;
+        // Only what a ticket cannot tell from the last seq alone gets a record (outcome
+        // invariant A): most calls simply finish, and a record each would cost them a sled
+        // write on the serial path.
         let outcome = match (&ex.outcome, call.kind) {
             (execute::Outcome::Trapped(m), _) => {
                 trapped += 1;
-                Outcome::Trapped(m.clone())
+                Some(Outcome::Trapped(m.clone()))
             }
             (execute::Outcome::Replied(bytes), CallKind::Update) => {
-                Outcome::Replied(ByteBuf::from(bytes.clone()))
+                Some(Outcome::Replied(ByteBuf::from(bytes.clone())))
             }
-            _ => Outcome::Done,
+            _ => None,
         };
-        commit.insert(&outcome::key(*seq), &outcome.encode())?;
+        if let Some(outcome) = outcome {
+            commit.insert(&outcome::key(*seq), &outcome.encode())?;
+        }
         let parent = registry
             .get(&call.canister)
             .map_or_else(Principal::anonymous, |c| c.principal);
-        queue_children(
-            &mut commit,
+        check_children(
+            &mut children,
             registry,
             max_arg_bytes,
             (*seq, call),
             parent,
             &ex.children,
-            &mut child_seq,
         )?;
     }
+    let mut child_seq = *next_seq;
+    queue_chunks(&mut commit, &children, &mut child_seq)?;
     let record = RoundRecord {
         round,
         last_seq: ran.last().map_or(0, |(seq, _, _)| *seq),
@@ -303,3 +355,6 @@ pub fn commit(
         micros: 0,
     })
 }
+
+#[cfg(test)]
+mod tests;

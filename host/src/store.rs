@@ -706,7 +706,12 @@ impl StateReader {
         }
     }
 
-    fn last_seq(&self) -> Result<Option<u64>, StoreError> {
+    /// The last committed seq, as at `m last_seq`: every call at or below it is committed.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] if sled fails or the record is corrupt.
+    pub fn last_seq(&self) -> Result<Option<u64>, StoreError> {
         self.tree
             .get(area::META_LAST_SEQ)?
             .map(|value| decode_u64(area::META_LAST_SEQ, &value))

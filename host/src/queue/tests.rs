@@ -1,5 +1,6 @@
 use super::*;
 use crate::store::check_golden;
+use quickcheck::quickcheck;
 
 fn call(method: &str) -> QueuedCall {
     QueuedCall {
@@ -22,11 +23,21 @@ fn tree() -> sled::Tree {
         .unwrap()
 }
 
+fn put(t: &sled::Tree, first: u64, calls: &[QueuedCall]) {
+    for (k, v) in records(first, calls) {
+        t.insert(k, v).unwrap();
+    }
+}
+
 #[test]
-fn records_round_trip_and_the_encoding_is_pinned() {
-    let c = call("log");
-    let bytes = c.encode();
-    assert_eq!(QueuedCall::decode(7, &bytes).unwrap(), c);
+fn chunks_round_trip_and_the_encoding_is_pinned() {
+    let calls = vec![call("log"), call("audit")];
+    let t = tree();
+    put(&t, 7, &calls);
+    let read: Vec<Chunk> = chunks(&t).map(Result::unwrap).collect();
+    assert_eq!(read, vec![Chunk { first: 7, calls }]);
+    let (k, bytes) = t.first().unwrap().unwrap();
+    assert_eq!(&k[..], &key(7)[..]);
     check_golden(
         "src/queue/record.golden",
         &format!("{}\n", hex::encode(&bytes)),
@@ -34,37 +45,75 @@ fn records_round_trip_and_the_encoding_is_pinned() {
 }
 
 #[test]
-fn corrupt_records_name_their_seq() {
-    let err = QueuedCall::decode(9, b"junk").unwrap_err();
+fn corrupt_and_empty_chunks_name_their_first_seq() {
+    let t = tree();
+    t.insert(key(9), b"junk").unwrap();
+    let err = chunks(&t).next().unwrap().unwrap_err();
     assert!(
         err.to_string().starts_with("queue entry 9 is corrupt"),
         "{err}"
     );
+    let t = tree();
+    t.insert(key(4), postcard::to_allocvec::<[QueuedCall]>(&[]).unwrap())
+        .unwrap();
+    let err = chunks(&t).next().unwrap().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("queue entry 4 is corrupt: an empty chunk"),
+        "{err}"
+    );
+}
+
+quickcheck! {
+    /// Any calls queued from any seq read back as they went in, in chunks none of which is
+    /// empty or over the cap.
+    fn prop_records_split_calls_into_small_chunks_that_read_back_in_seq_order(
+        first: u32,
+        count: u16
+    ) -> bool {
+        let (first, count) = (u64::from(first) + 1, usize::from(count) % 3000);
+        let calls: Vec<QueuedCall> = (0..count).map(|i| call(&format!("m{i}"))).collect();
+        let t = tree();
+        put(&t, first, &calls);
+        let read: Vec<Chunk> = chunks(&t).map(Result::unwrap).collect();
+        let back: Vec<(u64, QueuedCall)> = pending(&t, 0).map(Result::unwrap).collect();
+        read.iter().all(|c| !c.calls.is_empty() && c.calls.len() <= CHUNK_CALLS)
+            && read.len() == count.div_ceil(CHUNK_CALLS)
+            && back == (first..).zip(calls).collect::<Vec<_>>()
+    }
 }
 
 #[test]
-fn pending_iterates_in_seq_order_and_next_seq_follows_invariant_a() {
+fn pending_skips_what_is_committed_and_next_seq_follows_invariant_a() {
     let t = tree();
     assert_eq!(next_seq(&t, None).unwrap(), 1);
     assert_eq!(next_seq(&t, Some(41)).unwrap(), 42);
-    for seq in [300u64, 2, 256] {
-        t.insert(key(seq), call(&format!("m{seq}")).encode())
-            .unwrap();
-    }
-    let seqs: Vec<u64> = pending(&t).map(|r| r.unwrap().0).collect();
+    put(&t, 300, &[call("a"), call("b")]);
+    put(&t, 2, &[call("c"), call("d"), call("e")]);
+    put(&t, 256, &[call("f")]);
+    let seqs = |committed| -> Vec<u64> { pending(&t, committed).map(|r| r.unwrap().0).collect() };
     assert_eq!(
-        seqs,
-        vec![2, 256, 300],
+        seqs(0),
+        vec![2, 3, 4, 256, 300, 301],
         "byte order of BE keys is seq order"
     );
-    assert_eq!(next_seq(&t, Some(41)).unwrap(), 301);
+    assert_eq!(
+        seqs(3),
+        vec![4, 256, 300, 301],
+        "a chunk's committed calls are done"
+    );
+    assert_eq!(next_seq(&t, Some(41)).unwrap(), 302);
     assert_eq!(next_seq(&t, Some(500)).unwrap(), 501);
-    assert!(contains(&t, 256).unwrap());
-    assert!(!contains(&t, 3).unwrap());
+    assert!(contains(&t, 256, 0).unwrap());
+    assert!(contains(&t, 3, 0).unwrap());
+    assert!(!contains(&t, 3, 3).unwrap(), "committed");
+    assert!(!contains(&t, 5, 0).unwrap(), "between chunks");
+    assert!(!contains(&t, 302, 0).unwrap(), "past the last");
+    assert!(!contains(&t, 1, 0).unwrap(), "before the first");
     // Other areas do not leak into the queue.
     t.insert(b"r", b"x").unwrap();
     t.insert(b"p\xff", b"x").unwrap();
-    assert_eq!(pending(&t).count(), 3);
+    assert_eq!(pending(&t, 0).count(), 6);
 }
 
 #[test]
@@ -78,7 +127,7 @@ fn a_tail_shared_by_threads_hands_out_every_seq_once_and_readers_see_no_gap() {
             let mut scans = 0;
             while !done.load(std::sync::atomic::Ordering::Acquire) || scans == 0 {
                 let bound = tail.next_seq();
-                let seen: Vec<u64> = pending(&tree)
+                let seen: Vec<u64> = pending(&tree, 0)
                     .map(|r| r.unwrap().0)
                     .take_while(|&seq| seq < bound)
                     .collect();
@@ -145,7 +194,7 @@ fn an_idempotency_key_names_one_call_once() {
         Once::Existing(1)
     );
     assert_eq!(tail.next_seq(), 2);
-    assert_eq!(pending(&tree).count(), 1);
+    assert_eq!(pending(&tree, 0).count(), 1);
     // Another call under the same key is refused, naming the seq the key holds.
     let other = call("other");
     let reused = tail.append_once(&other, b"k1", 10).unwrap_err();
