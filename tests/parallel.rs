@@ -4,7 +4,10 @@
 //! element per call, fires a child call when `b % 3 == 0`, and traps after its writes when
 //! `b % 5 == 0`. Generated batches of its calls, with keys drawn from a tiny alphabet (heavy
 //! collisions) and two-key calls, are run on a parallel host and on a strictly sequential
-//! one (one call per round, one thread); both must reach the same state and root.
+//! one (one call per round, one thread, each round committed before the next is taken);
+//! both must reach the same state and root. The parallel hosts run the batch as one round
+//! and as rounds of 3 calls, which `Host::tick` pipelines: a round's pure calls run while
+//! the round before them commits.
 
 use commute::execute::Limits;
 use commute::submit::Args;
@@ -49,8 +52,13 @@ fn host(threads: usize, max_round_calls: usize, perturb: Option<commute::host::P
     host
 }
 
-/// Submits `calls` and ticks until nothing is pending; the root, the state, the outcomes.
-fn run(mut host: Host, calls: &[GenCall]) -> (String, serde_json::Value, Vec<String>) {
+/// Submits `calls` and ticks until nothing is pending (pipelined, or with `serial` one
+/// round at a time); the root, the state, the outcomes.
+fn run(
+    mut host: Host,
+    calls: &[GenCall],
+    serial: bool,
+) -> (String, serde_json::Value, Vec<String>) {
     let texts: Vec<String> = calls
         .iter()
         .map(|c| format!("({}, {})", c.a, c.b))
@@ -64,7 +72,11 @@ fn run(mut host: Host, calls: &[GenCall]) -> (String, serde_json::Value, Vec<Str
         })
         .collect();
     host.submit_batch(&batch).unwrap();
-    host.tick(|_| {}).unwrap();
+    if serial {
+        while host.tick_round().unwrap().is_some() {}
+    } else {
+        host.tick(|_| {}).unwrap();
+    }
     // Children get seqs after the submitted calls; read every outcome up to the last one.
     let outcomes = (1..)
         .map(|seq| host.status(seq).unwrap())
@@ -78,9 +90,16 @@ fn parallel_equals_sequential(calls: Vec<GenCall>, perturb: bool) -> TestResult 
     if calls.is_empty() {
         return TestResult::discard();
     }
-    let sequential = run(host(1, 1, None), &calls);
+    let sequential = run(host(1, 1, None), &calls, true);
     assert!(sequential.2.len() >= calls.len());
-    for threads in [1, 2, 8] {
+    for (threads, round_calls) in [
+        (1, 10_000),
+        (2, 10_000),
+        (8, 10_000),
+        (1, 3),
+        (2, 3),
+        (8, 3),
+    ] {
         let hook: Option<commute::host::Perturb> = perturb.then(|| {
             // Delay each call by an amount derived from its seq: completion order then
             // differs from seq order, and from one thread count to the next.
@@ -90,10 +109,11 @@ fn parallel_equals_sequential(calls: Vec<GenCall>, perturb: bool) -> TestResult 
                 std::thread::sleep(Duration::from_micros(micros));
             }) as commute::host::Perturb
         });
-        let parallel = run(host(threads, 10_000, hook), &calls);
+        let parallel = run(host(threads, round_calls, hook), &calls, false);
         if parallel != sequential {
             return TestResult::error(format!(
-                "{threads} threads (perturbed: {perturb}) differ from sequential\n\
+                "{threads} threads, rounds of {round_calls} (perturbed: {perturb}) differ \
+                 from sequential\n\
                  parallel:   {parallel:?}\nsequential: {sequential:?}"
             ));
         }
@@ -130,7 +150,7 @@ fn a_batch_with_every_path_commits_what_sequential_execution_does() {
     .into_iter()
     .map(|(pair, a, b)| GenCall { pair, a, b })
     .collect();
-    let (root, state, outcomes) = run(host(2, 10_000, None), &calls);
+    let (root, state, outcomes) = run(host(2, 10_000, None), &calls, false);
     assert_eq!(
         outcomes,
         [
@@ -155,7 +175,7 @@ fn a_batch_with_every_path_commits_what_sequential_execution_does() {
     assert_eq!(m[key(0)], hex(&4u64.to_le_bytes()));
     assert_eq!(m[key(1)], hex(&7u64.to_le_bytes()));
     assert_eq!(state["lists"][hex(b"l")].as_array().unwrap().len(), 5);
-    assert_eq!(run(host(1, 1, None), &calls).0, root);
+    assert_eq!(run(host(1, 1, None), &calls, true).0, root);
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -194,4 +214,53 @@ fn children_are_queued_after_their_round_with_the_parent_as_caller() {
         pending[0].1.time, pending[1].1.time,
         "children carry their parent's time"
     );
+}
+
+#[test]
+fn a_pipelined_tick_keeps_oneways_behind_the_pure_calls_before_them() {
+    // Rounds of 2: while a round of bumps commits, the next round of bumps runs beside it,
+    // but a snap (a oneway, which reads) waits for the commit, and sees every bump before it.
+    let config = Config {
+        max_round_calls: 2,
+        threads: 2,
+        ..Config::default()
+    };
+    let mut host = Host::temporary_with(config).unwrap();
+    let wasm = wat::parse_str(include_str!("guests/barrier.wat")).unwrap();
+    let did = include_str!("guests/barrier.did");
+    host.install("barrier", &wasm, Some(("barrier.did", did)), None)
+        .unwrap();
+    let mut batch = Vec::new();
+    for bumps in [5, 3, 0, 4] {
+        batch.extend((0..bumps).map(|_| "bump"));
+        batch.push("snap");
+    }
+    let calls: Vec<_> = batch
+        .iter()
+        .map(|m| ("barrier", *m, Args::Text("()"), Principal::anonymous()))
+        .collect();
+    host.submit_batch(&calls).unwrap();
+    let mut rounds = Vec::new();
+    host.tick(|r| rounds.push((r.round, r.calls))).unwrap();
+    let numbers: Vec<u64> = rounds.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        (numbers[0]..numbers[0] + rounds.len() as u64).collect::<Vec<_>>()
+    );
+    let sizes: Vec<usize> = rounds.iter().map(|(_, c)| *c).collect();
+    assert_eq!(
+        sizes,
+        [2, 2, 1, 1, 2, 1, 1, 1, 2, 2, 1],
+        "rounds of 2, cut at each snap"
+    );
+    let state = host.dump("barrier").unwrap();
+    let seen: Vec<&String> = state["maps"][hex(b"s")]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    let value = |n: i128| hex(&n.to_le_bytes());
+    // Each snap saw the bumps queued before it: 5, 8, 8 again and 12.
+    assert_eq!(seen, [&value(5), &value(8), &value(12)]);
+    assert_eq!(state["counters"][hex(b"n")][""], "12");
 }

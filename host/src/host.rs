@@ -4,7 +4,7 @@
 //! The host owns the sled directory: one process at a time (sled locks it). Every method
 //! that changes state commits atomically and flushes before it returns.
 
-use crate::execute::{self, Engine, ExecuteError, Limits};
+use crate::execute::{self, Engine, ExecuteError, Execution, Limits};
 use crate::merge::Delta;
 use crate::outcome::{self, Outcome, Status};
 use crate::query::{reply, Queries, Reply};
@@ -13,7 +13,7 @@ use crate::registry::{self, Canister, Record, Registry, RegistryError};
 use crate::root::Root;
 use crate::round::{self, RoundError, RoundReport};
 use crate::schedule::{Schedule, Trace};
-use crate::store::{Store, StoreError};
+use crate::store::{StateReader, Store, StoreError};
 use crate::submit::{now_nanos, Args, Intake, SubmitError};
 use candid::Principal;
 use commute_did::{candid_service_section, Did, DidError, Mode};
@@ -615,14 +615,54 @@ impl Host {
     /// Runs rounds until nothing is pending, handing each round's report to `report` as
     /// it commits. Returns how many rounds ran.
     ///
+    /// Rounds are pipelined: while round k commits, the pure calls of round k + 1 already
+    /// run beside it on the same worker pool. A pure call reads no state, so what it does
+    /// cannot depend on whether round k has committed; an update or oneway reads state, so
+    /// it waits for the commit (the barrier of DESIGN §4). Commits stay one at a time, in
+    /// round order, each flushed before it is reported, so what is committed, and every
+    /// root reported, is what [`Host::tick_round`] in a loop gives.
+    ///
     /// # Errors
     ///
     /// [`HostError`] if a round cannot commit; the rounds before it stay committed.
     pub fn tick(&mut self, mut report: impl FnMut(&RoundReport)) -> Result<usize, HostError> {
         let mut rounds = 0;
-        while let Some(r) = self.tick_round()? {
-            report(&r);
-            rounds += 1;
+        // The round that ran and awaits its commit.
+        let mut ran: Option<Ran> = None;
+        loop {
+            let after = match &ran {
+                Some(r) => r.last_seq(),
+                None => self.store.last_seq().unwrap_or(0),
+            };
+            let next = self.take(after)?;
+            let Some(ready) = ran.take() else {
+                match next {
+                    Some(taken) => ran = Some(self.execute(taken)?),
+                    None => break,
+                }
+                continue;
+            };
+            ran = match next {
+                // Pure calls run while the round before them commits.
+                Some(taken) if taken.pure() => {
+                    let (committed, executed) = self.commit_beside(ready, taken);
+                    report(&committed?);
+                    rounds += 1;
+                    Some(executed?)
+                }
+                // An update waits for the commit: it reads the state.
+                Some(taken) => {
+                    report(&self.commit(ready)?);
+                    rounds += 1;
+                    Some(self.execute(taken)?)
+                }
+                // The commit may queue children: look again after it.
+                None => {
+                    report(&self.commit(ready)?);
+                    rounds += 1;
+                    None
+                }
+            };
         }
         Ok(rounds)
     }
@@ -633,63 +673,93 @@ impl Host {
     ///
     /// [`HostError`] if the round cannot commit; nothing of it is committed then.
     pub fn tick_round(&mut self) -> Result<Option<RoundReport>, HostError> {
-        let started = Instant::now();
-        let tail = self.intake.tail().clone();
-        let bound = tail.next_seq();
-        let committed = self.store.last_seq().unwrap_or(0);
-        let round::Taken { calls, spent } =
-            round::next_calls(self.tree(), self.config.max_round_calls, committed, bound)?;
-        if calls.is_empty() {
+        let Some(taken) = self.take(self.store.last_seq().unwrap_or(0))? else {
             return Ok(None);
-        }
-        // Pure rounds run on the pool along the key DAG; an update round is one call.
-        let keys: Vec<Vec<(&str, &[u8])>> = calls
-            .iter()
-            .map(|(_, c)| {
-                c.keys
-                    .iter()
-                    .map(|k| (c.canister.as_str(), k.as_slice()))
-                    .collect()
-            })
-            .collect();
-        let schedule = Schedule::build(&keys);
-        let (engine, registry, store) = (&self.engine, &self.registry, &self.store);
-        let perturb = self.config.perturb.as_deref();
-        let (executions, trace) = schedule.run(
-            &self.pool,
-            |i| {
-                let (seq, call) = &calls[i];
-                if let Some(hook) = perturb {
-                    hook(*seq);
-                }
-                round::execute(engine, registry, store, call)
-            },
-            self.config.trace,
-        );
-        let mut ran = Vec::with_capacity(calls.len());
-        for ((seq, call), ex) in calls.into_iter().zip(executions) {
-            let ex = ex.map_err(|error| RoundError::Execute { seq, error })?;
-            ran.push((seq, call, ex));
-        }
-        let mut report = tail.with_next(|next| {
-            round::commit(
-                &mut self.store,
-                &self.registry,
-                self.config.limits.arg_bytes,
-                self.round + 1,
-                next,
-                (&ran, &spent),
-            )
-        })?;
-        // Flushed outside the tail lock: acceptors append meanwhile, and share this flush.
-        self.store.flush()?;
-        if let Some((seq, _, _)) = ran.last() {
-            tail.set_committed(*seq);
-        }
-        report.micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        };
+        let ran = self.execute(taken)?;
+        self.commit(ran).map(Some)
+    }
+
+    /// The calls of the next round: the first pending after seq `after` (the last seq
+    /// committed, or run and about to be), none if nothing is pending.
+    fn take(&self, after: u64) -> Result<Option<Taken>, HostError> {
+        let started = Instant::now();
+        let bound = self.intake.tail().next_seq();
+        let round::Taken { calls, spent } =
+            round::next_calls(self.tree(), self.config.max_round_calls, after, bound)?;
+        Ok((!calls.is_empty()).then_some(Taken {
+            started,
+            calls,
+            spent,
+        }))
+    }
+
+    /// Runs `taken` against the committed state.
+    fn execute(&mut self, taken: Taken) -> Result<Ran, HostError> {
+        self.parts().0.run(taken)
+    }
+
+    /// Commits `ran` as the next round, flushed.
+    fn commit(&mut self, ran: Ran) -> Result<RoundReport, HostError> {
+        let (committed, trace) = self.parts().1.commit(ran);
+        self.committed(committed, trace)
+    }
+
+    /// Commits `ready` while the pure calls of `next` run, on the same pool: with one
+    /// worker the two take turns, with more they overlap.
+    fn commit_beside(
+        &mut self,
+        ready: Ran,
+        next: Taken,
+    ) -> (Result<RoundReport, HostError>, Result<Ran, HostError>) {
+        let (executor, mut committer) = self.parts();
+        let ((committed, trace), executed) = executor
+            .pool
+            .install(|| rayon::join(|| committer.commit(ready), || executor.run(next)));
+        (self.committed(committed, trace), executed)
+    }
+
+    /// The host split into what runs a round (reading only) and what commits one.
+    fn parts(&mut self) -> (Executor<'_>, Committer<'_>) {
+        let Host {
+            store,
+            engine,
+            registry,
+            intake,
+            config,
+            round,
+            pool,
+            ..
+        } = self;
+        let registry: &Registry = registry;
+        let executor = Executor {
+            engine,
+            registry,
+            reader: store.reader().clone(),
+            pool,
+            perturb: config.perturb.as_deref(),
+            trace: config.trace,
+        };
+        let committer = Committer {
+            store,
+            registry,
+            tail: intake.tail(),
+            arg_bytes: config.limits.arg_bytes,
+            round: *round + 1,
+        };
+        (executor, committer)
+    }
+
+    /// Counts a round that committed, and keeps its trace.
+    fn committed(
+        &mut self,
+        committed: Result<RoundReport, HostError>,
+        trace: Option<(Schedule, Trace)>,
+    ) -> Result<RoundReport, HostError> {
+        let report = committed?;
         self.round += 1;
-        self.last_trace = trace.map(|t| (schedule, t));
-        Ok(Some(report))
+        self.last_trace = trace;
+        Ok(report)
     }
 
     /// The DAG and trace of the last round, when [`Config::trace`] is on.
@@ -733,5 +803,132 @@ impl Host {
     /// [`HostError::Submit`] if no such canister; store errors.
     pub fn dump(&self, name: &str) -> Result<serde_json::Value, HostError> {
         self.queries().dump(name)
+    }
+}
+
+/// A round's calls, taken from the queue.
+struct Taken {
+    started: Instant,
+    calls: Vec<(u64, QueuedCall)>,
+    /// The queue chunks its commit removes.
+    spent: Vec<u64>,
+}
+
+impl Taken {
+    /// Whether it is a round of pure calls, which read no state.
+    fn pure(&self) -> bool {
+        self.calls.iter().all(|(_, c)| c.kind == CallKind::Pure)
+    }
+}
+
+/// A round that ran and awaits its commit.
+struct Ran {
+    started: Instant,
+    ran: Vec<(u64, QueuedCall, Execution)>,
+    spent: Vec<u64>,
+    trace: Option<(Schedule, Trace)>,
+}
+
+impl Ran {
+    /// The last seq it holds.
+    fn last_seq(&self) -> u64 {
+        self.ran.last().map_or(0, |(seq, _, _)| *seq)
+    }
+}
+
+/// What running a round needs: the host's parts that only read.
+struct Executor<'a> {
+    engine: &'a Engine,
+    registry: &'a Registry,
+    reader: StateReader,
+    pool: &'a rayon::ThreadPool,
+    perturb: Option<&'a (dyn Fn(u64) + Send + Sync)>,
+    trace: bool,
+}
+
+impl Executor<'_> {
+    /// Runs a round's calls: pure calls on the pool along the key DAG; an update round is
+    /// one call.
+    fn run(&self, taken: Taken) -> Result<Ran, HostError> {
+        let Taken {
+            started,
+            calls,
+            spent,
+        } = taken;
+        let keys: Vec<Vec<(&str, &[u8])>> = calls
+            .iter()
+            .map(|(_, c)| {
+                c.keys
+                    .iter()
+                    .map(|k| (c.canister.as_str(), k.as_slice()))
+                    .collect()
+            })
+            .collect();
+        let schedule = Schedule::build(&keys);
+        let (executions, trace) = schedule.run(
+            self.pool,
+            |i| {
+                let (seq, call) = &calls[i];
+                if let Some(hook) = self.perturb {
+                    hook(*seq);
+                }
+                round::execute(self.engine, self.registry, &self.reader, call)
+            },
+            self.trace,
+        );
+        let mut ran = Vec::with_capacity(calls.len());
+        for ((seq, call), ex) in calls.into_iter().zip(executions) {
+            let ex = ex.map_err(|error| RoundError::Execute { seq, error })?;
+            ran.push((seq, call, ex));
+        }
+        Ok(Ran {
+            started,
+            ran,
+            spent,
+            trace: trace.map(|t| (schedule, t)),
+        })
+    }
+}
+
+/// What committing a round needs: the store, and what checks and queues its children.
+struct Committer<'a> {
+    store: &'a mut Store,
+    registry: &'a Registry,
+    tail: &'a Tail,
+    arg_bytes: usize,
+    /// The number of the round it commits.
+    round: u64,
+}
+
+impl Committer<'_> {
+    /// Commits `ran` (round invariant B) and flushes it. Returns the report, and the
+    /// round's trace to keep.
+    fn commit(&mut self, ran: Ran) -> (Result<RoundReport, HostError>, Option<(Schedule, Trace)>) {
+        let Ran {
+            started,
+            ran,
+            spent,
+            trace,
+        } = ran;
+        let committed = (|| {
+            let mut report = self.tail.with_next(|next| {
+                round::commit(
+                    self.store,
+                    self.registry,
+                    self.arg_bytes,
+                    self.round,
+                    next,
+                    (&ran, &spent),
+                )
+            })?;
+            // Flushed outside the tail lock: acceptors append meanwhile, and share this flush.
+            self.store.flush()?;
+            if let Some((seq, _, _)) = ran.last() {
+                self.tail.set_committed(*seq);
+            }
+            report.micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            Ok(report)
+        })();
+        (committed, trace)
     }
 }

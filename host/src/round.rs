@@ -135,7 +135,7 @@ pub fn next_calls(
     let mut taken = Taken::default();
     // Every seq up to `done` is committed or taken.
     let mut done = committed;
-    'chunks: for chunk in queue::chunks(tree) {
+    'chunks: for chunk in queue::chunks(tree, committed) {
         let chunk = chunk?;
         let (first, end) = (chunk.first, chunk.end());
         let mut full = false;
@@ -174,7 +174,7 @@ pub fn next_calls(
 pub fn execute(
     engine: &Engine,
     registry: &Registry,
-    store: &Store,
+    reader: &StateReader,
     call: &QueuedCall,
 ) -> Result<Execution, ExecuteError> {
     let trapped = |message: String| Ok(Execution::trapped(message));
@@ -208,7 +208,7 @@ pub fn execute(
         arg: &call.arg,
         time: call.time,
     };
-    run_call(engine, registry, store.reader(), compiled, &exec_call)
+    run_call(engine, registry, reader, compiled, &exec_call)
 }
 
 /// Runs `call` on `compiled` against the committed state of its canister, checking the

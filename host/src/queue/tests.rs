@@ -34,7 +34,7 @@ fn chunks_round_trip_and_the_encoding_is_pinned() {
     let calls = vec![call("log"), call("audit")];
     let t = tree();
     put(&t, 7, &calls);
-    let read: Vec<Chunk> = chunks(&t).map(Result::unwrap).collect();
+    let read: Vec<Chunk> = chunks(&t, 0).map(Result::unwrap).collect();
     assert_eq!(read, vec![Chunk { first: 7, calls }]);
     let (k, bytes) = t.first().unwrap().unwrap();
     assert_eq!(&k[..], &key(7)[..]);
@@ -48,7 +48,7 @@ fn chunks_round_trip_and_the_encoding_is_pinned() {
 fn corrupt_and_empty_chunks_name_their_first_seq() {
     let t = tree();
     t.insert(key(9), b"junk").unwrap();
-    let err = chunks(&t).next().unwrap().unwrap_err();
+    let err = chunks(&t, 0).next().unwrap().unwrap_err();
     assert!(
         err.to_string().starts_with("queue entry 9 is corrupt"),
         "{err}"
@@ -56,7 +56,7 @@ fn corrupt_and_empty_chunks_name_their_first_seq() {
     let t = tree();
     t.insert(key(4), postcard::to_allocvec::<[QueuedCall]>(&[]).unwrap())
         .unwrap();
-    let err = chunks(&t).next().unwrap().unwrap_err();
+    let err = chunks(&t, 0).next().unwrap().unwrap_err();
     assert!(
         err.to_string()
             .contains("queue entry 4 is corrupt: an empty chunk"),
@@ -75,7 +75,7 @@ quickcheck! {
         let calls: Vec<QueuedCall> = (0..count).map(|i| call(&format!("m{i}"))).collect();
         let t = tree();
         put(&t, first, &calls);
-        let read: Vec<Chunk> = chunks(&t).map(Result::unwrap).collect();
+        let read: Vec<Chunk> = chunks(&t, 0).map(Result::unwrap).collect();
         let back: Vec<(u64, QueuedCall)> = pending(&t, 0).map(Result::unwrap).collect();
         read.iter().all(|c| !c.calls.is_empty() && c.calls.len() <= CHUNK_CALLS)
             && read.len() == count.div_ceil(CHUNK_CALLS)
@@ -103,6 +103,19 @@ fn pending_skips_what_is_committed_and_next_seq_follows_invariant_a() {
         "a chunk's committed calls are done"
     );
     assert_eq!(next_seq(&t, Some(41)).unwrap(), 302);
+    // Chunks wholly at or below `after` are not read; the one holding `after + 1` is.
+    let firsts = |after| -> Vec<u64> { chunks(&t, after).map(|c| c.unwrap().first).collect() };
+    assert_eq!(firsts(0), [2, 256, 300]);
+    assert_eq!(firsts(3), [2, 256, 300], "4 is in the chunk from 2");
+    assert_eq!(
+        firsts(4),
+        [2, 256, 300],
+        "the chunk at or below 5 is read, and skipped"
+    );
+    assert_eq!(firsts(256), [256, 300]);
+    assert_eq!(firsts(299), [300], "300 starts a chunk");
+    assert_eq!(firsts(300), [300]);
+    assert_eq!(firsts(u64::MAX), [300]);
     assert_eq!(next_seq(&t, Some(500)).unwrap(), 501);
     assert!(contains(&t, 256, 0).unwrap());
     assert!(contains(&t, 3, 0).unwrap());

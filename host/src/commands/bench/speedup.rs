@@ -2,11 +2,20 @@
 //!
 //! The subject is a batch of CPU-bound pure calls, `analytics.work(key, rounds)` from the
 //! example canister, with `rounds` calibrated at startup so that one call costs about
-//! 50 µs on this machine ([`calibrate`]). One host per thread count, each on its own
-//! temporary directory and worker pool, gets the *same* batch each repetition, submitted
-//! untimed; what is timed is `tick`: the round that runs and commits the batch (one round:
-//! the round size is set to the batch size). Repetitions interleave the thread counts;
-//! the ratio at N threads is the median time at 1 thread over the median at N.
+//! 50 µs on this machine ([`calibrate`]). Two hosts per thread count, each on its own
+//! temporary directory and worker pool, get the *same* batch each repetition, submitted
+//! untimed; what is timed is `tick`, which runs and commits the batch:
+//!
+//! - the *rounds* host takes it as rounds of [`ROUND_CALLS`] calls, as a host works
+//!   through a backlog: each round's pure calls run while the round before commits
+//!   ([`Host::tick`]). Its speedup is the measure's `ratio`;
+//! - the *one-round* host takes the whole batch as one round (the round size is the batch
+//!   size), so nothing overlaps its commit. Its speedup is `one_round_ratio`, and its
+//!   trace splits the round into the parallel phase and the rest (`exec_ms`,
+//!   `serial_ms`).
+//!
+//! Repetitions interleave the thread counts; the ratio at N threads is the median time at
+//! 1 thread over the median at N.
 //!
 //! - Uniform: every call has its own key, so the DAG has no edge.
 //! - Zipf: keys are drawn Zipf(1.0) over 1,000 keys (seeded; the same draw for every
@@ -34,8 +43,11 @@ use std::time::{Duration, Instant};
 
 /// What one call should cost, in µs.
 const TARGET_CALL_US: f64 = 50.0;
-/// The most calls one speedup batch may hold: the hosts' round size.
+/// The most calls one speedup batch may hold: the one-round hosts' round size.
 const MAX_BATCH: usize = 10_000;
+/// The round size of the rounds hosts: big enough that a round's fixed costs (its flush)
+/// are small beside its calls, small enough that a batch is several rounds to pipeline.
+pub(crate) const ROUND_CALLS: usize = 1_000;
 /// Keys the Zipf batch draws from, and its exponent.
 const ZIPF_KEYS: usize = 1_000;
 const ZIPF_EXPONENT: f64 = 1.0;
@@ -60,11 +72,12 @@ impl Keys {
     }
 }
 
-/// The hosts, one per thread count, with the analytics canister installed; the bare
+/// The hosts, two per thread count, with the analytics canister installed; the bare
 /// wasmtime ceiling's pools; and the calibrated work per call.
 pub(crate) struct Speedup {
     threads: Vec<usize>,
-    hosts: Vec<Host>,
+    /// Per thread count: the one-round host, then the rounds host.
+    hosts: Vec<[Host; 2]>,
     /// The same module in bare wasmtime, and a pool per thread count to run it on.
     bare: Bare,
     pools: Vec<rayon::ThreadPool>,
@@ -105,10 +118,13 @@ pub(crate) struct Curve {
     pub(crate) keys: Keys,
     /// The thread counts, ascending, starting at 1.
     pub(crate) threads: Vec<usize>,
-    /// The speedup at each count: median time at 1 thread ÷ median time at that count.
+    /// The speedup of the rounds host at each count: its median time at 1 thread ÷ its
+    /// median time at that count.
     pub(crate) ratios: Vec<f64>,
-    /// The median round time at each count.
+    /// The median time of the rounds host at each count.
     medians: Vec<Duration>,
+    /// The median time of the one-round host at each count.
+    one_round: Vec<Duration>,
     /// What each count's host showed, per repetition.
     observed: Vec<Vec<Observed>>,
     /// The median time of the bare wasmtime loop at each count.
@@ -131,13 +147,17 @@ impl Speedup {
     ) -> anyhow::Result<Speedup> {
         progress.start(
             "calibrating analytics.work",
-            CALIBRATION_STEPS + threads.len(),
+            CALIBRATION_STEPS + 2 * threads.len(),
         );
         let calibration = calibrate(sizes.calibration_calls, progress)?;
         let mut hosts = Vec::new();
         let mut pools = Vec::new();
         for &t in threads {
-            hosts.push(analytics_host(t, MAX_BATCH)?);
+            hosts.push([
+                analytics_host(t, MAX_BATCH)?,
+                analytics_host(t, ROUND_CALLS)?,
+            ]);
+            progress.step();
             pools.push(
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(t)
@@ -172,7 +192,7 @@ impl Speedup {
     ) -> anyhow::Result<Curve> {
         let calls = sizes.speedup_calls.min(MAX_BATCH);
         let counts = self.threads.len();
-        progress.start(keys.measure(), (sizes.reps + 1) * 2 * counts);
+        progress.start(keys.measure(), (sizes.reps + 1) * 3 * counts);
         let zipf = Zipf::new(ZIPF_KEYS, ZIPF_EXPONENT);
         let mut rng = SplitMix64::new(ZIPF_SEED);
         let rounds = self.calibration.work_rounds;
@@ -181,8 +201,9 @@ impl Speedup {
         let mut observed = vec![Vec::new(); counts];
         let (hosts, bare, pools) = (&mut self.hosts, &self.bare, &self.pools);
         let next_key = &mut self.next_key;
-        // Subjects 0..counts are the hosts, counts..2*counts the bare loops.
-        let times = interleave(sizes.reps, 2 * counts, |turn| {
+        // Subjects 0..counts are the one-round hosts, counts..2*counts the rounds hosts,
+        // 2*counts..3*counts the bare loops.
+        let times = interleave(sizes.reps, 3 * counts, |turn| {
             if batch.as_ref().is_none_or(|(rep, _)| *rep != turn.rep) {
                 let args = (0..calls)
                     .map(|_| {
@@ -199,16 +220,17 @@ impl Speedup {
                 batch = Some((turn.rep, args));
             }
             let (_, args) = batch.as_ref().expect("drawn above");
-            let time = if turn.subject < counts {
-                let host = &mut hosts[turn.subject];
+            let time = if turn.subject < 2 * counts {
+                let (one_round, i) = (turn.subject < counts, turn.subject % counts);
+                let host = &mut hosts[i][usize::from(!one_round)];
                 let (_submit, time) = run_calls(host, ANALYTICS.name, "work", args)?;
-                if turn.rep.is_some() {
+                if one_round && turn.rep.is_some() {
                     let (schedule, trace) = host.last_trace().context("the host records traces")?;
-                    observed[turn.subject].push(Observed::of(schedule, trace));
+                    observed[i].push(Observed::of(schedule, trace));
                 }
                 time
             } else {
-                let pool = &pools[turn.subject - counts];
+                let pool = &pools[turn.subject - 2 * counts];
                 let started = Instant::now();
                 pool.install(|| {
                     args.par_iter()
@@ -220,16 +242,15 @@ impl Speedup {
             Ok::<_, anyhow::Error>(time)
         })?;
         let medians: Vec<Duration> = times.iter().map(|t| median(t)).collect();
-        let ratios = medians[..counts]
-            .iter()
-            .map(|m| ratio(medians[0], *m))
-            .collect();
+        let rounds = &medians[counts..2 * counts];
+        let ratios = rounds.iter().map(|m| ratio(rounds[0], *m)).collect();
         Ok(Curve {
             keys,
             threads: self.threads.clone(),
             ratios,
-            bare: medians[counts..].to_vec(),
-            medians: medians[..counts].to_vec(),
+            bare: medians[2 * counts..].to_vec(),
+            medians: rounds.to_vec(),
+            one_round: medians[..counts].to_vec(),
             observed,
             calls,
             reps: sizes.reps,
@@ -281,11 +302,11 @@ impl Curve {
         median(&values)
     }
 
-    /// The measure's JSON line. Each point of `curve` has the round's median time and
-    /// the ratio; `exec_ms` and `exec_ratio`, the same for the parallel phase alone
-    /// (`Schedule::run`); `serial_ms`, the rest of the round (reading the queue, building
-    /// the DAG, merge, commit, flush); and `wasmtime_ratio`, the speedup of the same calls
-    /// in the bare wasmtime loop.
+    /// The measure's JSON line. Each point of `curve` has the rounds host's median time
+    /// and ratio; the one-round host's (`one_round_ms`, `one_round_ratio`); `exec_ms` and
+    /// `exec_ratio`, the same for its parallel phase alone (`Schedule::run`); `serial_ms`,
+    /// the rest of its round (reading the queue, building the DAG, merge, commit, flush);
+    /// and `wasmtime_ratio`, the speedup of the same calls in the bare wasmtime loop.
     pub(crate) fn line(&self) -> Value {
         let exec0 = self.observed(0, |o| o.exec);
         let curve: Vec<Value> = (0..self.threads.len())
@@ -295,9 +316,11 @@ impl Curve {
                     "threads": self.threads[i],
                     "ratio": round(self.ratios[i], 3),
                     "median_ms": ms(self.medians[i]),
+                    "one_round_ms": ms(self.one_round[i]),
+                    "one_round_ratio": round(ratio(self.one_round[0], self.one_round[i]), 3),
                     "exec_ms": ms(exec),
                     "exec_ratio": round(ratio(exec0, exec), 3),
-                    "serial_ms": ms(self.medians[i].saturating_sub(exec)),
+                    "serial_ms": ms(self.one_round[i].saturating_sub(exec)),
                     "wasmtime_ratio": round(self.wasmtime_ratios()[i], 3),
                 })
             })
@@ -307,6 +330,7 @@ impl Curve {
             "ratio": round(self.ratio(), 3),
             "threads": self.threads.last(),
             "calls": self.calls,
+            "round_calls": ROUND_CALLS,
             "reps": self.reps,
             "work_rounds": self.calibration.work_rounds,
             "call_us": round(self.calibration.call_us, 1),
