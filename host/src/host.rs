@@ -705,17 +705,23 @@ impl Host {
         self.committed(committed, trace)
     }
 
-    /// Commits `ready` while the pure calls of `next` run, on the same pool: with one
-    /// worker the two take turns, with more they overlap.
+    /// Commits `ready` while the pure calls of `next` run, on the same pool. With one
+    /// worker there is nothing to overlap: the commit runs, then the round, on this thread
+    /// (a `join` on one worker gives the same order, and measured 3–16% slower).
     fn commit_beside(
         &mut self,
         ready: Ran,
         next: Taken,
     ) -> (Result<RoundReport, HostError>, Result<Ran, HostError>) {
         let (executor, mut committer) = self.parts();
-        let ((committed, trace), executed) = executor
-            .pool
-            .install(|| rayon::join(|| committer.commit(ready), || executor.run(next)));
+        let ((committed, trace), executed) = if executor.pool.current_num_threads() == 1 {
+            let committed = committer.commit(ready);
+            (committed, executor.run(next))
+        } else {
+            executor
+                .pool
+                .install(|| rayon::join(|| committer.commit(ready), || executor.run(next)))
+        };
         (self.committed(committed, trace), executed)
     }
 
