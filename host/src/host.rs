@@ -619,8 +619,10 @@ impl Host {
     /// run beside it on the same worker pool. A pure call reads no state, so what it does
     /// cannot depend on whether round k has committed; an update or oneway reads state, so
     /// it waits for the commit (the barrier of DESIGN §4). Commits stay one at a time, in
-    /// round order, each flushed before it is reported, so what is committed, and every
-    /// root reported, is what [`Host::tick_round`] in a loop gives.
+    /// seq order, each flushed before it is reported, so every committed state is that of
+    /// a prefix of the calls in seq order, and the last is what [`Host::tick_round`] in a
+    /// loop reaches. The rounds may be cut differently: children queued by round k's
+    /// commit come after round k + 1, which was taken before it.
     ///
     /// # Errors
     ///

@@ -123,6 +123,12 @@ impl QueuedCall {
         postcard::to_allocvec(self).expect("a QueuedCall always encodes")
     }
 
+    /// About its size in a chunk: its variable-length fields, and a little for the rest.
+    fn weight(&self) -> usize {
+        let keys: usize = self.keys.iter().map(|k| k.len()).sum();
+        self.canister.len() + self.method.len() + self.caller.len() + self.arg.len() + keys + 32
+    }
+
     /// What identifies the call for an idempotency key: everything but the time it was
     /// accepted at, which differs between a call and its retry.
     pub fn fingerprint(&self) -> [u8; 32] {
@@ -138,6 +144,10 @@ impl QueuedCall {
 /// must not make every round decode all of it, and a round that ends inside a chunk makes
 /// the next one decode again at most this many calls it does not take.
 pub const CHUNK_CALLS: usize = 256;
+
+/// About the most bytes one chunk holds, for the same reason: 256 calls of 2 MiB arguments
+/// would be 512 MiB to decode. A call bigger than this is a chunk of its own.
+pub const CHUNK_BYTES: usize = 1 << 20;
 
 /// The store key of the chunk whose first call is `seq`.
 ///
@@ -175,6 +185,23 @@ impl Chunk {
         (self.first..).zip(&self.calls)
     }
 
+    /// One past the seq of the last call of the chunk record `bytes`, read from its length
+    /// prefix alone: a chunk may be a MiB, and a ticket's status needs only where it ends.
+    fn end_of(first: u64, bytes: &[u8]) -> Result<u64, QueueError> {
+        // postcard writes a sequence's length first, as a varint, as it writes a u64.
+        match postcard::take_from_bytes::<u64>(bytes) {
+            Ok((len, _)) if len > 0 => Ok(first.saturating_add(len)),
+            Ok(_) => Err(QueueError::Corrupt {
+                seq: first,
+                message: "an empty chunk".to_string(),
+            }),
+            Err(e) => Err(QueueError::Corrupt {
+                seq: first,
+                message: e.to_string(),
+            }),
+        }
+    }
+
     fn decode(first: u64, bytes: &[u8]) -> Result<Chunk, QueueError> {
         let calls: Vec<QueuedCall> =
             postcard::from_bytes(bytes).map_err(|e| QueueError::Corrupt {
@@ -191,16 +218,29 @@ impl Chunk {
     }
 }
 
-/// The queue records (key, value) that queue `calls` under seqs from `first` on: chunks of
-/// at most [`CHUNK_CALLS`], none if `calls` is empty.
-pub fn records(first: u64, calls: &[QueuedCall]) -> impl Iterator<Item = ([u8; 9], Vec<u8>)> + '_ {
-    (first..)
-        .step_by(CHUNK_CALLS)
-        .zip(calls.chunks(CHUNK_CALLS))
-        .map(|(seq, chunk)| {
-            let bytes = postcard::to_allocvec(chunk).expect("a QueuedCall always encodes");
-            (key(seq), bytes)
-        })
+/// The queue records (key, value) that queue `calls` under seqs from `first` on, none if
+/// `calls` is empty: chunks of at most [`CHUNK_CALLS`] calls, and of about
+/// [`CHUNK_BYTES`] at most unless one call alone is bigger.
+pub fn records(first: u64, calls: &[QueuedCall]) -> Vec<([u8; 9], Vec<u8>)> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, call) in calls.iter().enumerate() {
+        let size = call.weight();
+        if i > start && (i - start == CHUNK_CALLS || bytes + size > CHUNK_BYTES) {
+            out.push(record(first + start as u64, &calls[start..i]));
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < calls.len() {
+        out.push(record(first + start as u64, &calls[start..]));
+    }
+    out
+}
+
+fn record(first: u64, calls: &[QueuedCall]) -> ([u8; 9], Vec<u8>) {
+    let bytes = postcard::to_allocvec(calls).expect("a QueuedCall always encodes");
+    (key(first), bytes)
 }
 
 /// The chunks in the queue that may hold a seq above `after`, in seq order: from the one
@@ -270,7 +310,7 @@ pub fn contains(tree: &sled::Tree, seq: u64, committed: u64) -> Result<bool, Que
         Some(item) => {
             let (k, v) = item?;
             let first = seq_of(&k).unwrap_or(0);
-            Ok(seq < Chunk::decode(first, &v)?.end())
+            Ok(seq < Chunk::end_of(first, &v)?)
         }
         None => Ok(false),
     }
@@ -286,7 +326,7 @@ pub fn next_seq(tree: &sled::Tree, last_committed: Option<u64>) -> Result<u64, Q
         Some(item) => {
             let (k, v) = item?;
             let first = seq_of(&k).unwrap_or(0);
-            Some(Chunk::decode(first, &v)?.end() - 1)
+            Some(Chunk::end_of(first, &v)? - 1)
         }
         None => None,
     };

@@ -77,9 +77,16 @@ quickcheck! {
         put(&t, first, &calls);
         let read: Vec<Chunk> = chunks(&t, 0).map(Result::unwrap).collect();
         let back: Vec<(u64, QueuedCall)> = pending(&t, 0).map(Result::unwrap).collect();
+        let end = first + count as u64;
         read.iter().all(|c| !c.calls.is_empty() && c.calls.len() <= CHUNK_CALLS)
             && read.len() == count.div_ceil(CHUNK_CALLS)
             && back == (first..).zip(calls).collect::<Vec<_>>()
+            // `contains` and `next_seq` read a chunk's end from its length prefix alone.
+            && [first, first + count as u64 / 2, end.saturating_sub(1).max(first)]
+                .iter()
+                .all(|&s| contains(&t, s, 0).unwrap() == (s < end))
+            && !contains(&t, end, 0).unwrap()
+            && next_seq(&t, None).unwrap() == if count == 0 { 1 } else { end }
     }
 }
 
@@ -225,4 +232,22 @@ fn an_idempotency_key_names_one_call_once() {
         reopened.append_once(&retry, b"k1", 10).unwrap(),
         Once::Existing(1)
     );
+}
+
+#[test]
+fn chunks_are_cut_at_about_a_mebibyte_and_a_bigger_call_is_one_alone() {
+    let big = |kib: usize| QueuedCall {
+        arg: ByteBuf::from(vec![7; kib << 10]),
+        ..call("big")
+    };
+    let calls = vec![big(400), big(400), big(400), big(3 << 10), big(1), big(1)];
+    let t = tree();
+    put(&t, 1, &calls);
+    let sizes: Vec<(u64, usize)> = chunks(&t, 0)
+        .map(|c| c.unwrap())
+        .map(|c| (c.first, c.calls.len()))
+        .collect();
+    assert_eq!(sizes, [(1, 2), (3, 1), (4, 1), (5, 2)]);
+    let back: Vec<QueuedCall> = pending(&t, 0).map(|r| r.unwrap().1).collect();
+    assert_eq!(back, calls);
 }
