@@ -180,11 +180,6 @@ impl Chunk {
         self.first + self.calls.len() as u64
     }
 
-    /// Its calls with their seqs.
-    pub fn seqs(&self) -> impl Iterator<Item = (u64, &QueuedCall)> {
-        (self.first..).zip(&self.calls)
-    }
-
     /// One past the seq of the last call of the chunk record `bytes`, read from its length
     /// prefix alone: a chunk may be a MiB, and a ticket's status needs only where it ends.
     fn end_of(first: u64, bytes: &[u8]) -> Result<u64, QueueError> {
@@ -203,17 +198,12 @@ impl Chunk {
     }
 
     fn decode(first: u64, bytes: &[u8]) -> Result<Chunk, QueueError> {
-        let calls: Vec<QueuedCall> =
-            postcard::from_bytes(bytes).map_err(|e| QueueError::Corrupt {
-                seq: first,
-                message: e.to_string(),
-            })?;
-        if calls.is_empty() {
-            return Err(QueueError::Corrupt {
-                seq: first,
-                message: "an empty chunk".to_string(),
-            });
-        }
+        // Refuses an empty chunk, as its length prefix says.
+        Chunk::end_of(first, bytes)?;
+        let calls = postcard::from_bytes(bytes).map_err(|e| QueueError::Corrupt {
+            seq: first,
+            message: e.to_string(),
+        })?;
         Ok(Chunk { first, calls })
     }
 }
