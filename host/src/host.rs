@@ -4,7 +4,7 @@
 //! The host owns the sled directory: one process at a time (sled locks it). Every method
 //! that changes state commits atomically and flushes before it returns.
 
-use crate::execute::{self, Engine, ExecuteError, Execution, Limits};
+use crate::execute::{self, Engine, ExecuteError, Limits};
 use crate::merge::Delta;
 use crate::outcome::{self, Outcome, Status};
 use crate::query::{reply, Queries, Reply};
@@ -445,7 +445,7 @@ impl Host {
                 .map(|(seq, c, ex)| (*seq, c.canister.as_str(), &ex.log)),
         )
         .map_err(RoundError::from)?;
-        let mut commit = self.store.prepare(&delta)?;
+        let mut commit = self.pool.install(|| self.store.prepare(&delta))?;
         commit.insert(
             &registry::key(name),
             &candid::encode_one(record).expect("a record encodes"),
@@ -631,32 +631,42 @@ impl Host {
         let mut rounds = 0;
         // The round that ran and awaits its commit.
         let mut ran: Option<Ran> = None;
+        // The round after it, when already taken beside the commit before.
+        let mut taken: Option<Option<Taken>> = None;
         loop {
-            let after = match &ran {
-                Some(r) => r.last_seq(),
-                None => self.store.last_seq().unwrap_or(0),
+            let next = match taken.take() {
+                Some(next) => next,
+                None => {
+                    let after = match &ran {
+                        Some(r) => r.last_seq(),
+                        None => self.store.last_seq().unwrap_or(0),
+                    };
+                    self.take(after)?
+                }
             };
-            let next = self.take(after)?;
             let Some(ready) = ran.take() else {
                 match next {
-                    Some(taken) => ran = Some(self.execute(taken)?),
+                    Some(next) => ran = Some(self.execute(next)?),
                     None => break,
                 }
                 continue;
             };
             ran = match next {
-                // Pure calls run while the round before them commits.
-                Some(taken) if taken.pure() => {
-                    let (committed, executed) = self.commit_beside(ready, taken);
+                // Pure calls run while the round before them commits, and the round after
+                // them is taken there too.
+                Some(next) if next.pure() => {
+                    let (committed, executed) = self.commit_beside(ready, next);
                     report(&committed?);
                     rounds += 1;
-                    Some(executed?)
+                    let (executed, after) = executed?;
+                    taken = Some(after);
+                    Some(executed)
                 }
                 // An update waits for the commit: it reads the state.
-                Some(taken) => {
+                Some(next) => {
                     report(&self.commit(ready)?);
                     rounds += 1;
-                    Some(self.execute(taken)?)
+                    Some(self.execute(next)?)
                 }
                 // The commit may queue children: look again after it.
                 None => {
@@ -685,15 +695,12 @@ impl Host {
     /// The calls of the next round: the first pending after seq `after` (the last seq
     /// committed, or run and about to be), none if nothing is pending.
     fn take(&self, after: u64) -> Result<Option<Taken>, HostError> {
-        let started = Instant::now();
-        let bound = self.intake.tail().next_seq();
-        let round::Taken { calls, spent } =
-            round::next_calls(self.tree(), self.config.max_round_calls, after, bound)?;
-        Ok((!calls.is_empty()).then_some(Taken {
-            started,
-            calls,
-            spent,
-        }))
+        take(
+            self.tree(),
+            self.intake.tail(),
+            self.config.max_round_calls,
+            after,
+        )
     }
 
     /// Runs `taken` against the committed state.
@@ -707,22 +714,31 @@ impl Host {
         self.committed(committed, trace)
     }
 
-    /// Commits `ready` while the pure calls of `next` run, on the same pool. With one
-    /// worker there is nothing to overlap: the commit runs, then the round, on this thread
-    /// (a `join` on one worker gives the same order, and measured 3–16% slower).
+    /// Commits `ready` while the pure calls of `next` run, on the same pool, then takes the
+    /// round after `next` there too. With one worker there is nothing to overlap: the
+    /// commit runs, then the round, on this thread (a `join` on one worker gives the same
+    /// order, and measured 3–16% slower).
     fn commit_beside(
         &mut self,
         ready: Ran,
         next: Taken,
-    ) -> (Result<RoundReport, HostError>, Result<Ran, HostError>) {
+    ) -> (
+        Result<RoundReport, HostError>,
+        Result<RanAndNext, HostError>,
+    ) {
         let (executor, mut committer) = self.parts();
+        let run = || {
+            let ran = executor.run(next)?;
+            let after = executor.take(ran.last_seq())?;
+            Ok((ran, after))
+        };
         let ((committed, trace), executed) = if executor.pool.current_num_threads() == 1 {
             let committed = committer.commit(ready);
-            (committed, executor.run(next))
+            (committed, run())
         } else {
             executor
                 .pool
-                .install(|| rayon::join(|| committer.commit(ready), || executor.run(next)))
+                .install(|| rayon::join(|| committer.commit(ready), run))
         };
         (self.committed(committed, trace), executed)
     }
@@ -744,12 +760,15 @@ impl Host {
             engine,
             registry,
             reader: store.reader().clone(),
+            tail: intake.tail(),
+            max_round_calls: config.max_round_calls,
             pool,
             perturb: config.perturb.as_deref(),
             trace: config.trace,
         };
         let committer = Committer {
             store,
+            pool,
             registry,
             tail: intake.tail(),
             arg_bytes: config.limits.arg_bytes,
@@ -829,10 +848,15 @@ impl Taken {
     }
 }
 
+/// A round that ran, and the round after it (none if nothing was pending).
+type RanAndNext = (Ran, Option<Taken>);
+
 /// A round that ran and awaits its commit.
 struct Ran {
     started: Instant,
-    ran: Vec<(u64, QueuedCall, Execution)>,
+    ran: Vec<round::Executed>,
+    /// The merge of their logs.
+    delta: Delta,
     spent: Vec<u64>,
     trace: Option<(Schedule, Trace)>,
 }
@@ -844,17 +868,43 @@ impl Ran {
     }
 }
 
+/// The calls of the next round: the first pending after seq `after`, at most `max_calls`,
+/// none if nothing is pending.
+fn take(
+    tree: &sled::Tree,
+    tail: &Tail,
+    max_calls: usize,
+    after: u64,
+) -> Result<Option<Taken>, HostError> {
+    let started = Instant::now();
+    let bound = tail.next_seq();
+    let round::Taken { calls, spent } = round::next_calls(tree, max_calls, after, bound)?;
+    Ok((!calls.is_empty()).then_some(Taken {
+        started,
+        calls,
+        spent,
+    }))
+}
+
 /// What running a round needs: the host's parts that only read.
 struct Executor<'a> {
     engine: &'a Engine,
     registry: &'a Registry,
     reader: StateReader,
+    /// Where the next round is taken from.
+    tail: &'a Tail,
+    max_round_calls: usize,
     pool: &'a rayon::ThreadPool,
     perturb: Option<&'a (dyn Fn(u64) + Send + Sync)>,
     trace: bool,
 }
 
 impl Executor<'_> {
+    /// The calls of the round after seq `after`.
+    fn take(&self, after: u64) -> Result<Option<Taken>, HostError> {
+        take(self.reader.tree(), self.tail, self.max_round_calls, after)
+    }
+
     /// Runs a round's calls: pure calls on the pool along the key DAG; an update round is
     /// one call.
     fn run(&self, taken: Taken) -> Result<Ran, HostError> {
@@ -889,9 +939,14 @@ impl Executor<'_> {
             let ex = ex.map_err(|error| RoundError::Execute { seq, error })?;
             ran.push((seq, call, ex));
         }
+        let delta = self
+            .pool
+            .install(|| round::merge(&ran))
+            .map_err(RoundError::from)?;
         Ok(Ran {
             started,
             ran,
+            delta,
             spent,
             trace: trace.map(|t| (schedule, t)),
         })
@@ -901,6 +956,8 @@ impl Executor<'_> {
 /// What committing a round needs: the store, and what checks and queues its children.
 struct Committer<'a> {
     store: &'a mut Store,
+    /// Where the commit's own parallel work runs ([`Store::prepare`]).
+    pool: &'a rayon::ThreadPool,
     registry: &'a Registry,
     tail: &'a Tail,
     arg_bytes: usize,
@@ -915,10 +972,14 @@ impl Committer<'_> {
         let Ran {
             started,
             ran,
+            delta,
             spent,
             trace,
         } = ran;
         let committed = (|| {
+            // Prepared before the tail is held, on the pool: the pool's workers may run any
+            // of its jobs while they wait, the next round's take (which holds the tail) too.
+            let commit = self.pool.install(|| self.store.prepare(&delta))?;
             let mut report = self.tail.with_next(|next| {
                 round::commit(
                     self.store,
@@ -926,7 +987,7 @@ impl Committer<'_> {
                     self.arg_bytes,
                     self.round,
                     next,
-                    (&ran, &spent),
+                    (&ran, &spent, commit),
                 )
             })?;
             // Flushed outside the tail lock: acceptors append meanwhile, and share this flush.

@@ -27,6 +27,7 @@ use crate::root::Root;
 use crate::store::{area, Commit, StateReader, Store, StoreError};
 use crate::submit::{self, Args, ChildCheck, SubmitError};
 use candid::{CandidType, Deserialize, Principal};
+use rayon::prelude::*;
 use serde_bytes::ByteBuf;
 use thiserror::Error;
 
@@ -281,8 +282,26 @@ pub fn queue_chunks(
     Ok(())
 }
 
-/// Commits `ran` (calls in seq order with their executions) as round `round`, removing the
-/// queue chunks `spent` and queueing children under seqs from `next_seq` on (invariant B).
+/// A call that ran: its seq, the call, and what running it did.
+pub type Executed = (u64, QueuedCall, Execution);
+
+/// The merged delta of a round's calls (DESIGN §3): their write logs folded in parallel on
+/// the current rayon pool. The merge law makes the grouping rayon picks irrelevant, and it
+/// needs no state, so a round's delta is folded while the round before it still commits
+/// instead of on the serial commit path.
+///
+/// # Errors
+///
+/// [`MergeError::DuplicateSeq`] if two calls share a seq (a bug, never input).
+pub fn merge(ran: &[Executed]) -> Result<Delta, MergeError> {
+    ran.par_iter()
+        .map(|(seq, call, ex)| Ok(Delta::from_call(*seq, &call.canister, &ex.log)))
+        .try_reduce(Delta::new, Delta::merged)
+}
+
+/// Commits `ran` (calls in seq order with their executions; `commit` is what
+/// [`Store::prepare`] made of their [`merge`]) as round `round`, removing the queue chunks
+/// `spent` and queueing children under seqs from `next_seq` on (invariant B).
 /// Returns the report and advances `next_seq` past the children. Not flushed: the caller
 /// flushes (outside the queue's tail lock, so acceptors need not wait for the disk) before
 /// it reports the round.
@@ -296,13 +315,8 @@ pub fn commit(
     max_arg_bytes: usize,
     round: u64,
     next_seq: &mut u64,
-    (ran, spent): (&[(u64, QueuedCall, Execution)], &[u64]),
+    (ran, spent, mut commit): (&[Executed], &[u64], Commit),
 ) -> Result<RoundReport, RoundError> {
-    let delta = Delta::from_calls(
-        ran.iter()
-            .map(|(seq, call, ex)| (*seq, call.canister.as_str(), &ex.log)),
-    )?;
-    let mut commit = store.prepare(&delta)?;
     for first in spent {
         commit.remove(&queue::key(*first))?;
     }

@@ -74,9 +74,10 @@ use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Bound;
 
+use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::merge::{Delta, MapChange};
+use crate::merge::{CounterChange, Delta, ListAppend, MapChange};
 use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError};
 
 /// The first byte of each area of the tree; see the module doc.
@@ -794,6 +795,9 @@ pub struct Store {
     lattice: Lattice,
     /// The committed last seq, as at `m last_seq`.
     last_seq: Option<u64>,
+    /// The fewest entries [`Store::prepare`] splits across the pool: [`SPLIT_MIN`], or
+    /// another bound a test sets to take one path or the other.
+    split_min: usize,
 }
 
 impl fmt::Debug for Store {
@@ -802,6 +806,105 @@ impl fmt::Debug for Store {
             .field("root", &self.root())
             .field("last_seq", &self.last_seq)
             .finish()
+    }
+}
+
+/// The fewest items [`split`] hands to the pool: below it, waking workers costs more
+/// than it saves, and a small commit (an install, an update round) stays on its thread.
+const SPLIT_MIN: usize = 64;
+
+/// Folds `items` into an `A` with `fold`, joining partial results with `join`: on the
+/// current rayon pool when there are at least `min` items, in order on this thread
+/// otherwise. `join` must be commutative and associative (lattice sums, unions of disjoint
+/// writes), so how rayon splits the items cannot change the result.
+fn split<T: Sync, A: Default + Send>(
+    items: &[T],
+    min: usize,
+    fold: impl Fn(&mut A, &T) -> Result<(), StoreError> + Sync,
+    join: impl Fn(A, A) -> A + Sync,
+) -> Result<A, StoreError> {
+    let step = |mut acc: A, item: &T| fold(&mut acc, item).map(|()| acc);
+    if items.len() < min {
+        return items.iter().try_fold(A::default(), step);
+    }
+    items
+        .par_iter()
+        .try_fold(A::default, step)
+        .try_reduce(A::default, |a, b| Ok(join(a, b)))
+}
+
+/// A counter or map entry a delta changes.
+enum Change<'a> {
+    Counter(CounterChange<'a>),
+    Map(MapChange<'a>),
+}
+
+/// What a share of a delta's [`Change`]s writes: the batch entries (a `None` value
+/// removes the key) and the lattice's change, the new digests less the old.
+#[derive(Default)]
+struct Written {
+    writes: Vec<(Vec<u8>, Option<sled::IVec>)>,
+    lattice: Lattice,
+}
+
+impl Written {
+    fn join(mut self, other: Written) -> Written {
+        self.writes.extend(other.writes);
+        self.lattice.add(&other.lattice);
+        self
+    }
+}
+
+impl StateReader {
+    /// Adds to `part` what committing `change` writes: reads the entry's committed value,
+    /// takes its digest out of the lattice and puts the new one's in (invariant A); a
+    /// counter that sums to 0 is removed (B).
+    fn write(&self, part: &mut Written, change: &Change<'_>) -> Result<(), StoreError> {
+        match change {
+            Change::Counter(change) => {
+                let key = scoped(change.canister, COUNTER, change.name, change.key);
+                let entry = |value| RootEntry::Counter {
+                    canister: change.canister,
+                    name: change.name,
+                    key: change.key,
+                    value,
+                };
+                let old = match self.tree.get(&key)? {
+                    Some(bytes) => decode_counter(&key, &bytes)?,
+                    None => 0,
+                };
+                let new = old.wrapping_add(change.delta);
+                if old != 0 {
+                    part.lattice.remove(&entry(old));
+                }
+                if new == 0 {
+                    part.writes.push((key, None));
+                } else {
+                    part.lattice.insert(&entry(new));
+                    part.writes
+                        .push((key, Some(new.to_le_bytes().as_slice().into())));
+                }
+            }
+            Change::Map(change) => {
+                let key = scoped(change.canister, MAP, change.name, change.key);
+                fn entry<'a>(change: &MapChange<'a>, value: &'a [u8]) -> RootEntry<'a> {
+                    RootEntry::Map {
+                        canister: change.canister,
+                        name: change.name,
+                        key: change.key,
+                        value,
+                    }
+                }
+                if let Some(old) = self.tree.get(&key)? {
+                    part.lattice.remove(&entry(change, &old));
+                }
+                if let Some(value) = change.value {
+                    part.lattice.insert(&entry(change, value));
+                }
+                part.writes.push((key, change.value.map(sled::IVec::from)));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -939,6 +1042,7 @@ impl Store {
             lattice: reader.lattice()?,
             last_seq: reader.last_seq()?,
             reader,
+            split_min: SPLIT_MIN,
         })
     }
 
@@ -1040,71 +1144,58 @@ impl Store {
                 return Err(StoreError::AlreadyCommitted { seq, last });
             }
         }
-        let tree = &self.reader.tree;
         let mut batch = sled::Batch::default();
         let mut lattice = self.lattice.clone();
 
-        for change in delta.counters() {
-            let key = scoped(change.canister, COUNTER, change.name, change.key);
-            let entry = |value| RootEntry::Counter {
-                canister: change.canister,
-                name: change.name,
-                key: change.key,
-                value,
-            };
-            let old = match tree.get(&key)? {
-                Some(bytes) => decode_counter(&key, &bytes)?,
-                None => 0,
-            };
-            let new = old.wrapping_add(change.delta);
-            // (A): out with the old entry, in with the new; (B): a counter at 0 is absent.
-            if old != 0 {
-                lattice.remove(&entry(old));
-            }
-            if new == 0 {
-                batch.remove(key);
-            } else {
-                lattice.insert(&entry(new));
-                batch.insert(key, &new.to_le_bytes());
-            }
-        }
-
-        for change in delta.maps() {
-            let key = scoped(change.canister, MAP, change.name, change.key);
-            fn entry<'a>(change: &MapChange<'a>, value: &'a [u8]) -> RootEntry<'a> {
-                RootEntry::Map {
-                    canister: change.canister,
-                    name: change.name,
-                    key: change.key,
-                    value,
-                }
-            }
-            // (A): out with the old entry, in with the new.
-            if let Some(old) = tree.get(&key)? {
-                lattice.remove(&entry(&change, &old));
-            }
-            match change.value {
-                Some(value) => {
-                    lattice.insert(&entry(&change, value));
-                    batch.insert(key, value);
-                }
+        // Counter and map entries: each an independent point read and two digests.
+        let changes: Vec<Change<'_>> = delta
+            .counters()
+            .map(Change::Counter)
+            .chain(delta.maps().map(Change::Map))
+            .collect();
+        let written = split(
+            &changes,
+            self.split_min,
+            |part: &mut Written, change| self.reader.write(part, change),
+            Written::join,
+        )?;
+        lattice.add(&written.lattice);
+        for (key, value) in written.writes {
+            match value {
+                Some(value) => batch.insert(key, value),
                 None => batch.remove(key),
             }
         }
 
+        // (A): list elements are new keys (D), so only their digests are added; hashing
+        // them (an element may be MiBs) is the part worth splitting.
+        let pushes: Vec<ListAppend<'_>> = delta.lists().collect();
+        let pushed = split(
+            &pushes,
+            self.split_min,
+            |part: &mut Lattice, push| {
+                part.insert(&RootEntry::List {
+                    canister: push.canister,
+                    name: push.name,
+                    seq: push.seq,
+                    index: push.index,
+                    value: push.value,
+                });
+                Ok(())
+            },
+            |mut a, b| {
+                a.add(&b);
+                a
+            },
+        )?;
+        lattice.add(&pushed);
+
         // Each list's committed length, and its pushes so far in this delta.
         let mut pushed: BTreeMap<(&str, &[u8]), (u64, u64)> = BTreeMap::new();
-        for push in delta.lists() {
+        for push in pushes {
             // (D): seq > last committed, so this key was never written: nothing to remove.
             let at = list_element_key(push.seq, push.index);
             batch.insert(scoped(push.canister, LIST, push.name, &at), push.value);
-            lattice.insert(&RootEntry::List {
-                canister: push.canister,
-                name: push.name,
-                seq: push.seq,
-                index: push.index,
-                value: push.value,
-            });
             let list = (push.canister, push.name);
             let (len, count) = match pushed.entry(list) {
                 btree_map::Entry::Occupied(slot) => slot.into_mut(),
@@ -1490,6 +1581,35 @@ mod laws {
                 }
             }
             true
+        }
+        quickcheck().quickcheck(prop as fn(Calls, Shape) -> bool);
+    }
+
+    /// Splitting a commit's reads and digests across a pool changes nothing: committing
+    /// every round with each entry its own share, on 4 workers, gives after every round the
+    /// root, and at the end the state, of committing them in order on one thread.
+    #[test]
+    fn prop_a_split_prepare_is_the_prepare_in_order() {
+        fn prop(calls: Calls, shape: Shape) -> bool {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(4)
+                .build()
+                .unwrap();
+            let (mut in_order, mut split) =
+                (Store::temporary().unwrap(), Store::temporary().unwrap());
+            in_order.split_min = usize::MAX;
+            split.split_min = 1;
+            for round in shape.group(calls.in_seq_order()) {
+                let delta =
+                    Delta::from_calls(round.iter().map(|c| (c.seq, c.canister, &c.log))).unwrap();
+                let root = in_order.apply(&delta).unwrap();
+                assert_eq!(pool.install(|| split.apply(&delta)).unwrap(), root);
+            }
+            split.verify().unwrap();
+            let entries = |store: &Store| -> Vec<_> {
+                store.reader().all_entries().map(Result::unwrap).collect()
+            };
+            entries(&split) == entries(&in_order)
         }
         quickcheck().quickcheck(prop as fn(Calls, Shape) -> bool);
     }
