@@ -63,15 +63,22 @@ fn tick(dir: &Path) -> Child {
         .unwrap()
 }
 
-/// Runs `tick` to the end; how many rounds it ran.
-fn tick_to_the_end(dir: &Path) -> u64 {
+/// Runs `tick` to the end; how many calls each of its rounds committed, in order.
+fn tick_to_the_end(dir: &Path) -> Vec<u64> {
     let out = tick(dir).wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout.iter().filter(|&&b| b == b'\n').count() as u64
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let report: serde_json::Value = serde_json::from_str(line).unwrap();
+            report["calls"].as_u64().unwrap()
+        })
+        .collect()
 }
 
 /// Root, state and every outcome of the finished run in `dir`.
@@ -109,8 +116,18 @@ fn sigkill_during_tick_loses_nothing_and_doubles_nothing() {
     let reference_dir = tmp.path().join("reference");
     copy_dir(&prepared, &reference_dir);
     let started = Instant::now();
-    let rounds = tick_to_the_end(&reference_dir);
-    let round_time = started.elapsed() / rounds.max(1) as u32;
+    let sizes = tick_to_the_end(&reference_dir);
+    let round_time = started.elapsed() / sizes.len().max(1) as u32;
+    // The rounds that hold the queued calls; the children's come after them.
+    let rounds = sizes
+        .iter()
+        .scan(0, |done, calls| {
+            *done += calls;
+            Some(*done)
+        })
+        .take_while(|done| *done < CALLS)
+        .count() as u64
+        + 1;
     let reference = finished(&reference_dir);
     assert!(reference.2.len() > CALLS as usize, "children ran too");
 
@@ -121,8 +138,9 @@ fn sigkill_during_tick_loses_nothing_and_doubles_nothing() {
         let dir = tmp.path().join(format!("trial{trial}"));
         copy_dir(&prepared, &dir);
         // Three kills in a row on the same dir, each at a random moment of a run: after a
-        // random number of its rounds has committed (each prints its line once flushed),
-        // plus a random part of a round, so kills land inside rounds and commits too.
+        // random number of the rounds of the queued calls has committed (each prints its
+        // line once flushed), plus a random part of a round, so kills land inside rounds
+        // and commits too.
         for _ in 0..3 {
             let mut child = tick(&dir);
             let mut stdout = BufReader::new(child.stdout.take().unwrap());

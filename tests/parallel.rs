@@ -264,3 +264,33 @@ fn a_pipelined_tick_keeps_oneways_behind_the_pure_calls_before_them() {
     assert_eq!(seen, [&value(5), &value(8), &value(12)]);
     assert_eq!(state["counters"][hex(b"n")][""], "12");
 }
+
+#[test]
+fn a_pipelined_tick_halves_its_rounds_as_the_backlog_drains() {
+    // Rounds of at most 16: half of what is pending once that is under 32, but never under
+    // a quarter of 16 (`round::backlog_cap`). On one worker nothing overlaps a commit, so
+    // there the rounds stay full.
+    let sizes = |threads: usize| {
+        let config = Config {
+            max_round_calls: 16,
+            threads,
+            ..Config::default()
+        };
+        let mut host = Host::temporary_with(config).unwrap();
+        let wasm = wat::parse_str(include_str!("guests/barrier.wat")).unwrap();
+        let did = include_str!("guests/barrier.did");
+        host.install("barrier", &wasm, Some(("barrier.did", did)), None)
+            .unwrap();
+        let calls: Vec<_> = (0..100)
+            .map(|_| ("barrier", "bump", Args::Text("()"), Principal::anonymous()))
+            .collect();
+        host.submit_batch(&calls).unwrap();
+        let mut sizes = Vec::new();
+        host.tick(|r| sizes.push(r.calls)).unwrap();
+        let state = host.dump("barrier").unwrap();
+        assert_eq!(state["counters"][hex(b"n")][""], "100");
+        sizes
+    };
+    assert_eq!(sizes(2), [16, 16, 16, 16, 16, 10, 5, 4, 1]);
+    assert_eq!(sizes(1), [16, 16, 16, 16, 16, 16, 4]);
+}

@@ -641,7 +641,7 @@ impl Host {
                         Some(r) => r.last_seq(),
                         None => self.store.last_seq().unwrap_or(0),
                     };
-                    self.take(after)?
+                    self.take(after, Cut::backlog(&self.pool))?
                 }
             };
             let Some(ready) = ran.take() else {
@@ -685,7 +685,7 @@ impl Host {
     ///
     /// [`HostError`] if the round cannot commit; nothing of it is committed then.
     pub fn tick_round(&mut self) -> Result<Option<RoundReport>, HostError> {
-        let Some(taken) = self.take(self.store.last_seq().unwrap_or(0))? else {
+        let Some(taken) = self.take(self.store.last_seq().unwrap_or(0), Cut::Full)? else {
             return Ok(None);
         };
         let ran = self.execute(taken)?;
@@ -693,12 +693,13 @@ impl Host {
     }
 
     /// The calls of the next round: the first pending after seq `after` (the last seq
-    /// committed, or run and about to be), none if nothing is pending.
-    fn take(&self, after: u64) -> Result<Option<Taken>, HostError> {
+    /// committed, or run and about to be), cut by `cut`; none if nothing is pending.
+    fn take(&self, after: u64, cut: Cut) -> Result<Option<Taken>, HostError> {
+        let tail = self.intake.tail();
         take(
             self.tree(),
-            self.intake.tail(),
-            self.config.max_round_calls,
+            tail,
+            cut.cap(self.config.max_round_calls),
             after,
         )
     }
@@ -715,9 +716,11 @@ impl Host {
     }
 
     /// Commits `ready` while the pure calls of `next` run, on the same pool, then takes the
-    /// round after `next` there too. With one worker there is nothing to overlap: the
-    /// commit runs, then the round, on this thread (a `join` on one worker gives the same
-    /// order, and measured 3–16% slower).
+    /// round after `next` there too. The commit's flush waits on the disk on a thread of its
+    /// own, so the worker that committed goes back to running the round instead of waiting
+    /// with it; `ready` is reported once both are done. With one worker there is nothing to
+    /// overlap but the flush: the commit runs, then the round, on this thread (a `join` on
+    /// one worker gives the same order, and measured 3–16% slower).
     fn commit_beside(
         &mut self,
         ready: Ran,
@@ -729,17 +732,32 @@ impl Host {
         let (executor, mut committer) = self.parts();
         let run = || {
             let ran = executor.run(next)?;
-            let after = executor.take(ran.last_seq())?;
+            let after = executor.take(ran.last_seq(), Cut::backlog(executor.pool))?;
             Ok((ran, after))
         };
-        let ((committed, trace), executed) = if executor.pool.current_num_threads() == 1 {
-            let committed = committer.commit(ready);
-            (committed, run())
-        } else {
-            executor
-                .pool
-                .install(|| rayon::join(|| committer.commit(ready), run))
-        };
+        let (committed, trace, executed) = std::thread::scope(|scope| {
+            let commit = || {
+                let (committed, trace) = committer.commit_unflushed(ready);
+                let tree = committer.store.reader().tree().clone();
+                let flush = committed.is_ok().then(|| scope.spawn(move || tree.flush()));
+                (committed, trace, flush)
+            };
+            let ((committed, trace, flush), executed) = if executor.pool.current_num_threads() == 1
+            {
+                let committed = commit();
+                (committed, run())
+            } else {
+                executor.pool.install(|| rayon::join(commit, run))
+            };
+            let committed = committed.and_then(|c| {
+                let flush = flush.map_or(Ok(0), |f| {
+                    f.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                });
+                committer.flushed(c, flush.map(drop).map_err(StoreError::from))
+            });
+            (committed, trace, executed)
+        });
         (self.committed(committed, trace), executed)
     }
 
@@ -868,17 +886,49 @@ impl Ran {
     }
 }
 
-/// The calls of the next round: the first pending after seq `after`, at most `max_calls`,
-/// none if nothing is pending.
+/// How many calls a round takes, given how many are pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// As many as a round may hold.
+    Full,
+    /// Half of what is pending, within [`round::backlog_cap`]'s bounds: a pipelined tick's
+    /// rounds shrink as its backlog does. On one worker nothing overlaps a commit, so there
+    /// this is [`Cut::Full`].
+    Backlog,
+}
+
+impl Cut {
+    /// How a pipelined tick on `pool` cuts its rounds.
+    fn backlog(pool: &rayon::ThreadPool) -> Cut {
+        if pool.current_num_threads() > 1 {
+            Cut::Backlog
+        } else {
+            Cut::Full
+        }
+    }
+
+    /// The most calls the round takes, with rounds of at most `max` and `pending` calls
+    /// waiting.
+    fn cap(self, max: usize) -> impl FnOnce(u64) -> usize {
+        move |pending| match self {
+            Cut::Full => max,
+            Cut::Backlog => round::backlog_cap(max, pending),
+        }
+    }
+}
+
+/// The calls of the next round: the first pending after seq `after`, at most `cap` of
+/// the number pending, none if nothing is pending.
 fn take(
     tree: &sled::Tree,
     tail: &Tail,
-    max_calls: usize,
+    cap: impl FnOnce(u64) -> usize,
     after: u64,
 ) -> Result<Option<Taken>, HostError> {
     let started = Instant::now();
     let bound = tail.next_seq();
-    let round::Taken { calls, spent } = round::next_calls(tree, max_calls, after, bound)?;
+    let pending = bound.saturating_sub(after.saturating_add(1));
+    let round::Taken { calls, spent } = round::next_calls(tree, cap(pending), after, bound)?;
     Ok((!calls.is_empty()).then_some(Taken {
         started,
         calls,
@@ -901,8 +951,9 @@ struct Executor<'a> {
 
 impl Executor<'_> {
     /// The calls of the round after seq `after`.
-    fn take(&self, after: u64) -> Result<Option<Taken>, HostError> {
-        take(self.reader.tree(), self.tail, self.max_round_calls, after)
+    fn take(&self, after: u64, cut: Cut) -> Result<Option<Taken>, HostError> {
+        let cap = cut.cap(self.max_round_calls);
+        take(self.reader.tree(), self.tail, cap, after)
     }
 
     /// Runs a round's calls: pure calls on the pool along the key DAG; an update round is
@@ -969,6 +1020,20 @@ impl Committer<'_> {
     /// Commits `ran` (round invariant B) and flushes it. Returns the report, and the
     /// round's trace to keep.
     fn commit(&mut self, ran: Ran) -> (Result<RoundReport, HostError>, Option<(Schedule, Trace)>) {
+        let (committed, trace) = self.commit_unflushed(ran);
+        let flushed = committed.and_then(|c| {
+            let flush = self.store.flush();
+            self.flushed(c, flush)
+        });
+        (flushed, trace)
+    }
+
+    /// Commits `ran` (round invariant B), not yet flushed: [`Committer::flushed`] reports
+    /// it once it is. Returns the round's trace too.
+    fn commit_unflushed(
+        &mut self,
+        ran: Ran,
+    ) -> (Result<Unflushed, HostError>, Option<(Schedule, Trace)>) {
         let Ran {
             started,
             ran,
@@ -980,7 +1045,8 @@ impl Committer<'_> {
             // Prepared before the tail is held, on the pool: the pool's workers may run any
             // of its jobs while they wait, the next round's take (which holds the tail) too.
             let commit = self.pool.install(|| self.store.prepare(&delta))?;
-            let mut report = self.tail.with_next(|next| {
+            // Not flushed under the tail lock: acceptors append meanwhile, and share the flush.
+            let report = self.tail.with_next(|next| {
                 round::commit(
                     self.store,
                     self.registry,
@@ -990,14 +1056,39 @@ impl Committer<'_> {
                     (&ran, &spent, commit),
                 )
             })?;
-            // Flushed outside the tail lock: acceptors append meanwhile, and share this flush.
-            self.store.flush()?;
-            if let Some((seq, _, _)) = ran.last() {
-                self.tail.set_committed(*seq);
-            }
-            report.micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            Ok(report)
+            Ok(Unflushed {
+                report,
+                last_seq: ran.last().map(|(seq, _, _)| *seq),
+                started,
+            })
         })();
         (committed, trace)
     }
+
+    /// The report of `committed`, once `flush` says whether it reached the disk: only then
+    /// do its calls count as committed to the queue's tail.
+    fn flushed(
+        &self,
+        committed: Unflushed,
+        flush: Result<(), StoreError>,
+    ) -> Result<RoundReport, HostError> {
+        flush?;
+        let Unflushed {
+            mut report,
+            last_seq,
+            started,
+        } = committed;
+        if let Some(seq) = last_seq {
+            self.tail.set_committed(seq);
+        }
+        report.micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        Ok(report)
+    }
+}
+
+/// A round committed to the store but not yet flushed.
+struct Unflushed {
+    report: RoundReport,
+    last_seq: Option<u64>,
+    started: Instant,
 }

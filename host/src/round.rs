@@ -119,6 +119,28 @@ pub struct Taken {
     pub spent: Vec<u64>,
 }
 
+/// The most calls the next round of a pipelined tick takes, with rounds of at most `max`
+/// calls and `pending` calls waiting: half of them, but at least a quarter of `max`.
+///
+/// Nothing overlaps the commit of a backlog's last round, so as the backlog drains its
+/// rounds shrink and that commit is short. Not below a quarter of `max`: a smaller round
+/// writes a hot key's entry once more (a round merges its calls' writes to one entry) and
+/// pays a round's fixed costs (its flush) once more. The cut changes which calls share a
+/// round, never what they commit (invariant C).
+///
+/// ```
+/// use commute::round::backlog_cap;
+///
+/// assert_eq!(backlog_cap(1_000, 100_000), 1_000);
+/// assert_eq!(backlog_cap(1_000, 1_000), 500);
+/// assert_eq!(backlog_cap(1_000, 100), 250);
+/// assert_eq!(backlog_cap(10_000, 2_000), 2_500);
+/// ```
+pub fn backlog_cap(max: usize, pending: u64) -> usize {
+    let half = usize::try_from(pending.div_ceil(2)).unwrap_or(usize::MAX);
+    half.clamp(max / 4, max)
+}
+
 /// The calls of the next round (invariant A), none if nothing is pending. `committed` is
 /// the store's last committed seq. Only seqs below `bound`, a [`queue::Tail::next_seq`] read
 /// before this, are taken: those are all written, so what is taken has no gap (queue

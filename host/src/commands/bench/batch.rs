@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use candid::Principal;
+use commute::round::RoundReport;
 use commute::submit::Args;
 use commute::{Config, Host};
 use commute_examples::Canister;
@@ -24,9 +25,21 @@ pub(crate) fn host_with(canister: &Canister, config: Config) -> anyhow::Result<H
     Ok(host)
 }
 
+/// How a submitted batch is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ticking {
+    /// [`Host::tick`], as `commute tick` runs a backlog: pipelined rounds, which shrink as
+    /// the backlog does.
+    Pipelined,
+    /// [`Host::tick_round`] until nothing is pending: each round as big as the host's
+    /// `max_round_calls` allows, and committed before the next runs.
+    Serial,
+}
+
 /// Submits `args` (Candid bytes) as calls of `canister.method` in one batch, then runs
-/// rounds until nothing is pending. Returns how long the submit took (checks, queueing,
-/// one flush) and how long the rounds took (execution, merge, commit, flushes).
+/// rounds until nothing is pending, as `ticking` says. Returns how long the submit took
+/// (checks, queueing, one flush) and how long the rounds took (execution, merge, commit,
+/// flushes).
 ///
 /// # Errors
 ///
@@ -36,6 +49,7 @@ pub(crate) fn run_calls(
     canister: &str,
     method: &str,
     args: &[Vec<u8>],
+    ticking: Ticking,
 ) -> anyhow::Result<(Duration, Duration)> {
     let calls: Vec<_> = args
         .iter()
@@ -45,10 +59,20 @@ pub(crate) fn run_calls(
     host.submit_batch(&calls)?;
     let submitted = Instant::now();
     let (mut ran, mut trapped) = (0, 0);
-    host.tick(|report| {
+    let mut count = |report: &RoundReport| {
         ran += report.calls;
         trapped += report.trapped;
-    })?;
+    };
+    match ticking {
+        Ticking::Pipelined => {
+            host.tick(count)?;
+        }
+        Ticking::Serial => {
+            while let Some(report) = host.tick_round()? {
+                count(&report);
+            }
+        }
+    }
     let ticked = submitted.elapsed();
     if trapped > 0 || ran != args.len() {
         bail!(

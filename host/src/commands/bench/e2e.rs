@@ -16,7 +16,7 @@
 //!
 //! The ratio is subject ÷ baseline calls per second (medians of interleaved repetitions).
 
-use super::batch::{host_with, run_calls};
+use super::batch::{host_with, run_calls, Ticking};
 use super::progress::Progress;
 use super::rng::SplitMix64;
 use super::timing::{interleave, median, ms, round};
@@ -60,7 +60,13 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
     // The writes of one batch, from a fresh host's dump.
     let writes = {
         let mut host = host_with(&LOGGER, Config::default())?;
-        run_calls(&mut host, LOGGER.name, "log", &draw(&mut rng))?;
+        run_calls(
+            &mut host,
+            LOGGER.name,
+            "log",
+            &draw(&mut rng),
+            Ticking::Pipelined,
+        )?;
         Writes::from_dump(LOGGER.name, &host.dump(LOGGER.name)?)?
     };
     progress.step();
@@ -77,7 +83,8 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
     let times = interleave(sizes.reps, 2, |turn| {
         let time = if turn.subject == 0 {
             let args = draw(&mut rng);
-            let (submit, tick) = run_calls(&mut host, LOGGER.name, "log", &args)?;
+            let (submit, tick) =
+                run_calls(&mut host, LOGGER.name, "log", &args, Ticking::Pipelined)?;
             if turn.rep.is_some() {
                 split.0.push(submit);
                 split.1.push(tick);

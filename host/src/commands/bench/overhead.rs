@@ -14,7 +14,7 @@
 //!
 //! The ratio is host calls per second ÷ bare calls per second.
 
-use super::batch::{host_with, run_calls};
+use super::batch::{host_with, run_calls, Ticking};
 use super::progress::Progress;
 use super::rng::SplitMix64;
 use super::timing::{interleave, median, ms, round};
@@ -61,7 +61,8 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
     let times = interleave(sizes.reps, 2, |turn| {
         let args = draw();
         let time = if turn.subject == 0 {
-            let (submit, tick) = run_calls(&mut host, ANALYTICS.name, METHOD, &args)?;
+            let (submit, tick) =
+                run_calls(&mut host, ANALYTICS.name, METHOD, &args, Ticking::Pipelined)?;
             if turn.rep.is_some() {
                 split.0.push(submit);
                 split.1.push(tick);

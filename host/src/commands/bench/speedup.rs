@@ -26,7 +26,7 @@
 //! calls' durations over the longest chain of durations along the DAG. The median over
 //! the repetitions is reported.
 
-use super::batch::{host_with, run_calls};
+use super::batch::{host_with, run_calls, Ticking};
 use super::overhead::Bare;
 use super::progress::Progress;
 use super::rng::{SplitMix64, Zipf};
@@ -223,7 +223,12 @@ impl Speedup {
             let time = if turn.subject < 2 * counts {
                 let (one_round, i) = (turn.subject < counts, turn.subject % counts);
                 let host = &mut hosts[i][usize::from(!one_round)];
-                let (_submit, time) = run_calls(host, ANALYTICS.name, "work", args)?;
+                let ticking = if one_round {
+                    Ticking::Serial
+                } else {
+                    Ticking::Pipelined
+                };
+                let (_submit, time) = run_calls(host, ANALYTICS.name, "work", args, ticking)?;
                 if one_round && turn.rep.is_some() {
                     let (schedule, trace) = host.last_trace().context("the host records traces")?;
                     observed[i].push(Observed::of(schedule, trace));
@@ -409,7 +414,7 @@ fn calibrate(calls: usize, progress: &Progress) -> anyhow::Result<Calibration> {
                 candid::encode_args((key, rounds)).expect("a nat64 and a nat32 encode")
             })
             .collect();
-        run_calls(&mut host, ANALYTICS.name, "work", &args)?;
+        run_calls(&mut host, ANALYTICS.name, "work", &args, Ticking::Serial)?;
         let (_, trace) = host.last_trace().context("the host records traces")?;
         let durations: Vec<f64> = trace
             .start
