@@ -445,7 +445,8 @@ impl Host {
                 .map(|(seq, c, ex)| (*seq, c.canister.as_str(), &ex.log)),
         )
         .map_err(RoundError::from)?;
-        let mut commit = self.pool.install(|| self.store.prepare(&delta))?;
+        // On this thread, not the pool: the tail is held, and an init's writes are few.
+        let mut commit = self.store.prepare(&delta)?;
         commit.insert(
             &registry::key(name),
             &candid::encode_one(record).expect("a record encodes"),
@@ -621,8 +622,9 @@ impl Host {
     /// it waits for the commit (the barrier of DESIGN §4). Commits stay one at a time, in
     /// seq order, each flushed before it is reported, so every committed state is that of
     /// a prefix of the calls in seq order, and the last is what [`Host::tick_round`] in a
-    /// loop reaches. The rounds may be cut differently: children queued by round k's
-    /// commit come after round k + 1, which was taken before it.
+    /// loop reaches. The rounds may be cut differently: they shrink as the backlog drains
+    /// ([`round::backlog_cap`]), and children queued by round k's commit come after rounds
+    /// k + 1 and k + 2, which are taken before that commit lands.
     ///
     /// # Errors
     ///
@@ -739,7 +741,9 @@ impl Host {
             let commit = || {
                 let (committed, trace) = committer.commit_unflushed(ready);
                 let tree = committer.store.reader().tree().clone();
-                let flush = committed.is_ok().then(|| scope.spawn(move || tree.flush()));
+                let flush = committed
+                    .is_ok()
+                    .then(|| scope.spawn(move || tree.flush().map(|_| Instant::now())));
                 (committed, trace, flush)
             };
             let ((committed, trace, flush), executed) = if executor.pool.current_num_threads() == 1
@@ -750,11 +754,14 @@ impl Host {
                 executor.pool.install(|| rayon::join(commit, run))
             };
             let committed = committed.and_then(|c| {
-                let flush = flush.map_or(Ok(0), |f| {
-                    f.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                });
-                committer.flushed(c, flush.map(drop).map_err(StoreError::from))
+                let flush = flush.map_or_else(
+                    || Ok(Instant::now()),
+                    |f| {
+                        f.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    },
+                );
+                committer.flushed(c, flush.map_err(StoreError::from))
             });
             (committed, trace, executed)
         });
@@ -892,8 +899,8 @@ enum Cut {
     /// As many as a round may hold.
     Full,
     /// Half of what is pending, within [`round::backlog_cap`]'s bounds: a pipelined tick's
-    /// rounds shrink as its backlog does. On one worker nothing overlaps a commit, so there
-    /// this is [`Cut::Full`].
+    /// rounds shrink as its backlog does. On one worker no round runs beside a commit, so
+    /// there this is [`Cut::Full`].
     Backlog,
 }
 
@@ -1022,7 +1029,7 @@ impl Committer<'_> {
     fn commit(&mut self, ran: Ran) -> (Result<RoundReport, HostError>, Option<(Schedule, Trace)>) {
         let (committed, trace) = self.commit_unflushed(ran);
         let flushed = committed.and_then(|c| {
-            let flush = self.store.flush();
+            let flush = self.store.flush().map(|()| Instant::now());
             self.flushed(c, flush)
         });
         (flushed, trace)
@@ -1065,14 +1072,14 @@ impl Committer<'_> {
         (committed, trace)
     }
 
-    /// The report of `committed`, once `flush` says whether it reached the disk: only then
-    /// do its calls count as committed to the queue's tail.
+    /// The report of `committed`, once `flush` says whether it reached the disk (and
+    /// when): only then do its calls count as committed to the queue's tail.
     fn flushed(
         &self,
         committed: Unflushed,
-        flush: Result<(), StoreError>,
+        flush: Result<Instant, StoreError>,
     ) -> Result<RoundReport, HostError> {
-        flush?;
+        let landed = flush?;
         let Unflushed {
             mut report,
             last_seq,
@@ -1081,7 +1088,8 @@ impl Committer<'_> {
         if let Some(seq) = last_seq {
             self.tail.set_committed(seq);
         }
-        report.micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let micros = landed.saturating_duration_since(started).as_micros();
+        report.micros = u64::try_from(micros).unwrap_or(u64::MAX);
         Ok(report)
     }
 }

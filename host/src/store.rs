@@ -810,13 +810,15 @@ impl fmt::Debug for Store {
 }
 
 /// The fewest items [`split`] hands to the pool: below it, waking workers costs more
-/// than it saves, and a small commit (an install, an update round) stays on its thread.
+/// than it saves, and a small commit (an update round, say) stays on its thread.
 const SPLIT_MIN: usize = 64;
 
-/// Folds `items` into an `A` with `fold`, joining partial results with `join`: on the
-/// current rayon pool when there are at least `min` items, in order on this thread
-/// otherwise. `join` must be commutative and associative (lattice sums, unions of disjoint
-/// writes), so how rayon splits the items cannot change the result.
+/// Folds `items` into an `A` with `fold`, joining partial results with `join`: across the
+/// rayon pool this thread is a worker of, when it is one and there are at least `min`
+/// items; in order on this thread otherwise. Never on rayon's global pool: a caller that
+/// is on no pool (a host holding a lock, a benchmark of one core) gets one thread. `join`
+/// must be commutative and associative (lattice sums, unions of disjoint writes), so how
+/// rayon splits the items cannot change the result.
 fn split<T: Sync, A: Default + Send>(
     items: &[T],
     min: usize,
@@ -824,7 +826,7 @@ fn split<T: Sync, A: Default + Send>(
     join: impl Fn(A, A) -> A + Sync,
 ) -> Result<A, StoreError> {
     let step = |mut acc: A, item: &T| fold(&mut acc, item).map(|()| acc);
-    if items.len() < min {
+    if items.len() < min || rayon::current_thread_index().is_none() {
         return items.iter().try_fold(A::default(), step);
     }
     items
@@ -1114,6 +1116,8 @@ impl Store {
     ///
     /// For each entry the delta touches, the old value is read, its digest subtracted and
     /// the new one's added: O(w log s) for w writes of the delta and s entries of the state.
+    /// Called on a worker of a rayon pool, it splits those reads and digests across the
+    /// pool; called anywhere else, it does them in order on its own thread.
     ///
     /// # Errors
     ///
