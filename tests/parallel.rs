@@ -216,13 +216,11 @@ fn children_are_queued_after_their_round_with_the_parent_as_caller() {
     );
 }
 
-#[test]
-fn a_pipelined_tick_keeps_oneways_behind_the_pure_calls_before_them() {
-    // Rounds of 2: while a round of bumps commits, the next round of bumps runs beside it,
-    // but a snap (a oneway, which reads) waits for the commit, and sees every bump before it.
+/// A host with the `barrier` guest (tests/guests/barrier.wat) installed.
+fn barrier_host(max_round_calls: usize, threads: usize) -> Host {
     let config = Config {
-        max_round_calls: 2,
-        threads: 2,
+        max_round_calls,
+        threads,
         ..Config::default()
     };
     let mut host = Host::temporary_with(config).unwrap();
@@ -230,6 +228,14 @@ fn a_pipelined_tick_keeps_oneways_behind_the_pure_calls_before_them() {
     let did = include_str!("guests/barrier.did");
     host.install("barrier", &wasm, Some(("barrier.did", did)), None)
         .unwrap();
+    host
+}
+
+#[test]
+fn a_pipelined_tick_keeps_oneways_behind_the_pure_calls_before_them() {
+    // Rounds of 2: while a round of bumps commits, the next round of bumps runs beside it,
+    // but a snap (a oneway, which reads) waits for the commit, and sees every bump before it.
+    let mut host = barrier_host(2, 2);
     let mut batch = Vec::new();
     for bumps in [5, 3, 0, 4] {
         batch.extend((0..bumps).map(|_| "bump"));
@@ -268,19 +274,10 @@ fn a_pipelined_tick_keeps_oneways_behind_the_pure_calls_before_them() {
 #[test]
 fn a_pipelined_tick_halves_its_rounds_as_the_backlog_drains() {
     // Rounds of at most 16: half of what is pending once that is under 32, but never under
-    // a quarter of 16 (`round::backlog_cap`). On one worker nothing overlaps a commit, so
-    // there the rounds stay full.
+    // a quarter of 16 (`round::backlog_cap`). On one worker no round runs beside a commit,
+    // so there the rounds stay full.
     let sizes = |threads: usize| {
-        let config = Config {
-            max_round_calls: 16,
-            threads,
-            ..Config::default()
-        };
-        let mut host = Host::temporary_with(config).unwrap();
-        let wasm = wat::parse_str(include_str!("guests/barrier.wat")).unwrap();
-        let did = include_str!("guests/barrier.did");
-        host.install("barrier", &wasm, Some(("barrier.did", did)), None)
-            .unwrap();
+        let mut host = barrier_host(16, threads);
         let calls: Vec<_> = (0..100)
             .map(|_| ("barrier", "bump", Args::Text("()"), Principal::anonymous()))
             .collect();
