@@ -697,13 +697,8 @@ impl Host {
     /// The calls of the next round: the first pending after seq `after` (the last seq
     /// committed, or run and about to be), cut by `cut`; none if nothing is pending.
     fn take(&self, after: u64, cut: Cut) -> Result<Option<Taken>, HostError> {
-        let tail = self.intake.tail();
-        take(
-            self.tree(),
-            tail,
-            cut.cap(self.config.max_round_calls),
-            after,
-        )
+        let max = self.config.max_round_calls;
+        take(self.tree(), self.intake.tail(), (max, cut), after)
     }
 
     /// Runs `taken` against the committed state.
@@ -741,26 +736,22 @@ impl Host {
             let commit = || {
                 let (committed, trace) = committer.commit_unflushed(ready);
                 let tree = committer.store.reader().tree().clone();
-                let flush = committed
-                    .is_ok()
-                    .then(|| scope.spawn(move || tree.flush().map(|_| Instant::now())));
-                (committed, trace, flush)
+                let flushing = committed.map(|c| {
+                    let flush = scope.spawn(move || tree.flush().map(|_| Instant::now()));
+                    (c, flush)
+                });
+                (flushing, trace)
             };
-            let ((committed, trace, flush), executed) = if executor.pool.current_num_threads() == 1
-            {
-                let committed = commit();
-                (committed, run())
+            let ((flushing, trace), executed) = if executor.pool.current_num_threads() == 1 {
+                let flushing = commit();
+                (flushing, run())
             } else {
                 executor.pool.install(|| rayon::join(commit, run))
             };
-            let committed = committed.and_then(|c| {
-                let flush = flush.map_or_else(
-                    || Ok(Instant::now()),
-                    |f| {
-                        f.join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    },
-                );
+            let committed = flushing.and_then(|(c, flush)| {
+                let flush = flush
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 committer.flushed(c, flush.map_err(StoreError::from))
             });
             (committed, trace, executed)
@@ -916,26 +907,27 @@ impl Cut {
 
     /// The most calls the round takes, with rounds of at most `max` and `pending` calls
     /// waiting.
-    fn cap(self, max: usize) -> impl FnOnce(u64) -> usize {
-        move |pending| match self {
+    fn cap(self, max: usize, pending: u64) -> usize {
+        match self {
             Cut::Full => max,
             Cut::Backlog => round::backlog_cap(max, pending),
         }
     }
 }
 
-/// The calls of the next round: the first pending after seq `after`, at most `cap` of
-/// the number pending, none if nothing is pending.
+/// The calls of the next round: the first pending after seq `after`, in rounds of at most
+/// `max` cut by `cut`; none if nothing is pending.
 fn take(
     tree: &sled::Tree,
     tail: &Tail,
-    cap: impl FnOnce(u64) -> usize,
+    (max, cut): (usize, Cut),
     after: u64,
 ) -> Result<Option<Taken>, HostError> {
     let started = Instant::now();
     let bound = tail.next_seq();
     let pending = bound.saturating_sub(after.saturating_add(1));
-    let round::Taken { calls, spent } = round::next_calls(tree, cap(pending), after, bound)?;
+    let cap = cut.cap(max, pending);
+    let round::Taken { calls, spent } = round::next_calls(tree, cap, after, bound)?;
     Ok((!calls.is_empty()).then_some(Taken {
         started,
         calls,
@@ -959,8 +951,12 @@ struct Executor<'a> {
 impl Executor<'_> {
     /// The calls of the round after seq `after`.
     fn take(&self, after: u64, cut: Cut) -> Result<Option<Taken>, HostError> {
-        let cap = cut.cap(self.max_round_calls);
-        take(self.reader.tree(), self.tail, cap, after)
+        take(
+            self.reader.tree(),
+            self.tail,
+            (self.max_round_calls, cut),
+            after,
+        )
     }
 
     /// Runs a round's calls: pure calls on the pool along the key DAG; an update round is

@@ -1174,7 +1174,7 @@ impl Store {
         // (A): list elements are new keys (D), so only their digests are added; hashing
         // them (an element may be MiBs) is the part worth splitting.
         let pushes: Vec<ListAppend<'_>> = delta.lists().collect();
-        let pushed = split(
+        let digests = split(
             &pushes,
             self.split_min,
             |part: &mut Lattice, push| {
@@ -1192,7 +1192,7 @@ impl Store {
                 a
             },
         )?;
-        lattice.add(&pushed);
+        lattice.add(&digests);
 
         // Each list's committed length, and its pushes so far in this delta.
         let mut pushed: BTreeMap<(&str, &[u8]), (u64, u64)> = BTreeMap::new();
