@@ -96,6 +96,7 @@
 //! [`WriteLog`]: crate::write_log::WriteLog
 //! [`WriteLog::push`]: crate::write_log::WriteLog::push
 
+pub mod cache;
 mod call;
 mod engine;
 mod guest_memory;
@@ -105,6 +106,7 @@ mod message;
 pub mod overlay;
 mod state;
 
+pub use cache::{CacheStats, Origin};
 pub use call::{Call, Child, Execution, Outcome};
 pub use commute_abi::Mode;
 pub use engine::{pooled_wasmtime_config, Compiled, Engine};
@@ -137,8 +139,8 @@ pub enum ExecuteError {
         /// wasmtime's reason, on one line.
         reason: String,
     },
-    /// The module imports something outside the ABI (DESIGN §8).
-    #[error("wasm imports {import}, which is not in the commute ABI (DESIGN §8)")]
+    /// The module imports something outside the ABI.
+    #[error("wasm imports {import}, which is not in the commute ABI")]
     ForbiddenImport {
         /// `module.name`.
         import: String,

@@ -238,7 +238,9 @@ impl Host {
     ) -> Result<Host, HostError> {
         let tree = db.open_tree("commute")?;
         let store = Store::init(tree.clone())?;
-        let registry = Arc::new(Registry::load(&tree)?);
+        // A temporary dir goes with its host: nothing there is worth keeping compiled.
+        let modules = temp.is_none().then(|| dir.to_path_buf());
+        let registry = Arc::new(Registry::load(&tree, modules)?);
         let tail = Tail::open(tree.clone(), store.last_seq())?;
         let intake = Intake::new(
             registry.clone(),
@@ -334,7 +336,7 @@ impl Host {
                 Did::parse(&format!("{name}.wasm (candid:service)"), &text)?
             }
         };
-        let compiled = registry::compile(&self.engine, wasm)?;
+        let compiled = self.registry.compile(&self.engine, wasm)?;
         for m in did.interface().methods() {
             let export = m.mode.export_name(&m.name);
             let alt = (m.mode == Mode::CompositeQuery).then(|| Mode::Query.export_name(&m.name));

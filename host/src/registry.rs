@@ -15,15 +15,19 @@
 //!   batch that commits the init's writes, so a refused install leaves nothing behind.
 //! - (B) A canister's principal is a function of its name alone, so it is the same on every
 //!   machine and after every restart.
-//! - (C) Modules are compiled at most once per process, on first use, not at open: opening a
-//!   host to ask a ticket's status compiles nothing.
+//! - (C) A module is compiled at install and kept, compiled, in the data dir's `modules/`
+//!   folder ([`crate::execute::cache`]); a new process loads it on first use, not at open
+//!   (opening a host to ask a ticket's status loads nothing), and compiles it only where the
+//!   kept file is missing, corrupt or of another engine. At most once per process either
+//!   way, however many workers ask at once.
 
 use crate::execute::{Compiled, Engine, ExecuteError, Limits};
 use crate::store::area;
 use candid::{CandidType, Deserialize, Principal};
 use commute_did::{Did, SharedInterface};
 use serde_bytes::ByteBuf;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use thiserror::Error;
 
@@ -63,6 +67,8 @@ pub struct Canister {
     pub interface: SharedInterface,
     wasm: Arc<[u8]>,
     compiled: OnceLock<Compiled>,
+    /// The data dir whose `modules/` keeps the compiled module, if any.
+    dir: Option<Arc<Path>>,
 }
 
 impl Canister {
@@ -78,6 +84,7 @@ impl Canister {
             interface: SharedInterface::new(did),
             wasm,
             compiled: cell,
+            dir: None,
         }
     }
 
@@ -91,26 +98,16 @@ impl Canister {
         if let Some(c) = self.compiled.get() {
             return Ok(c);
         }
-        let c = compile(engine, &self.wasm)?;
+        // Single flight is the engine's: racing workers get the one module it makes.
+        let c = engine.module(&self.wasm, self.dir.as_deref())?;
         Ok(self.compiled.get_or_init(|| c))
     }
 }
 
-/// Engines and compiled modules shared by every host of the process, per [`Limits`]:
-/// compiling is cranelift's slowest work, and hosts on the same limits run the same code.
-struct Shared {
-    limits: Limits,
-    engine: Engine,
-    modules: HashMap<[u8; 32], Compiled>,
-}
-
-static SHARED: Mutex<Vec<Shared>> = Mutex::new(Vec::new());
-
-fn shared() -> std::sync::MutexGuard<'static, Vec<Shared>> {
-    SHARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+/// The engines of the process, one per [`Limits`]: compiling is cranelift's slowest work,
+/// each engine keeps the modules it compiled, and hosts on the same limits run the same
+/// code.
+static ENGINES: Mutex<Vec<Engine>> = Mutex::new(Vec::new());
 
 /// The process's engine for `limits`, made on first use.
 ///
@@ -118,41 +115,15 @@ fn shared() -> std::sync::MutexGuard<'static, Vec<Shared>> {
 ///
 /// [`ExecuteError`] if the engine cannot be set up.
 pub fn engine_for(limits: Limits) -> Result<Engine, ExecuteError> {
-    let mut all = shared();
-    if let Some(s) = all.iter().find(|s| s.limits == limits) {
-        return Ok(s.engine.clone());
+    let mut all = ENGINES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(engine) = all.iter().find(|e| *e.limits() == limits) {
+        return Ok(engine.clone());
     }
     let engine = Engine::new(limits)?;
-    all.push(Shared {
-        limits,
-        engine: engine.clone(),
-        modules: HashMap::new(),
-    });
+    all.push(engine.clone());
     Ok(engine)
-}
-
-/// Compiles `wasm` on `engine`, or returns the module compiled before from the same bytes
-/// on the same engine, when `engine` is one [`engine_for`] made.
-///
-/// # Errors
-///
-/// [`ExecuteError`] if `wasm` does not compile or fails the import checks.
-pub fn compile(engine: &Engine, wasm: &[u8]) -> Result<Compiled, ExecuteError> {
-    let hash = *blake3::hash(wasm).as_bytes();
-    // Only modules of this very engine: a module runs only on the engine that compiled it.
-    if let Some(c) = shared()
-        .iter()
-        .find(|s| s.engine.same(engine))
-        .and_then(|s| s.modules.get(&hash))
-    {
-        return Ok(c.clone());
-    }
-    // Compile outside the lock: other hosts keep going meanwhile.
-    let compiled = engine.compile(wasm)?;
-    if let Some(s) = shared().iter_mut().find(|s| s.engine.same(engine)) {
-        s.modules.entry(hash).or_insert_with(|| compiled.clone());
-    }
-    Ok(compiled)
 }
 
 /// The principal of the canister installed as `name` (invariant B): opaque, 10 bytes like
@@ -199,15 +170,19 @@ pub(crate) fn key(name: &str) -> Vec<u8> {
 #[derive(Debug, Default, Clone)]
 pub struct Registry {
     canisters: BTreeMap<String, Arc<Canister>>,
+    /// The data dir whose `modules/` keeps the compiled modules, if any.
+    dir: Option<Arc<Path>>,
 }
 
 impl Registry {
-    /// Loads every installed canister from `tree`, without compiling (invariant C).
+    /// Loads every installed canister from `tree`, without compiling (invariant C); their
+    /// compiled modules are kept in data dir `dir`, if given.
     ///
     /// # Errors
     ///
     /// [`RegistryError`] if sled fails or a record is corrupt.
-    pub fn load(tree: &sled::Tree) -> Result<Registry, RegistryError> {
+    pub fn load(tree: &sled::Tree, dir: Option<PathBuf>) -> Result<Registry, RegistryError> {
+        let dir: Option<Arc<Path>> = dir.map(Into::into);
         let mut canisters = BTreeMap::new();
         for item in tree.scan_prefix([area::INSTALLED]) {
             let (k, v) = item?;
@@ -218,10 +193,21 @@ impl Registry {
             };
             let record: Record = candid::decode_one(&v).map_err(|e| corrupt(e.to_string()))?;
             let did = Did::parse(&name, &record.did).map_err(|e| corrupt(e.to_string()))?;
-            let canister = Canister::new(&name, record.wasm.into_vec().into(), &did, None);
+            let mut canister = Canister::new(&name, record.wasm.into_vec().into(), &did, None);
+            canister.dir = dir.clone();
             canisters.insert(name, Arc::new(canister));
         }
-        Ok(Registry { canisters })
+        Ok(Registry { canisters, dir })
+    }
+
+    /// `wasm` compiled on `engine` for an install, its compiled form kept in the data dir
+    /// (invariant C), or the module compiled before from the same bytes on `engine`.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecuteError`] if `wasm` does not compile or fails the import checks.
+    pub fn compile(&self, engine: &Engine, wasm: &[u8]) -> Result<Compiled, ExecuteError> {
+        engine.module(wasm, self.dir.as_deref())
     }
 
     /// The canister installed as `name`.
@@ -235,7 +221,8 @@ impl Registry {
     }
 
     /// Records `canister` as installed in memory; the caller persists its [`Record`].
-    pub(crate) fn insert(&mut self, canister: Canister) {
+    pub(crate) fn insert(&mut self, mut canister: Canister) {
+        canister.dir = self.dir.clone();
         self.canisters
             .insert(canister.name.clone(), Arc::new(canister));
     }

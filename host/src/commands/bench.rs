@@ -15,6 +15,7 @@
 //! | `growth` | [`growth`] | cost per write of a round at 10^6 entries ÷ at 10^4 | ≤ 1.3 |
 //! | `scheduler_ns_per_call` | [`scheduler`] | DAG build + dispatch per call, 3 keys each, no wasm (ns) | ≤ 1,000 |
 //! | `available_parallelism` | [`speedup`] | work ÷ span of the uniform batch, from the scheduler's trace | ≥ 100 |
+//! | `mm_syscalls_per_call` | [`syscalls`] | mmap, munmap, mprotect, madvise and ioctl calls per further call of `commute tick --threads 2`, counted by `strace -f -c` | ≤ 0.05 |
 //! | `serve_calls_per_s` | [`serve`] | `logger.log` calls/s fired at `commute serve` over HTTP by 8 clients (`value`), ÷ `Host::submit` in process (`ratio`); p50/p99 time to durable | — |
 //!
 //! # Thread counts
@@ -39,6 +40,7 @@ mod rng;
 mod scheduler;
 mod serve;
 mod speedup;
+mod syscalls;
 mod timing;
 
 #[cfg(test)]
@@ -52,7 +54,7 @@ use std::path::PathBuf;
 use progress::Progress;
 
 /// The measures, in the order they run and print.
-pub(crate) const MEASURES: [&str; 8] = [
+pub(crate) const MEASURES: [&str; 9] = [
     "speedup_uniform",
     "speedup_zipf",
     "e2e_vs_store",
@@ -60,6 +62,7 @@ pub(crate) const MEASURES: [&str; 8] = [
     "growth",
     "scheduler_ns_per_call",
     "available_parallelism",
+    "mm_syscalls_per_call",
     "serve_calls_per_s",
 ];
 
@@ -104,6 +107,8 @@ pub(crate) struct Sizes {
     pub(crate) scheduler_calls: usize,
     /// Repetitions of the scheduler batch.
     pub(crate) scheduler_reps: usize,
+    /// Calls of the smaller `mm_syscalls_per_call` tick (the larger has three times as many).
+    pub(crate) syscall_calls: usize,
 }
 
 impl Sizes {
@@ -120,6 +125,7 @@ impl Sizes {
             growth_writes: 2_000,
             scheduler_calls: 10_000,
             scheduler_reps: 51,
+            syscall_calls: 1_000,
         }
     }
 
@@ -137,6 +143,7 @@ impl Sizes {
             growth_writes: 10,
             scheduler_calls: 100,
             scheduler_reps: 1,
+            syscall_calls: 10,
         }
     }
 
@@ -153,6 +160,7 @@ impl Sizes {
             growth_writes: 5_000,
             scheduler_calls: 10_000,
             scheduler_reps: 201,
+            syscall_calls: 2_000,
         }
     }
 }
@@ -272,6 +280,9 @@ pub(crate) fn measure(
     if wanted("available_parallelism") {
         // Measured with `speedup_uniform`, from the scheduler's trace of its batches.
         emit(curves[0].parallelism_line())?;
+    }
+    if wanted("mm_syscalls_per_call") {
+        emit(syscalls::measure(sizes, progress)?)?;
     }
     if wanted("serve_calls_per_s") {
         emit(serve::measure(sizes, progress)?)?;

@@ -2,6 +2,7 @@
 //! [`Compiled`]: one canister's checked module, ready to instantiate.
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 use commute_abi::{export, ValType as AbiType};
@@ -10,6 +11,7 @@ use wasmtime::{
     PoolingAllocationConfig, ValType,
 };
 
+use super::cache::{CacheStats, ModuleCache, Origin};
 use super::host::{self, Host};
 use super::limits::Limits;
 use super::message::one_line;
@@ -27,17 +29,20 @@ const POOL_SLOTS: u32 = 256;
 /// The most tables a module may have: Rust-built wasm has one; reference types allow more.
 const MAX_TABLES: u32 = 4;
 
-/// The bytes of a pool slot's memory kept mapped between calls and reset with `memset`.
-const KEEP_RESIDENT: usize = 64 << 10;
-
-/// The same where the dirty pages are known: only those are reset, so more can stay.
-const KEEP_RESIDENT_SCANNED: usize = 4 << 20;
+/// The bytes of a pool slot's memory (and of its tables) kept mapped between calls and
+/// reset in user space, with `memset` and a copy of the data segments; see
+/// [`wasmtime_config`] for why, and what it costs.
+const KEEP_RESIDENT: usize = 2 << 20;
 
 /// How instances get their memory; see [`Engine::new`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Allocation {
-    /// wasmtime's pooling allocator with [`POOL_SLOTS`] slots.
+    /// wasmtime's pooling allocator with [`POOL_SLOTS`] slots, reset in user space.
     Pooling,
+    /// The same, but where Linux can tell which pages a call dirtied (PAGEMAP_SCAN),
+    /// only those are reset: one `ioctl` a call. Kept to measure against.
+    #[cfg_attr(not(test), allow(dead_code))]
+    PoolingScanned,
     /// A fresh mapping per instance.
     #[cfg_attr(not(test), allow(dead_code))]
     OnDemand,
@@ -66,6 +71,7 @@ pub struct Engine {
     pub(super) wasmtime: wasmtime::Engine,
     linker: Arc<Linker<Host>>,
     limits: Limits,
+    cache: Arc<ModuleCache>,
 }
 
 impl fmt::Debug for Engine {
@@ -105,8 +111,13 @@ pub(super) fn wasmtime_config(allocation: Allocation) -> Config {
     // (1.13x). Without them a slot stays read/write once grown, and calls scale (1.89x
     // at 2 threads, `commute bench --only speedup_uniform`, exec_ratio); one thread got
     // faster too. Traps are the same traps, with the same messages.
-    config.signals_based_traps(false).memory_guard_size(0);
-    if allocation == Allocation::Pooling {
+    // wasmtime keeps a guard region before each memory by default even without signals;
+    // with no guard pages at all, nothing in a slot ever needs re-protecting.
+    config
+        .signals_based_traps(false)
+        .memory_guard_size(0)
+        .guard_before_linear_memory(false);
+    if matches!(allocation, Allocation::Pooling | Allocation::PoolingScanned) {
         // The pool's slots keep wasmtime's default size; the cap on memory is the
         // limiter's (`host::Limiter`), so a module over it is refused by name in
         // `compile` rather than by the pool.
@@ -117,21 +128,41 @@ pub(super) fn wasmtime_config(allocation: Allocation) -> Config {
             .max_memories_per_module(1)
             .max_tables_per_module(MAX_TABLES)
             .table_elements(MAX_TABLE_ELEMENTS)
-            .table_keep_resident(64 << 10);
-        // Between calls a slot's memory is reset to the module's image. Where Linux
-        // can tell which pages a call dirtied (PAGEMAP_SCAN, 6.7+), only those are
-        // reset and stay mapped; elsewhere the first 64 KiB are reset with memset and
-        // the rest is unmapped. Measured for a trivial guest (store, instance, call,
-        // teardown; `tests::instantiate_cost`) on 16 cores: 4.5 µs a call on one
-        // thread, 1.5 µs of wall time a call on eight; on demand (an mmap and munmap
-        // per call) 15 to 19 µs on one thread and 37 µs on eight, as unmapping
-        // serializes the threads. On 2 cores, memset of 64 KiB gave 9 µs a call and of
-        // 1 MiB 19 µs, against 5 µs with the dirty pages known.
-        if PoolingAllocationConfig::is_pagemap_scan_available() {
-            pool.pagemap_scan(Enabled::Yes)
-                .linear_memory_keep_resident(KEEP_RESIDENT_SCANNED);
+            .table_keep_resident(KEEP_RESIDENT)
+            .linear_memory_keep_resident(KEEP_RESIDENT);
+        // Between calls a slot is reset to the module's initial state in user space: its
+        // first KEEP_RESIDENT bytes of memory and of tables with memset (and a copy of the
+        // data segments), never a system call. Only memory a call grew past that is
+        // given back with `madvise`. With no guard region (above) a slot's memory stays
+        // read/write once grown, so reusing it costs no `mprotect` either; and the pool
+        // prefers a slot that last ran the same module (affinity), whose image is
+        // already mapped.
+        //
+        // Measured side by side (`tests::instantiate_cost`: store, instance, a call that
+        // touches the top of its stack and adds to a counter, teardown; wall time per
+        // call at 1 / 2 / 8 threads on this 2-core VM, while another build ran):
+        //
+        // | guest memory               | user-space reset | PAGEMAP_SCAN   | on demand      |
+        // | 3 pages (128 KiB stack)    | 11.1 / 11.3 / 7.7 µs | 7.7 / 8.7 / 8.8 µs | 60 / 52 / 61 µs |
+        // | 17 pages (Rust's 1 MiB)    | 33 / 35 / 36 µs  | 10 / 8.6 / 7.8 µs | 46 / 45 / 49 µs |
+        //
+        // The user-space reset costs a memset of the memory a guest has, so it wins for
+        // small guests and loses ~25 µs a call for one with Rust's default 1 MiB stack:
+        // the examples are built with a 128 KiB stack, and the docs say why. It won
+        // because it is the only one with no system call per call: `commute tick`
+        // over 1,000 `analytics.view` calls made 1,002 `ioctl`s with PAGEMAP_SCAN and
+        // none with it.
+        //
+        // Dirty-page scanning (PAGEMAP_SCAN) resets less memory, but it is a system call
+        // per call that takes the process's memory-map lock: on 16 cores the bare
+        // wasmtime loop stopped at 2.4x at 8 threads with it. On demand maps and unmaps
+        // per call, which serializes the threads outright.
+        if allocation == Allocation::PoolingScanned
+            && PoolingAllocationConfig::is_pagemap_scan_available()
+        {
+            pool.pagemap_scan(Enabled::Yes);
         } else {
-            pool.linear_memory_keep_resident(KEEP_RESIDENT);
+            pool.pagemap_scan(Enabled::No);
         }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
@@ -164,12 +195,14 @@ impl Engine {
         limits: Limits,
         allocation: Allocation,
     ) -> Result<Engine, ExecuteError> {
+        keep_heaps_resident();
         let engine_error = |err: wasmtime::Error| ExecuteError::Engine(one_line_error(&err));
         let config = wasmtime_config(allocation);
         let wasmtime = wasmtime::Engine::new(&config).map_err(engine_error)?;
         let mut linker = Linker::new(&wasmtime);
         host::define(&mut linker)?;
         Ok(Engine {
+            cache: Arc::new(ModuleCache::new(&wasmtime)),
             wasmtime,
             linker: Arc::new(linker),
             limits,
@@ -220,7 +253,7 @@ impl Engine {
     /// let engine = Engine::new(Limits::default())?;
     /// let wasm = wat::parse_str(r#"(module (import "env" "abort" (func)) (memory (export "memory") 1))"#)?;
     /// let err = engine.compile(&wasm).unwrap_err();
-    /// assert_eq!(err.to_string(), "wasm imports env.abort, which is not in the commute ABI (DESIGN §8)");
+    /// assert_eq!(err.to_string(), "wasm imports env.abort, which is not in the commute ABI");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, ExecuteError> {
@@ -229,6 +262,53 @@ impl Engine {
             Module::from_binary(&self.wasmtime, wasm).map_err(|err| ExecuteError::Invalid {
                 reason: one_line_error(&err),
             })?;
+        let mut compiled = self.check(module)?;
+        compiled.origin = Origin::Compiled;
+        Ok(compiled)
+    }
+
+    /// `wasm`'s module, compiled at most once per engine however many threads ask at
+    /// once, and kept in data dir `dir` (if given) for the next process to load instead
+    /// of compiling; see [`crate::execute::cache`](super::cache) for the file format and
+    /// its invariants.
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::compile`]. A corrupt or stale artifact file is no error: it is
+    /// compiled again and replaced.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::execute::{Engine, Limits, Origin};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let wasm = wat::parse_str(r#"(module (memory (export "memory") 1))"#)?;
+    /// let first = Engine::new(Limits::default())?;
+    /// assert_eq!(first.module(&wasm, Some(dir.path()))?.origin(), Origin::Compiled);
+    /// // Another engine (as in a new process) loads what the first one kept.
+    /// let second = Engine::new(Limits::default())?;
+    /// assert_eq!(second.module(&wasm, Some(dir.path()))?.origin(), Origin::Loaded);
+    /// assert_eq!(second.cache_stats().compiled, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn module(&self, wasm: &[u8], dir: Option<&Path>) -> Result<Compiled, ExecuteError> {
+        self.cache.get(self, wasm, dir)
+    }
+
+    /// How many modules [`Engine::module`] compiled, loaded and refused to load so far.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// The artifact file [`Engine::module`] keeps for `wasm` in data dir `dir`.
+    pub fn artifact_path(&self, dir: &Path, wasm: &[u8]) -> std::path::PathBuf {
+        self.cache.path(dir, blake3::hash(wasm).as_bytes())
+    }
+
+    /// The checks of [`Engine::compile`] after compiling, on a module compiled or loaded
+    /// (cache invariant C), and its link against the host's imports.
+    pub(super) fn check(&self, module: Module) -> Result<Compiled, ExecuteError> {
         for import in module.imports() {
             let name = format!("{}.{}", import.module(), import.name());
             let Some(abi) = commute_abi::import(import.module(), import.name()) else {
@@ -286,7 +366,39 @@ impl Engine {
             .map_err(|err| ExecuteError::Invalid {
                 reason: one_line_error(&err),
             })?;
-        Ok(Compiled { module, pre })
+        Ok(Compiled {
+            module,
+            pre,
+            origin: Origin::Loaded,
+        })
+    }
+}
+
+/// Tells glibc's malloc to keep the memory it has, once per process.
+///
+/// Each call allocates and frees its store, its write log and its buffers on a worker
+/// thread, so in a per-thread arena. By default glibc gives the top of an arena back
+/// (`madvise`/shrink) once more than 128 KiB is free there, and takes it again
+/// (`mprotect`) at the next call: about two memory-map system calls a call
+/// (`strace -f -c commute tick --threads 2`, 1,000 `analytics.view` calls: 1,783
+/// `mprotect`), each taking the process's memory-map lock. With trimming off, the arena
+/// grown in 16 MiB steps, and allocations under 32 MiB served from the arena rather than
+/// by `mmap`, the steady state makes none; the cost is that freed memory stays with the
+/// process.
+fn keep_heaps_resident() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only sets malloc's parameters; it is thread-safe, and the
+            // values are in the ranges glibc documents (M_MMAP_THRESHOLD at most
+            // HEAP_MAX_SIZE / 2 = 32 MiB on 64-bit).
+            unsafe {
+                libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+                libc::mallopt(libc::M_TOP_PAD, 16 << 20);
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            }
+        });
     }
 }
 
@@ -369,6 +481,7 @@ pub(super) fn one_line_error(err: &wasmtime::Error) -> String {
 pub struct Compiled {
     pub(super) module: Module,
     pub(super) pre: InstancePre<Host>,
+    origin: Origin,
 }
 
 impl fmt::Debug for Compiled {
@@ -388,5 +501,14 @@ impl Compiled {
     /// See [`Compiled`].
     pub fn has_export(&self, name: &str) -> bool {
         matches!(self.module.get_export(name), Some(ExternType::Func(_)))
+    }
+
+    /// Whether this process compiled the module or loaded it from a data dir.
+    ///
+    /// # Examples
+    ///
+    /// See [`Engine::module`].
+    pub fn origin(&self) -> Origin {
+        self.origin
     }
 }

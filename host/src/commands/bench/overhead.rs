@@ -5,12 +5,11 @@
 //!   instance per call, merge, root, commit and both flushes.
 //! - Baseline: the same module, the same arguments, in a bare wasmtime loop on 1 thread:
 //!   a fresh `Store` with fuel, instantiate from an `InstancePre`, look up the export, call.
-//!   The engine is configured as `commute::execute::Engine` configures its own (its
-//!   configuration is private, so it is repeated here, as of `execute/engine.rs` at the
-//!   time of writing: fuel, NaN canonicalization, relaxed SIMD off, the pooling allocator
-//!   with the same slots, PAGEMAP_SCAN with 4 MiB kept resident where Linux has it, else
-//!   64 KiB reset with memset). Imports are stubs: the argument
-//!   imports serve the argument, `trap` traps, every other import returns zeros.
+//!   The engine has exactly the configuration of `commute::execute::Engine`'s
+//!   ([`commute::execute::pooled_wasmtime_config`]: fuel, NaN canonicalization, relaxed
+//!   SIMD off, bounds checks, the same pool and the same user-space reset of its slots).
+//!   Imports are stubs: the argument imports serve the argument, `trap` traps, every
+//!   other import returns zeros.
 //!
 //! The ratio is host calls per second ÷ bare calls per second.
 
