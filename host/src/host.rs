@@ -4,8 +4,8 @@
 //! The host owns the sled directory: one process at a time (sled locks it). Every method
 //! that changes state commits atomically and flushes before it returns.
 
+use crate::commit::{self, Committer, Ran};
 use crate::execute::{self, Engine, ExecuteError, Limits};
-use crate::merge::Delta;
 use crate::outcome::{self, Outcome, Status};
 use crate::query::{reply, Queries, Reply};
 use crate::queue::{self, CallKind, QueueError, QueuedCall, Tail};
@@ -248,7 +248,7 @@ impl Host {
             config.limits.arg_bytes,
             config.max_pending,
         );
-        let round = round::last_round(&tree)?;
+        let round = commit::last_round(&tree)?;
         let engine = registry::engine_for(config.limits)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads.max(1))
@@ -389,7 +389,6 @@ impl Host {
                 break;
             }
         }
-        self.store.flush()?;
         Arc::make_mut(&mut self.registry).insert(canister);
         self.intake.set_registry(self.registry.clone());
         Ok(())
@@ -406,7 +405,7 @@ impl Host {
     ) -> Result<(), HostError> {
         let name = canister.name.as_str();
         let compiled = canister.compiled(&self.engine)?;
-        let mut ran = Vec::new();
+        let mut ran = None;
         if compiled.has_export(hook) {
             let call = QueuedCall {
                 canister: name.to_string(),
@@ -440,38 +439,10 @@ impl Host {
                     reason: format!("{hook} trapped: {m}"),
                 });
             }
-            ran.push((*next, call, ex));
+            ran = Some((*next, call, ex));
         }
-        let delta = Delta::from_calls(
-            ran.iter()
-                .map(|(seq, c, ex)| (*seq, c.canister.as_str(), &ex.log)),
-        )
-        .map_err(RoundError::from)?;
-        // On this thread, not the pool: the tail is held, and an init's writes are few.
-        let mut commit = self.store.prepare(&delta)?;
-        commit.insert(
-            &registry::key(name),
-            &candid::encode_one(record).expect("a record encodes"),
-        )?;
-        // The hook's seq is committed with no record: it finished (outcome invariant A).
-        let mut child_seq = *next + ran.len() as u64;
-        let mut children = Vec::new();
-        for (seq, call, ex) in &ran {
-            round::check_children(
-                &mut children,
-                &self.registry,
-                self.config.limits.arg_bytes,
-                (*seq, call),
-                canister.principal,
-                &ex.children,
-            )?;
-        }
-        round::queue_chunks(&mut commit, &children, &mut child_seq)?;
-        self.store.commit(commit)?;
-        if let Some((seq, _, _)) = ran.last() {
-            self.intake.tail().set_committed(*seq);
-        }
-        *next = child_seq;
+        let (_, mut committer) = self.parts();
+        committer.install((name, canister.principal, record), ran, next)?;
         Ok(())
     }
 
@@ -735,27 +706,14 @@ impl Host {
             Ok((ran, after))
         };
         let (committed, trace, executed) = std::thread::scope(|scope| {
-            let commit = || {
-                let (committed, trace) = committer.commit_unflushed(ready);
-                let tree = committer.store.reader().tree().clone();
-                let flushing = committed.map(|c| {
-                    let flush = scope.spawn(move || tree.flush().map(|_| Instant::now()));
-                    (c, flush)
-                });
-                (flushing, trace)
-            };
+            let commit = || committer.commit_flushing(ready, scope);
             let ((flushing, trace), executed) = if executor.pool.current_num_threads() == 1 {
                 let flushing = commit();
                 (flushing, run())
             } else {
                 executor.pool.install(|| rayon::join(commit, run))
             };
-            let committed = flushing.and_then(|(c, flush)| {
-                let flush = flush
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                committer.flushed(c, flush.map_err(StoreError::from))
-            });
+            let committed = flushing.and_then(|f| committer.flushed(f));
             (committed, trace, executed)
         });
         (self.committed(committed, trace), executed)
@@ -798,7 +756,7 @@ impl Host {
     /// Counts a round that committed, and keeps its trace.
     fn committed(
         &mut self,
-        committed: Result<RoundReport, HostError>,
+        committed: Result<RoundReport, RoundError>,
         trace: Option<(Schedule, Trace)>,
     ) -> Result<RoundReport, HostError> {
         let report = committed?;
@@ -868,23 +826,6 @@ impl Taken {
 
 /// A round that ran, and the round after it (none if nothing was pending).
 type RanAndNext = (Ran, Option<Taken>);
-
-/// A round that ran and awaits its commit.
-struct Ran {
-    started: Instant,
-    ran: Vec<round::Executed>,
-    /// The merge of their logs.
-    delta: Delta,
-    spent: Vec<u64>,
-    trace: Option<(Schedule, Trace)>,
-}
-
-impl Ran {
-    /// The last seq it holds.
-    fn last_seq(&self) -> u64 {
-        self.ran.last().map_or(0, |(seq, _, _)| *seq)
-    }
-}
 
 /// How many calls a round takes, given how many are pending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1007,94 +948,4 @@ impl Executor<'_> {
             trace: trace.map(|t| (schedule, t)),
         })
     }
-}
-
-/// What committing a round needs: the store, and what checks and queues its children.
-struct Committer<'a> {
-    store: &'a mut Store,
-    /// Where the commit's own parallel work runs ([`Store::prepare`]).
-    pool: &'a rayon::ThreadPool,
-    registry: &'a Registry,
-    tail: &'a Tail,
-    arg_bytes: usize,
-    /// The number of the round it commits.
-    round: u64,
-}
-
-impl Committer<'_> {
-    /// Commits `ran` (round invariant B) and flushes it. Returns the report, and the
-    /// round's trace to keep.
-    fn commit(&mut self, ran: Ran) -> (Result<RoundReport, HostError>, Option<(Schedule, Trace)>) {
-        let (committed, trace) = self.commit_unflushed(ran);
-        let flushed = committed.and_then(|c| {
-            let flush = self.store.flush().map(|()| Instant::now());
-            self.flushed(c, flush)
-        });
-        (flushed, trace)
-    }
-
-    /// Commits `ran` (round invariant B), not yet flushed: [`Committer::flushed`] reports
-    /// it once it is. Returns the round's trace too.
-    fn commit_unflushed(
-        &mut self,
-        ran: Ran,
-    ) -> (Result<Unflushed, HostError>, Option<(Schedule, Trace)>) {
-        let Ran {
-            started,
-            ran,
-            delta,
-            spent,
-            trace,
-        } = ran;
-        let committed = (|| {
-            // Prepared before the tail is held, on the pool: the pool's workers may run any
-            // of its jobs while they wait, the next round's take (which holds the tail) too.
-            let commit = self.pool.install(|| self.store.prepare(&delta))?;
-            // Not flushed under the tail lock: acceptors append meanwhile, and share the flush.
-            let report = self.tail.with_next(|next| {
-                round::commit(
-                    self.store,
-                    self.registry,
-                    self.arg_bytes,
-                    self.round,
-                    next,
-                    (&ran, &spent, commit),
-                )
-            })?;
-            Ok(Unflushed {
-                report,
-                last_seq: ran.last().map(|(seq, _, _)| *seq),
-                started,
-            })
-        })();
-        (committed, trace)
-    }
-
-    /// The report of `committed`, once `flush` says whether it reached the disk (and
-    /// when): only then do its calls count as committed to the queue's tail.
-    fn flushed(
-        &self,
-        committed: Unflushed,
-        flush: Result<Instant, StoreError>,
-    ) -> Result<RoundReport, HostError> {
-        let landed = flush?;
-        let Unflushed {
-            mut report,
-            last_seq,
-            started,
-        } = committed;
-        if let Some(seq) = last_seq {
-            self.tail.set_committed(seq);
-        }
-        let micros = landed.saturating_duration_since(started).as_micros();
-        report.micros = u64::try_from(micros).unwrap_or(u64::MAX);
-        Ok(report)
-    }
-}
-
-/// A round committed to the store but not yet flushed.
-struct Unflushed {
-    report: RoundReport,
-    last_seq: Option<u64>,
-    started: Instant,
 }

@@ -35,6 +35,7 @@
 //! - [`root`]: the lattice hash behind the 32-byte state root.
 
 pub mod client;
+pub mod commit;
 pub mod execute;
 pub mod host;
 pub mod merge;

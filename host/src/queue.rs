@@ -394,11 +394,19 @@ impl Tail {
                     max: max_pending,
                 });
             }
-            let mut batch = sled::Batch::default();
-            for (k, chunk) in records(*next, calls) {
-                batch.insert(&k, chunk);
+            let mut records = records(*next, calls);
+            if records.len() == 1 {
+                // One record is atomic by itself. No batch: sled's `apply_batch` takes a
+                // process-wide write lock, after which every insert pays a shared one.
+                let (k, chunk) = records.pop().expect("one record");
+                self.tree.insert(k, chunk)?;
+            } else {
+                let mut batch = sled::Batch::default();
+                for (k, chunk) in records {
+                    batch.insert(&k, chunk);
+                }
+                self.tree.apply_batch(batch)?;
             }
-            self.tree.apply_batch(batch)?;
             let seqs = *next..*next + calls.len() as u64;
             *next = seqs.end;
             Ok(seqs)

@@ -1,4 +1,5 @@
-//! Rounds: which accepted calls run together, and committing them as one (DESIGN §4, §6).
+//! Rounds: which accepted calls run together, and running them (DESIGN §4); their commit
+//! is [`crate::commit`]'s.
 //!
 //! A round is either a run of consecutive pending pure calls (up to a size cap), or one
 //! update or oneway call alone: updates are barriers, so a round never holds calls on both
@@ -8,27 +9,20 @@
 //!
 //! - (A) A round's calls are the first pending calls in seq order: nothing pending with a
 //!   smaller seq is left behind, so commits happen in seq order (store invariant D).
-//! - (B) One atomic batch commits, for every call of the round: its merged writes (none if it
-//!   trapped); its leaving the queue (the store's last seq passes it, and the chunks the
-//!   round empties are removed: queue invariant B); its outcome (the last seq too, plus a
-//!   record if it trapped or replied: outcome invariant A); plus the children the untrapped
-//!   calls fired, queued under fresh seqs in (parent seq, index) order with the parent
-//!   canister as caller and the parent's time; plus the round record. The batch is flushed
-//!   before the round is reported.
-//! - (C) What a round commits depends on the calls alone: their seqs, records and write logs,
-//!   never on the wall clock, the thread count or the order executions finished.
+//! - (B) A round's calls run against the state committed before it: a pure round reads
+//!   none, an update round is one call that runs after every earlier round committed.
+//! - (C) What a round produces (its executions, their merged delta) depends on the calls
+//!   alone: their seqs, records and write logs, never on the wall clock, the thread count or
+//!   the order executions finished.
 
-use crate::execute::{self, CanisterState, Child, Compiled, Engine, ExecuteError, Execution};
+use crate::execute::{self, CanisterState, Compiled, Engine, ExecuteError, Execution};
 use crate::merge::{Delta, MergeError};
-use crate::outcome::{self, Outcome};
 use crate::queue::{self, CallKind, QueueError, QueuedCall};
 use crate::registry::Registry;
 use crate::root::Root;
-use crate::store::{area, Commit, StateReader, Store, StoreError};
-use crate::submit::{self, Args, ChildCheck, SubmitError};
-use candid::{CandidType, Deserialize, Principal};
+use crate::store::{StateReader, StoreError};
+use crate::submit::{ChildCheck, SubmitError};
 use rayon::prelude::*;
-use serde_bytes::ByteBuf;
 use thiserror::Error;
 
 /// A round could not be run or committed. Nothing of it was committed.
@@ -81,32 +75,6 @@ pub struct RoundReport {
 
 fn hex_root<S: serde::Serializer>(root: &Root, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&root.to_hex())
-}
-
-/// The durable record of the last committed round.
-#[derive(Debug, Clone, PartialEq, Eq, CandidType, Deserialize)]
-pub struct RoundRecord {
-    /// Its number.
-    pub round: u64,
-    /// The last seq it committed.
-    pub last_seq: u64,
-    /// The state root after it.
-    pub root: ByteBuf,
-}
-
-/// The store key of the round record.
-pub const RECORD_KEY: &[u8] = area::META_ROUND;
-
-/// The last committed round's number, 0 before the first.
-///
-/// # Errors
-///
-/// sled's error if the read fails.
-pub fn last_round(tree: &sled::Tree) -> Result<u64, sled::Error> {
-    Ok(tree
-        .get(RECORD_KEY)?
-        .and_then(|v| candid::decode_one::<RoundRecord>(&v).ok())
-        .map_or(0, |r| r.round))
 }
 
 /// What the next round takes from the queue.
@@ -255,55 +223,6 @@ pub fn run_call(
     compiled.execute(engine, call, &state, &children)
 }
 
-/// Adds to `queued` the children a call fired, in the order it fired them, with its canister
-/// (`parent`) as their caller and its time as theirs (invariant B); [`queue_chunks`] then
-/// queues them.
-///
-/// # Errors
-///
-/// [`RoundError::Child`] if a child no longer passes its checks.
-pub fn check_children(
-    queued: &mut Vec<QueuedCall>,
-    registry: &Registry,
-    max_arg_bytes: usize,
-    (seq, call): (u64, &QueuedCall),
-    parent: Principal,
-    children: &[Child],
-) -> Result<(), RoundError> {
-    for child in children {
-        let checked = submit::check(
-            registry,
-            max_arg_bytes,
-            &child.canister,
-            &child.method,
-            Args::Binary(&child.arg),
-            parent,
-            call.time,
-        )
-        .map_err(|error| RoundError::Child { parent: seq, error })?;
-        queued.push(checked);
-    }
-    Ok(())
-}
-
-/// Adds to `commit` the queue chunks of `calls`, under seqs from `next_seq` on, and
-/// advances `next_seq` past them.
-///
-/// # Errors
-///
-/// [`RoundError::Store`].
-pub fn queue_chunks(
-    commit: &mut Commit,
-    calls: &[QueuedCall],
-    next_seq: &mut u64,
-) -> Result<(), RoundError> {
-    for (key, chunk) in queue::records(*next_seq, calls) {
-        commit.insert(&key, &chunk)?;
-    }
-    *next_seq += calls.len() as u64;
-    Ok(())
-}
-
 /// A call that ran: its seq, the call, and what running it did.
 pub type Executed = (u64, QueuedCall, Execution);
 
@@ -319,77 +238,6 @@ pub fn merge(ran: &[Executed]) -> Result<Delta, MergeError> {
     ran.par_iter()
         .map(|(seq, call, ex)| Ok(Delta::from_call(*seq, &call.canister, &ex.log)))
         .try_reduce(Delta::new, Delta::merged)
-}
-
-/// Commits `ran` (calls in seq order with their executions; `commit` is what
-/// [`Store::prepare`] made of their [`merge`]) as round `round`, removing the queue chunks
-/// `spent` and queueing children under seqs from `next_seq` on (invariant B).
-/// Returns the report and advances `next_seq` past the children. Not flushed: the caller
-/// flushes (outside the queue's tail lock, so acceptors need not wait for the disk) before
-/// it reports the round.
-///
-/// # Errors
-///
-/// [`RoundError`]; nothing is committed then, and `next_seq` is unchanged.
-pub fn commit(
-    store: &mut Store,
-    registry: &Registry,
-    max_arg_bytes: usize,
-    round: u64,
-    next_seq: &mut u64,
-    (ran, spent, mut commit): (&[Executed], &[u64], Commit),
-) -> Result<RoundReport, RoundError> {
-    for first in spent {
-        commit.remove(&queue::key(*first))?;
-    }
-    let mut children = Vec::new();
-    let mut trapped = 0;
-    for (seq, call, ex) in ran {
-        // Only what a ticket cannot tell from the last seq alone gets a record (outcome
-        // invariant A): most calls simply finish, and a record each would cost them a sled
-        // write on the serial path.
-        let outcome = match (&ex.outcome, call.kind) {
-            (execute::Outcome::Trapped(m), _) => {
-                trapped += 1;
-                Some(Outcome::Trapped(m.clone()))
-            }
-            (execute::Outcome::Replied(bytes), CallKind::Update) => {
-                Some(Outcome::Replied(ByteBuf::from(bytes.clone())))
-            }
-            _ => None,
-        };
-        if let Some(outcome) = outcome {
-            commit.insert(&outcome::key(*seq), &outcome.encode())?;
-        }
-        let parent = registry
-            .get(&call.canister)
-            .map_or_else(Principal::anonymous, |c| c.principal);
-        check_children(
-            &mut children,
-            registry,
-            max_arg_bytes,
-            (*seq, call),
-            parent,
-            &ex.children,
-        )?;
-    }
-    let mut child_seq = *next_seq;
-    queue_chunks(&mut commit, &children, &mut child_seq)?;
-    let record = RoundRecord {
-        round,
-        last_seq: ran.last().map_or(0, |(seq, _, _)| *seq),
-        root: ByteBuf::from(commit.root().as_bytes().to_vec()),
-    };
-    commit.insert(RECORD_KEY, &candid::encode_one(&record).expect("encodes"))?;
-    let root = store.commit(commit)?;
-    *next_seq = child_seq;
-    Ok(RoundReport {
-        round,
-        calls: ran.len(),
-        trapped,
-        root,
-        micros: 0,
-    })
 }
 
 #[cfg(test)]

@@ -66,19 +66,41 @@
 //!   slower on its old elements).
 //!
 //! [`Store::prepare`] and [`Store::commit`] keep all six; [`Store::verify`] checks (A)–(C)
-//! and (F) from scratch.
+//! and (F) from scratch. The old values a commit needs come from an in-memory mirror of
+//! the counters, maps and list lengths (`store/mirror.rs`, its invariant M), not from sled.
 //!
 //! This module imports [`crate::merge`] (upstream) and [`crate::root`], the leaf that hashes.
 
 use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Bound;
+use std::sync::{Arc, RwLock};
 
 use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::merge::{CounterChange, Delta, ListAppend, MapChange};
 use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError};
+
+mod journal;
+mod mirror;
+use journal::Write;
+use mirror::Mirror;
+
+/// The writes of a commit, in the order they were added; [`sled::Batch`]'s shape, but
+/// landed through the journal instead of `apply_batch`.
+#[derive(Debug, Default)]
+struct Batch(Vec<Write>);
+
+impl Batch {
+    fn insert(&mut self, key: impl AsRef<[u8]>, value: impl Into<sled::IVec>) {
+        self.0.push((key.as_ref().to_vec(), Some(value.into())));
+    }
+
+    fn remove(&mut self, key: impl AsRef<[u8]>) {
+        self.0.push((key.as_ref().to_vec(), None));
+    }
+}
 
 /// The first byte of each area of the tree; see the module doc.
 pub mod area {
@@ -140,6 +162,10 @@ pub enum StoreError {
         /// The key, in hex.
         key: String,
     },
+    /// An earlier write or flush failed; the store refuses commits until it is reopened,
+    /// which replays what was journaled.
+    #[error("the store stopped committing after a failed write ({0}); restart to recover")]
+    Broken(String),
     /// A stored record does not have the layout of the module doc.
     #[error("corrupt store at key {key}: {what}")]
     Corrupt {
@@ -348,7 +374,8 @@ fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, Sto
 /// Read access to the committed state. Cheap to clone; any number may read at once, also
 /// while a [`Store`] commits.
 ///
-/// Each read sees a commit whole or not at all (sled applies a batch under its write lock).
+/// Each point read sees a commit whole or not at all (a commit is applied to the tree with
+/// the reader's gate held exclusively).
 /// A sequence of reads is not a snapshot: a commit may land between two of them; a caller
 /// that needs one view across reads excludes commits meanwhile.
 ///
@@ -371,6 +398,10 @@ fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, Sto
 #[derive(Clone)]
 pub struct StateReader {
     tree: sled::Tree,
+    /// Held shared by each point read, and exclusively while a commit is applied to the
+    /// tree (journal J2): the writes of a commit land one by one, and a read must see all
+    /// of them or none.
+    gate: Arc<RwLock<()>>,
 }
 
 impl fmt::Debug for StateReader {
@@ -382,6 +413,11 @@ impl fmt::Debug for StateReader {
 }
 
 impl StateReader {
+    /// Excludes commits being applied while the guard lives.
+    fn shared(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The sled tree everything lives in, for the modules that own the other areas.
     ///
     /// # Examples
@@ -412,6 +448,7 @@ impl StateReader {
     /// ```
     pub fn counter_get(&self, canister: &str, name: &[u8], key: &[u8]) -> Result<i128, StoreError> {
         let key = scoped(canister, COUNTER, name, key);
+        let _gate = self.shared();
         match self.tree.get(&key)? {
             Some(value) => decode_counter(&key, &value),
             None => Ok(0),
@@ -445,6 +482,7 @@ impl StateReader {
         name: &[u8],
         key: &[u8],
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        let _gate = self.shared();
         Ok(self
             .tree
             .get(scoped(canister, MAP, name, key))?
@@ -490,6 +528,7 @@ impl StateReader {
             None => Bound::Included(scope.clone()),
             Some(after) => Bound::Excluded(scoped(canister, MAP, name, after)),
         };
+        let _gate = self.shared();
         match self
             .tree
             .range::<Vec<u8>, _>((start, Bound::Unbounded))
@@ -518,6 +557,7 @@ impl StateReader {
     /// ```
     pub fn list_len(&self, canister: &str, name: &[u8]) -> Result<u64, StoreError> {
         let key = scoped(canister, LIST_LEN, name, b"");
+        let _gate = self.shared();
         match self.tree.get(&key)? {
             Some(value) => decode_u64(&key, &value),
             None => Ok(0),
@@ -558,6 +598,7 @@ impl StateReader {
         i: u64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let pos_key = scoped(canister, LIST_POS, name, &i.to_be_bytes());
+        let _gate = self.shared();
         if let Some(at) = self.tree.get(&pos_key)? {
             if at.len() != 12 {
                 return Err(corrupt(&pos_key, "position record is not 12 bytes"));
@@ -567,7 +608,12 @@ impl StateReader {
                 None => Err(corrupt(&pos_key, "position names a missing element")),
             };
         }
-        if i >= self.list_len(canister, name)? {
+        let len_key = scoped(canister, LIST_LEN, name, b"");
+        let len = match self.tree.get(&len_key)? {
+            Some(value) => decode_u64(&len_key, &value)?,
+            None => 0,
+        };
+        if i >= len {
             return Ok(None);
         }
         // (F): no record for an in-range position means a store written before position
@@ -701,6 +747,7 @@ impl StateReader {
     }
 
     fn lattice(&self) -> Result<Lattice, StoreError> {
+        let _gate = self.shared();
         match self.tree.get(area::META_LATTICE)? {
             Some(bytes) => Ok(Lattice::from_bytes(&bytes)?),
             None => Ok(Lattice::new()),
@@ -713,6 +760,7 @@ impl StateReader {
     ///
     /// [`StoreError`] if sled fails or the record is corrupt.
     pub fn last_seq(&self) -> Result<Option<u64>, StoreError> {
+        let _gate = self.shared();
         self.tree
             .get(area::META_LAST_SEQ)?
             .map(|value| decode_u64(area::META_LAST_SEQ, &value))
@@ -795,6 +843,16 @@ pub struct Store {
     lattice: Lattice,
     /// The committed last seq, as at `m last_seq`.
     last_seq: Option<u64>,
+    /// The committed counters, maps and list lengths, in memory (mirror invariant M).
+    mirror: Mirror,
+    /// The id the next journal takes (J4).
+    next_journal: u64,
+    /// Journals written, not yet applied: flushed by the next settle's caller.
+    unapplied: Vec<(u64, Vec<Write>)>,
+    /// Journals applied, not yet known durable: removed at the next settle (J3).
+    applied: Vec<u64>,
+    /// Why the store refuses commits, after a write or flush failed.
+    broken: Option<String>,
     /// The fewest entries [`Store::prepare`] splits across the pool: [`SPLIT_MIN`], or
     /// another bound a test sets to take one path or the other.
     split_min: usize,
@@ -835,6 +893,47 @@ fn split<T: Sync, A: Default + Send>(
         .try_reduce(A::default, |a, b| Ok(join(a, b)))
 }
 
+/// Applies `writes` to `tree` (journal J1), split by key across the rayon pool this thread
+/// is a worker of when there are at least `min`: each key's writes land in order on one
+/// worker, so the last write of a key wins as it would in order.
+fn apply_split(tree: &sled::Tree, writes: &[Write], min: usize) -> Result<(), StoreError> {
+    let Some(threads) = rayon::current_num_threads()
+        .checked_mul(4)
+        .filter(|_| writes.len() >= min && rayon::current_thread_index().is_some())
+    else {
+        return journal::apply(tree, writes);
+    };
+    let hasher = hashbrown::DefaultHashBuilder::default();
+    let shards = threads as u64;
+    (0..shards).into_par_iter().try_for_each(|shard| {
+        for (key, value) in writes {
+            if std::hash::BuildHasher::hash_one(&hasher, key) % shards == shard {
+                journal::apply_one(tree, key, value.as_ref())?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Applies every journal left in `tree` in id order, removes them and flushes (journal
+/// J1, J4): the recovery of a crash between a journal's flush and its removal. Returns
+/// the id the next journal takes.
+fn replay(tree: &sled::Tree) -> Result<u64, StoreError> {
+    let left = journal::left(tree)?;
+    let Some(&(last, _)) = left.last() else {
+        return Ok(0);
+    };
+    for (_, writes) in &left {
+        journal::apply(tree, writes)?;
+    }
+    tree.flush()?;
+    for (id, _) in &left {
+        tree.remove(journal::key(*id))?;
+    }
+    tree.flush()?;
+    Ok(last + 1)
+}
+
 /// A counter or map entry a delta changes.
 enum Change<'a> {
     Counter(CounterChange<'a>),
@@ -857,9 +956,9 @@ impl Written {
     }
 }
 
-impl StateReader {
-    /// Adds to `part` what committing `change` writes: reads the entry's committed value,
-    /// takes its digest out of the lattice and puts the new one's in (invariant A); a
+impl Mirror {
+    /// Adds to `part` what committing `change` writes: takes the entry's committed value
+    /// from the mirror, its digest out of the lattice and the new one's in (invariant A); a
     /// counter that sums to 0 is removed (B).
     fn write(&self, part: &mut Written, change: &Change<'_>) -> Result<(), StoreError> {
         match change {
@@ -871,8 +970,8 @@ impl StateReader {
                     key: change.key,
                     value,
                 };
-                let old = match self.tree.get(&key)? {
-                    Some(bytes) => decode_counter(&key, &bytes)?,
+                let old = match self.get(&key) {
+                    Some(bytes) => decode_counter(&key, bytes)?,
                     None => 0,
                 };
                 let new = old.wrapping_add(change.delta);
@@ -897,8 +996,8 @@ impl StateReader {
                         value,
                     }
                 }
-                if let Some(old) = self.tree.get(&key)? {
-                    part.lattice.remove(&entry(change, &old));
+                if let Some(old) = self.get(&key) {
+                    part.lattice.remove(&entry(change, old));
                 }
                 if let Some(value) = change.value {
                     part.lattice.insert(&entry(change, value));
@@ -916,7 +1015,9 @@ impl StateReader {
 /// [`Commit::insert`] and [`Commit::remove`], then hand it to [`Store::commit`].
 #[derive(Debug)]
 pub struct Commit {
-    batch: sled::Batch,
+    batch: Batch,
+    /// The batch's writes the mirror keeps, to hand it once the batch lands.
+    mirrored: Vec<(Vec<u8>, Option<sled::IVec>)>,
     lattice: Lattice,
     prepared_after: Option<u64>,
     last_seq: Option<u64>,
@@ -1039,10 +1140,19 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn init(tree: sled::Tree) -> Result<Store, StoreError> {
-        let reader = StateReader { tree };
+        let next_journal = replay(&tree)?;
+        let reader = StateReader {
+            tree,
+            gate: Arc::default(),
+        };
         Ok(Store {
             lattice: reader.lattice()?,
             last_seq: reader.last_seq()?,
+            mirror: Mirror::load(&reader.tree)?,
+            next_journal,
+            unapplied: Vec::new(),
+            applied: Vec::new(),
+            broken: None,
             reader,
             split_min: SPLIT_MIN,
         })
@@ -1114,8 +1224,8 @@ impl Store {
 
     /// Builds the batch that commits `delta`, and the lattice it gives, without writing.
     ///
-    /// For each entry the delta touches, the old value is read, its digest subtracted and
-    /// the new one's added: O(w log s) for w writes of the delta and s entries of the state.
+    /// For each entry the delta touches, the old value is taken from the mirror (nothing is
+    /// read from sled), its digest subtracted and the new one's added: O(w) for w writes.
     /// Called on a worker of a rayon pool, it splits those reads and digests across the
     /// pool; called anywhere else, it does them in order on its own thread.
     ///
@@ -1148,7 +1258,7 @@ impl Store {
                 return Err(StoreError::AlreadyCommitted { seq, last });
             }
         }
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut lattice = self.lattice.clone();
 
         // Counter and map entries: each an independent point read and two digests.
@@ -1160,16 +1270,17 @@ impl Store {
         let written = split(
             &changes,
             self.split_min,
-            |part: &mut Written, change| self.reader.write(part, change),
+            |part: &mut Written, change| self.mirror.write(part, change),
             Written::join,
         )?;
         lattice.add(&written.lattice);
-        for (key, value) in written.writes {
+        for (key, value) in &written.writes {
             match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
+                Some(value) => batch.insert(&key[..], value.clone()),
+                None => batch.remove(&key[..]),
             }
         }
+        let mut mirrored = written.writes;
 
         // (A): list elements are new keys (D), so only their digests are added; hashing
         // them (an element may be MiBs) is the part worth splitting.
@@ -1204,7 +1315,12 @@ impl Store {
             let (len, count) = match pushed.entry(list) {
                 btree_map::Entry::Occupied(slot) => slot.into_mut(),
                 btree_map::Entry::Vacant(slot) => {
-                    slot.insert((self.reader.list_len(list.0, list.1)?, 0))
+                    let key = scoped(list.0, LIST_LEN, list.1, b"");
+                    let len = match self.mirror.get(&key) {
+                        Some(value) => decode_u64(&key, value)?,
+                        None => 0,
+                    };
+                    slot.insert((len, 0))
                 }
             };
             // (F): by (D) this delta's elements follow every committed one, and `lists()`
@@ -1218,10 +1334,10 @@ impl Store {
         }
         // (C): each list's length grows by its pushes.
         for ((canister, name), (len, count)) in pushed {
-            batch.insert(
-                scoped(canister, LIST_LEN, name, b""),
-                &(len + count).to_be_bytes(),
-            );
+            let key = scoped(canister, LIST_LEN, name, b"");
+            let value = sled::IVec::from(&(len + count).to_be_bytes());
+            batch.insert(&key[..], value.clone());
+            mirrored.push((key, Some(value)));
         }
 
         // (E): the lattice and the last seq go in the same batch as the state.
@@ -1232,13 +1348,16 @@ impl Store {
         }
         Ok(Commit {
             batch,
+            mirrored,
             lattice,
             prepared_after: self.last_seq,
             last_seq,
         })
     }
 
-    /// Applies a prepared commit as one atomic sled batch, and returns the new root.
+    /// Lands a prepared commit atomically and durably (journal J1–J4: written as one
+    /// record, flushed, applied), and returns the new root. [`Store::journal`] and
+    /// [`Store::settle`] are the same in two steps, for a caller that flushes elsewhere.
     ///
     /// # Errors
     ///
@@ -1267,9 +1386,43 @@ impl Store {
                 now: self.last_seq,
             });
         }
-        self.reader.tree.apply_batch(commit.batch)?;
+        let root = self.journal(commit)?;
+        let flushed = self.flush();
+        self.settle(flushed)?;
+        Ok(root)
+    }
+
+    /// Writes `commit` as one journal record, not yet flushed, and makes it the store's
+    /// committed state in memory (lattice, last seq, mirror); [`Store::settle`] applies it
+    /// to the tree once the caller has flushed (J2). Returns the new root.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Stale`] as [`Store::commit`]; [`StoreError::Broken`] after a failed
+    /// write; [`StoreError::Sled`] if the write fails (the store is broken then).
+    pub fn journal(&mut self, commit: Commit) -> Result<Root, StoreError> {
+        if let Some(reason) = &self.broken {
+            return Err(StoreError::Broken(reason.clone()));
+        }
+        if commit.prepared_after != self.last_seq {
+            return Err(StoreError::Stale {
+                prepared: commit.prepared_after,
+                now: self.last_seq,
+            });
+        }
+        let id = self.next_journal;
+        let record = journal::encode(&commit.batch.0);
+        if let Err(err) = self.reader.tree.insert(journal::key(id), record) {
+            return Err(self.break_with(err.into()));
+        }
+        self.next_journal += 1;
+        // (M): the mirror follows the commit; nothing reads the tree's old values for it.
+        for (key, value) in &commit.mirrored {
+            self.mirror.set(key, value.as_ref());
+        }
         self.lattice = commit.lattice;
         self.last_seq = commit.last_seq;
+        self.unapplied.push((id, commit.batch.0));
         Ok(self.root())
     }
 
@@ -1319,7 +1472,44 @@ impl Store {
         Ok(())
     }
 
-    /// Checks invariants (A)–(C) and (F) from scratch: the persisted lattice equals the
+    /// Applies the journals written since the last settle, now that `flushed` says they
+    /// are durable (J2): their writes go to the tree with plain inserts, split across the
+    /// pool this is called on, each key's writes in order; then the journals applied at
+    /// earlier settles, which the flush made durable, are removed (J3).
+    ///
+    /// # Errors
+    ///
+    /// The flush's error, or [`StoreError::Sled`] if a write fails. Either way the store is
+    /// broken: it refuses further commits, and reopening it replays what is journaled.
+    pub fn settle(&mut self, flushed: Result<(), StoreError>) -> Result<(), StoreError> {
+        if let Err(err) = flushed {
+            return Err(self.break_with(err));
+        }
+        let durable = std::mem::take(&mut self.applied);
+        let unapplied = std::mem::take(&mut self.unapplied);
+        let tree = &self.reader.tree;
+        let result = (|| {
+            for id in durable {
+                tree.remove(journal::key(id))?;
+            }
+            // Exclusive: a reader sees all of a commit's writes or none.
+            let _gate = self.reader.gate.write().unwrap_or_else(|e| e.into_inner());
+            for (id, writes) in &unapplied {
+                apply_split(tree, writes, self.split_min)?;
+                self.applied.push(*id);
+            }
+            Ok(())
+        })();
+        result.map_err(|err| self.break_with(err))
+    }
+
+    /// Marks the store broken by `err`, and returns it.
+    fn break_with(&mut self, err: StoreError) -> StoreError {
+        self.broken = Some(err.to_string());
+        err
+    }
+
+    /// Checks invariants (A)–(C), (F) and the mirror's (M) from scratch: the persisted lattice equals the
     /// recomputed one, no counter holds 0, each list length record counts its elements, and
     /// each list's position records name its elements in order. O(state log state).
     ///
@@ -1385,6 +1575,17 @@ impl Store {
                 area::META_LATTICE,
                 "lattice differs from the state's",
             ));
+        }
+        // (M)
+        if self.mirror != Mirror::load(tree)? {
+            return Err(StoreError::Corrupt {
+                key: hex(&[area::STATE]),
+                what: format!(
+                    "the in-memory table of counters, maps and list lengths ({} entries) \
+                     differs from the store",
+                    self.mirror.len()
+                ),
+            });
         }
         Ok(())
     }

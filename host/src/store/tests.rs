@@ -87,9 +87,9 @@ fn counter_wraps_at_i128() {
     // Reach i128::MAX through the tree directly (2^64 calls would be needed otherwise).
     let key = scoped("c", COUNTER, b"n", b"");
     let mut setup = store.prepare(&Delta::new()).unwrap();
-    setup
-        .batch
-        .insert(key.clone(), &i128::MAX.to_le_bytes()[..]);
+    let max = sled::IVec::from(&i128::MAX.to_le_bytes()[..]);
+    setup.batch.insert(key.clone(), max.clone());
+    setup.mirrored.push((key.clone(), Some(max)));
     setup.lattice.insert(&RootEntry::Counter {
         canister: "c",
         name: b"n",
@@ -586,4 +586,66 @@ fn bad_counter_record_is_reported_with_its_key() {
             hex(&key)
         )
     );
+}
+
+/// A failed flush (a full disk, say) breaks the store: it refuses every later commit with
+/// an error that says so, and reopening replays the journal to the root the commit gave,
+/// with nothing torn (store journal J1–J3).
+#[test]
+fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
+    let mut store = Store::temporary().unwrap();
+    let tree = store.reader().tree().clone();
+    store
+        .apply(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
+        .unwrap();
+    let commit = store
+        .prepare(&call(2, "c", |l| {
+            l.counter_add(b"n", b"", 2).unwrap();
+            l.list_push(b"l", b"x").unwrap();
+        }))
+        .unwrap();
+    let root = store.journal(commit).unwrap();
+    let full = std::io::Error::other("No space left on device");
+    let err = store
+        .settle(Err(StoreError::Sled(full.into())))
+        .unwrap_err();
+    assert!(err.to_string().contains("No space left"), "{err}");
+    // Not applied: the tree still holds the first commit's state.
+    assert_eq!(store.reader().counter_get("c", b"n", b"").unwrap(), 1);
+    let refused = store
+        .apply(&call(3, "c", |l| l.counter_add(b"n", b"", 4).unwrap()))
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Broken(_)), "{refused}");
+    assert!(refused.to_string().contains("restart"), "{refused}");
+
+    let reopened = Store::init(tree.clone()).unwrap();
+    assert_eq!((reopened.root(), reopened.last_seq()), (root, Some(2)));
+    assert_eq!(reopened.reader().counter_get("c", b"n", b"").unwrap(), 3);
+    assert_eq!(reopened.reader().list_len("c", b"l").unwrap(), 1);
+    reopened.verify().unwrap();
+    assert_eq!(journal::left(&tree).unwrap().len(), 0);
+}
+
+/// Replaying at open a journal that was already applied changes nothing (journal J1).
+#[test]
+fn reopening_after_an_applied_journal_changes_nothing() {
+    let mut store = Store::temporary().unwrap();
+    let tree = store.reader().tree().clone();
+    for seq in 1..=3 {
+        store
+            .apply(&call(seq, "c", |l| {
+                l.counter_add(b"n", b"", 1).unwrap();
+                l.map_put(b"m", b"k", &seq.to_be_bytes()).unwrap();
+            }))
+            .unwrap();
+    }
+    let root = store.root();
+    assert!(
+        !journal::left(&tree).unwrap().is_empty(),
+        "the last stays until a later flush"
+    );
+    let reopened = Store::init(tree.clone()).unwrap();
+    assert_eq!(reopened.root(), root);
+    assert_eq!(reopened.reader().counter_get("c", b"n", b"").unwrap(), 3);
+    reopened.verify().unwrap();
 }

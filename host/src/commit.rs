@@ -1,0 +1,335 @@
+//! The commit: the one owner of what makes a round (or an install) durable (DESIGN §6).
+//!
+//! A round's commit is one atomic unit holding, for every call of the round: its merged
+//! writes (none if it trapped); its leaving the queue (the store's last seq passes it, and
+//! the chunks the round empties are removed: queue invariant B); its outcome (the last seq
+//! too, plus a record if it trapped or replied: outcome invariant A); the children the
+//! untrapped calls fired, queued under fresh seqs; and the round record. An install commits
+//! its hook's writes and the canister's record the same way. Everything that builds that
+//! unit, holds the queue's tail while it is written, flushes it and reports it lives here;
+//! the store ([`Store::prepare`], [`Store::commit`]) only turns a delta into state.
+//!
+//! # Invariants
+//!
+//! - (A) A round commits once, whole: every write above goes into one [`Commit`], which the
+//!   store lands atomically, or none does and the round's calls stay pending.
+//! - (B) Children are queued under fresh seqs in (parent seq, index) order, with the parent
+//!   canister as caller and the parent's time; the seqs are taken and written under the
+//!   tail lock (queue invariant C), so no acceptor's seq falls between them.
+//! - (C) Reported only once flushed: [`Tail::set_committed`] and the [`RoundReport`] come
+//!   after the flush, so a ticket reads done only for a durable round.
+//! - (D) What a round commits depends on its calls alone (their seqs, records and write
+//!   logs), never on the wall clock, the thread count or the order executions finished:
+//!   the record's root is the store's, and the round number counts commits.
+//!
+//! Flushed outside the tail lock: acceptors append meanwhile and share the flush.
+
+use std::thread::{Scope, ScopedJoinHandle};
+use std::time::Instant;
+
+use candid::{CandidType, Deserialize, Principal};
+use serde_bytes::ByteBuf;
+
+use crate::execute::{self, Child};
+use crate::merge::Delta;
+use crate::outcome::{self, Outcome};
+use crate::queue::{self, CallKind, QueuedCall, Tail};
+use crate::registry::{self, Record, Registry};
+use crate::round::{Executed, RoundError, RoundReport};
+use crate::schedule::{Schedule, Trace};
+use crate::store::{area, Commit, Store, StoreError};
+use crate::submit::{self, Args};
+
+/// The durable record of the last committed round.
+#[derive(Debug, Clone, PartialEq, Eq, CandidType, Deserialize)]
+pub struct RoundRecord {
+    /// Its number.
+    pub round: u64,
+    /// The last seq it committed.
+    pub last_seq: u64,
+    /// The state root after it.
+    pub root: ByteBuf,
+}
+
+/// The store key of the round record.
+pub const RECORD_KEY: &[u8] = area::META_ROUND;
+
+/// The last committed round's number, 0 before the first.
+///
+/// # Errors
+///
+/// sled's error if the read fails.
+pub fn last_round(tree: &sled::Tree) -> Result<u64, sled::Error> {
+    Ok(tree
+        .get(RECORD_KEY)?
+        .and_then(|v| candid::decode_one::<RoundRecord>(&v).ok())
+        .map_or(0, |r| r.round))
+}
+
+/// A round that ran and awaits its commit.
+pub(crate) struct Ran {
+    /// When its calls were taken, for the report's `micros`.
+    pub(crate) started: Instant,
+    /// Its calls, in seq order, with what running them did.
+    pub(crate) ran: Vec<Executed>,
+    /// The merge of their logs.
+    pub(crate) delta: Delta,
+    /// The first seqs of the queue chunks it empties.
+    pub(crate) spent: Vec<u64>,
+    /// Its DAG and trace, when tracing.
+    pub(crate) trace: Option<(Schedule, Trace)>,
+}
+
+impl Ran {
+    /// The last seq it holds.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.ran.last().map_or(0, |(seq, _, _)| *seq)
+    }
+}
+
+/// What committing needs: the store, and what checks and queues children.
+pub(crate) struct Committer<'a> {
+    pub(crate) store: &'a mut Store,
+    /// Where the commit's own parallel work runs ([`Store::prepare`]).
+    pub(crate) pool: &'a rayon::ThreadPool,
+    pub(crate) registry: &'a Registry,
+    pub(crate) tail: &'a Tail,
+    pub(crate) arg_bytes: usize,
+    /// The number of the round it commits.
+    pub(crate) round: u64,
+}
+
+/// A round committed to the store whose flush is under way on a thread of its own.
+pub(crate) struct Flushing<'scope> {
+    report: RoundReport,
+    last_seq: Option<u64>,
+    started: Instant,
+    flush: ScopedJoinHandle<'scope, Result<Instant, sled::Error>>,
+}
+
+/// What a commit gives back: the round's report once durable, and its trace to keep.
+pub(crate) type Committed<T> = (Result<T, RoundError>, Option<(Schedule, Trace)>);
+
+impl Committer<'_> {
+    /// Commits `ran` and flushes it (invariants A, C).
+    pub(crate) fn commit(&mut self, ran: Ran) -> Committed<RoundReport> {
+        std::thread::scope(|scope| {
+            let (flushing, trace) = self.commit_flushing(ran, scope);
+            (flushing.and_then(|f| self.flushed(f)), trace)
+        })
+    }
+
+    /// Commits `ran` (invariant A) and starts its flush on a thread of `scope`, so the
+    /// caller's thread goes back to work instead of waiting on the disk; [`Committer::flushed`]
+    /// reports it once the flush is done.
+    pub(crate) fn commit_flushing<'scope>(
+        &mut self,
+        ran: Ran,
+        scope: &'scope Scope<'scope, '_>,
+    ) -> Committed<Flushing<'scope>> {
+        let Ran {
+            started,
+            ran,
+            delta,
+            spent,
+            trace,
+        } = ran;
+        let committed = (|| {
+            // Prepared before the tail is held, on the pool: the pool's workers may run any
+            // of its jobs while they wait, the next round's take (which holds the tail) too.
+            let commit = self.pool.install(|| self.store.prepare(&delta))?;
+            let report = self
+                .tail
+                .with_next(|next| self.round_batch(next, (&ran, &spent, commit)))?;
+            let tree = self.store.reader().tree().clone();
+            Ok(Flushing {
+                report,
+                last_seq: ran.last().map(|(seq, _, _)| *seq),
+                started,
+                flush: scope.spawn(move || tree.flush().map(|_| Instant::now())),
+            })
+        })();
+        (committed, trace)
+    }
+
+    /// The report of a commit once its flush is done: only then do its calls count as
+    /// committed to the queue's tail (invariant C).
+    pub(crate) fn flushed(&mut self, flushing: Flushing<'_>) -> Result<RoundReport, RoundError> {
+        let Flushing {
+            mut report,
+            last_seq,
+            started,
+            flush,
+        } = flushing;
+        let flush = flush
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let landed = flush.as_ref().map_or_else(|_| Instant::now(), |at| *at);
+        // Durable now: applied to the tree, split across the pool (store journal J2).
+        let store = &mut *self.store;
+        self.pool
+            .install(|| store.settle(flush.map(drop).map_err(StoreError::from)))?;
+        if let Some(seq) = last_seq {
+            self.tail.set_committed(seq);
+        }
+        let micros = landed.saturating_duration_since(started).as_micros();
+        report.micros = u64::try_from(micros).unwrap_or(u64::MAX);
+        Ok(report)
+    }
+
+    /// Lands `ran` (calls in seq order with their executions; `commit` is what
+    /// [`Store::prepare`] made of their merge) as the round, removing the queue chunks
+    /// `spent` and queueing children under seqs from `next_seq` on (invariants A, B). The
+    /// tail is held. Advances `next_seq` past the children.
+    ///
+    /// # Errors
+    ///
+    /// [`RoundError`]; nothing is committed then, and `next_seq` is unchanged.
+    fn round_batch(
+        &mut self,
+        next_seq: &mut u64,
+        (ran, spent, mut commit): (&[Executed], &[u64], Commit),
+    ) -> Result<RoundReport, RoundError> {
+        for first in spent {
+            commit.remove(&queue::key(*first))?;
+        }
+        let mut children = Vec::new();
+        let mut trapped = 0;
+        for (seq, call, ex) in ran {
+            // Only what a ticket cannot tell from the last seq alone gets a record (outcome
+            // invariant A): most calls simply finish, and a record each would cost them a
+            // write on the serial path.
+            let outcome = match (&ex.outcome, call.kind) {
+                (execute::Outcome::Trapped(m), _) => {
+                    trapped += 1;
+                    Some(Outcome::Trapped(m.clone()))
+                }
+                (execute::Outcome::Replied(bytes), CallKind::Update) => {
+                    Some(Outcome::Replied(ByteBuf::from(bytes.clone())))
+                }
+                _ => None,
+            };
+            if let Some(outcome) = outcome {
+                commit.insert(&outcome::key(*seq), &outcome.encode())?;
+            }
+            let parent = self
+                .registry
+                .get(&call.canister)
+                .map_or_else(Principal::anonymous, |c| c.principal);
+            check_children(
+                &mut children,
+                (self.registry, self.arg_bytes),
+                (*seq, call),
+                parent,
+                &ex.children,
+            )?;
+        }
+        let mut child_seq = *next_seq;
+        queue_chunks(&mut commit, &children, &mut child_seq)?;
+        let record = RoundRecord {
+            round: self.round,
+            last_seq: ran.last().map_or(0, |(seq, _, _)| *seq),
+            root: ByteBuf::from(commit.root().as_bytes().to_vec()),
+        };
+        commit.insert(RECORD_KEY, &candid::encode_one(&record).expect("encodes"))?;
+        // Journaled under the tail lock, flushed and applied after it (store journal J2).
+        let root = self.store.journal(commit)?;
+        *next_seq = child_seq;
+        Ok(RoundReport {
+            round: self.round,
+            calls: ran.len(),
+            trapped,
+            root,
+            micros: 0,
+        })
+    }
+
+    /// Commits an install: the hook that ran (`hook`: its seq, call and execution, if the
+    /// wasm exports one) with the canister's `record`, and the children the hook fired,
+    /// queued after it; flushed. The tail is held and nothing is pending: `next` is the seq
+    /// the hook ran as, and is advanced past it and its children.
+    ///
+    /// # Errors
+    ///
+    /// [`RoundError`]; nothing is committed then.
+    pub(crate) fn install(
+        &mut self,
+        (name, principal, record): (&str, Principal, &Record),
+        hook: Option<Executed>,
+        next: &mut u64,
+    ) -> Result<(), RoundError> {
+        let ran = Vec::from_iter(hook);
+        let delta = Delta::from_calls(
+            ran.iter()
+                .map(|(seq, c, ex)| (*seq, c.canister.as_str(), &ex.log)),
+        )?;
+        // On this thread, not the pool: the tail is held, and an init's writes are few.
+        let mut commit = self.store.prepare(&delta)?;
+        commit.insert(
+            &registry::key(name),
+            &candid::encode_one(record).expect("a record encodes"),
+        )?;
+        // The hook's seq is committed with no record: it finished (outcome invariant A).
+        let mut child_seq = *next + ran.len() as u64;
+        let mut children = Vec::new();
+        for (seq, call, ex) in &ran {
+            check_children(
+                &mut children,
+                (self.registry, self.arg_bytes),
+                (*seq, call),
+                principal,
+                &ex.children,
+            )?;
+        }
+        queue_chunks(&mut commit, &children, &mut child_seq)?;
+        self.store.commit(commit)?;
+        if let Some((seq, _, _)) = ran.last() {
+            self.tail.set_committed(*seq);
+        }
+        *next = child_seq;
+        Ok(())
+    }
+}
+
+/// Adds to `queued` the children a call fired, in the order it fired them, with its canister
+/// (`parent`) as their caller and its time as theirs (invariant B).
+///
+/// # Errors
+///
+/// [`RoundError::Child`] if a child no longer passes its checks.
+fn check_children(
+    queued: &mut Vec<QueuedCall>,
+    (registry, max_arg_bytes): (&Registry, usize),
+    (seq, call): (u64, &QueuedCall),
+    parent: Principal,
+    children: &[Child],
+) -> Result<(), RoundError> {
+    for child in children {
+        let checked = submit::check(
+            registry,
+            max_arg_bytes,
+            &child.canister,
+            &child.method,
+            Args::Binary(&child.arg),
+            parent,
+            call.time,
+        )
+        .map_err(|error| RoundError::Child { parent: seq, error })?;
+        queued.push(checked);
+    }
+    Ok(())
+}
+
+/// Adds to `commit` the queue chunks of `calls`, under seqs from `next_seq` on, and
+/// advances `next_seq` past them.
+fn queue_chunks(
+    commit: &mut Commit,
+    calls: &[QueuedCall],
+    next_seq: &mut u64,
+) -> Result<(), RoundError> {
+    for (key, chunk) in queue::records(*next_seq, calls) {
+        commit.insert(&key, &chunk)?;
+    }
+    *next_seq += calls.len() as u64;
+    Ok(())
+}
