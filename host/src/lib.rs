@@ -31,7 +31,8 @@
 //! - [`write_log`]: the ordered writes one call emitted, capped as the guest issues them;
 //! - [`merge`]: the [`merge::Delta`] of a set of `(seq, canister, log)` calls,
 //!   commutative and associative;
-//! - [`store`]: the sled store of stable structures, where a delta commits in one batch;
+//! - [`commit`]: what makes a round or an install durable, and reports it;
+//! - [`store`]: the sled store of stable structures, where a delta commits atomically;
 //! - [`root`]: the lattice hash behind the 32-byte state root.
 
 pub mod client;

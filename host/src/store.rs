@@ -1,9 +1,9 @@
-//! The sled store of stable structures, where a [`Delta`] commits in one atomic batch
-//! (DESIGN §3, §6).
+//! The sled store of stable structures, where a [`Delta`] commits atomically: as one
+//! journal record, flushed, then applied (`store/journal.rs`).
 //!
 //! Everything commute keeps lives in ONE sled [`sled::Tree`], under keys whose first byte
-//! names an area, so that one [`sled::Batch`] can commit a whole round atomically: its
-//! merged writes, the state root, and (written by other modules into the same batch through
+//! names an area, so that one commit can land a whole round atomically: its merged writes,
+//! the state root, and (written by [`crate::commit`] into the same commit through
 //! [`Commit::insert`]) the consumed queue entries, the outcomes and the round record.
 //!
 //! # Areas
@@ -12,7 +12,7 @@
 //! | --- | --- | --- |
 //! | `i` | installed canisters (wasm, `.did`) | reserved for install |
 //! | `k` | idempotency keys of accepted calls | reserved for the queue |
-//! | `m` | meta: the lattice, the last committed seq, the round record | this module, `mr…` reserved for the round record |
+//! | `m` | meta: the lattice, the last committed seq, the journals (`mj…`), the round record | this module, `mr…` reserved for the round record |
 //! | `o` | call outcomes | reserved for outcomes |
 //! | `q` | the queue of accepted calls | reserved for the queue |
 //! | `s` | the stable structures | this module |
@@ -29,6 +29,7 @@
 //!
 //! 'm' ‖ "lattice"                                                      2048 bytes: 1024 u16 LE lanes
 //! 'm' ‖ "last_seq"                                                     u64 BE
+//! 'm' ‖ 'j' ‖ id u64 BE                                                 a journal (store/journal.rs)
 //! ```
 //!
 //! `c` is the canister name (UTF-8), `n` the structure's name. Because the canister and the
@@ -57,7 +58,8 @@
 //! - (D) Every seq of every delta committed is ≤ `m last_seq`; a delta holding a seq ≤ it
 //!   is refused, so a committed round cannot be merged again, and every list element of a
 //!   new delta is a key never written before.
-//! - (E) The state, the lattice and the last seq change only together, in one batch.
+//! - (E) The state, the lattice and the last seq change only together, in one commit's
+//!   journal.
 //! - (F) The `p` record at position `pos` of a list, where there is one, holds the
 //!   `(seq, index)` of the list's `pos`-th element in `(seq, index)` order; the positions
 //!   that have one are `k .. len` for some `k`. Every store written since `p` records exist
@@ -1426,7 +1428,7 @@ impl Store {
         Ok(self.root())
     }
 
-    /// Commits `delta` in one atomic batch: [`Store::prepare`] then [`Store::commit`].
+    /// Commits `delta` atomically and durably: [`Store::prepare`] then [`Store::commit`].
     /// Returns the new root.
     ///
     /// # Errors

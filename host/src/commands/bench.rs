@@ -10,6 +10,7 @@
 //! | --- | --- | --- | --- |
 //! | `speedup_uniform` | [`speedup`] | rounds of ~50 µs `analytics.work` calls on distinct keys, 1 thread ÷ N threads | ≥ 1.9 at 2 |
 //! | `speedup_zipf` | [`speedup`] | the same with keys drawn Zipf(1.0) over 1,000 keys | ≥ 1.8 at 2 |
+//! | `speedup_tiny` | [`tiny`] | rounds of tiny `logger.log` calls, distinct users, 1 thread ÷ N threads | ≥ 1.8 at 2 |
 //! | `e2e_vs_store` | [`e2e`] | `logger.log` calls/s, submit → durable commit, ÷ a raw sled batch + flush of the same writes | ≥ 0.5 |
 //! | `overhead_vs_wasmtime` | [`overhead`] | `analytics.view` calls/s through the host at 1 thread ÷ a bare wasmtime instantiate + call loop | ≥ 0.7 |
 //! | `growth` | [`growth`] | cost per write of a round at 10^6 entries ÷ at 10^4 | ≤ 1.3 |
@@ -42,6 +43,7 @@ mod serve;
 mod speedup;
 mod syscalls;
 mod timing;
+mod tiny;
 
 #[cfg(test)]
 mod tests;
@@ -54,9 +56,10 @@ use std::path::PathBuf;
 use progress::Progress;
 
 /// The measures, in the order they run and print.
-pub(crate) const MEASURES: [&str; 9] = [
+pub(crate) const MEASURES: [&str; 10] = [
     "speedup_uniform",
     "speedup_zipf",
+    "speedup_tiny",
     "e2e_vs_store",
     "overhead_vs_wasmtime",
     "growth",
@@ -264,6 +267,10 @@ pub(crate) fn measure(
             emit(zipf.line())?;
             curves.push(zipf);
         }
+    }
+    if wanted("speedup_tiny") {
+        let most = threads.iter().copied().max().unwrap_or(1);
+        emit(tiny::measure(sizes, most, progress)?)?;
     }
     if wanted("e2e_vs_store") {
         emit(e2e::measure(sizes, progress)?)?;
