@@ -13,9 +13,11 @@
 //! | `speedup_tiny` | [`tiny`] | rounds of tiny `logger.log` calls, distinct users, 1 thread ÷ N threads | ≥ 1.8 at 2 |
 //! | `e2e_vs_store` | [`e2e`] | `logger.log` calls/s, submit → durable commit, ÷ a raw sled batch + flush of the same writes | ≥ 0.5 |
 //! | `overhead_vs_wasmtime` | [`overhead`] | `analytics.view` calls/s through the host at 1 thread ÷ a bare wasmtime instantiate + call loop | ≥ 0.7 |
+//! | `tiny_vs_wasmtime` | [`overhead`] | `logger.log` calls/s, every call its own user, through the host at 1 thread ÷ the same bare loop | ≥ 0.5 |
 //! | `growth` | [`growth`] | cost per write of a round at 10^6 entries ÷ at 10^4 | ≤ 1.3 |
 //! | `scheduler_ns_per_call` | [`scheduler`] | DAG build + dispatch per call, 3 keys each, no wasm (ns) | ≤ 1,000 |
 //! | `available_parallelism` | [`speedup`] | work ÷ span of the uniform batch, from the scheduler's trace | ≥ 100 |
+//! | `amdahl_ceiling` | [`speedup`] | 1 + execute ÷ the rest of a round, `speedup_uniform`'s one-round host at 1 thread: the speedup no core count passes | ≥ 30 |
 //! | `mm_syscalls_per_call` | [`syscalls`] | mmap, munmap, mprotect, madvise and ioctl calls per further call of `commute tick --threads 2`, counted by `strace -f -c` | ≤ 0.05 |
 //! | `serve_calls_per_s` | [`serve`] | `logger.log` calls/s fired at `commute serve` over HTTP by 8 clients (`value`), ÷ `Host::submit` in process (`ratio`); p50/p99 time to durable | — |
 //!
@@ -56,15 +58,17 @@ use std::path::PathBuf;
 use progress::Progress;
 
 /// The measures, in the order they run and print.
-pub(crate) const MEASURES: [&str; 10] = [
+pub(crate) const MEASURES: [&str; 12] = [
     "speedup_uniform",
     "speedup_zipf",
     "speedup_tiny",
     "e2e_vs_store",
     "overhead_vs_wasmtime",
+    "tiny_vs_wasmtime",
     "growth",
     "scheduler_ns_per_call",
     "available_parallelism",
+    "amdahl_ceiling",
     "mm_syscalls_per_call",
     "serve_calls_per_s",
 ];
@@ -252,9 +256,14 @@ pub(crate) fn measure(
 ) -> anyhow::Result<Vec<speedup::Curve>> {
     let wanted = |m: &str| only.is_empty() || only.iter().any(|o| o == m);
     let mut curves = Vec::new();
-    if ["speedup_uniform", "speedup_zipf", "available_parallelism"]
-        .iter()
-        .any(|m| wanted(m))
+    if [
+        "speedup_uniform",
+        "speedup_zipf",
+        "available_parallelism",
+        "amdahl_ceiling",
+    ]
+    .iter()
+    .any(|m| wanted(m))
     {
         let mut bench = speedup::Speedup::new(threads, sizes, progress)?;
         let uniform = bench.measure(speedup::Keys::Uniform, sizes, progress)?;
@@ -278,6 +287,9 @@ pub(crate) fn measure(
     if wanted("overhead_vs_wasmtime") {
         emit(overhead::measure(sizes, progress)?)?;
     }
+    if wanted("tiny_vs_wasmtime") {
+        emit(overhead::measure_tiny(sizes, progress)?)?;
+    }
     if wanted("growth") {
         emit(growth::measure(sizes, progress)?)?;
     }
@@ -287,6 +299,10 @@ pub(crate) fn measure(
     if wanted("available_parallelism") {
         // Measured with `speedup_uniform`, from the scheduler's trace of its batches.
         emit(curves[0].parallelism_line())?;
+    }
+    if wanted("amdahl_ceiling") {
+        // From `speedup_uniform`'s one-round host at 1 thread.
+        emit(curves[0].amdahl_line())?;
     }
     if wanted("mm_syscalls_per_call") {
         emit(syscalls::measure(sizes, progress)?)?;

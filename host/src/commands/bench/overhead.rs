@@ -1,15 +1,19 @@
-//! `overhead_vs_wasmtime`: what the host costs around a trivial pure call.
+//! `overhead_vs_wasmtime` and `tiny_vs_wasmtime`: what the host costs around a trivial
+//! pure call.
 //!
-//! - Subject: a batch of `analytics.view(page)` calls (16 pages, seeded) through a host at
-//!   1 worker thread: `submit_batch` and `tick`, so the checks, the durable queue, a fresh
-//!   instance per call, merge, root, commit and both flushes.
+//! - Subject: a batch of calls through a host at 1 worker thread, taken as one round:
+//!   `submit_batch` and `tick`, so the checks, the durable queue, a fresh instance per
+//!   call, merge, root, commit and both flushes. `overhead_vs_wasmtime` calls
+//!   `analytics.view(page)` (16 pages, seeded: few distinct writes); `tiny_vs_wasmtime`
+//!   calls `logger.log(user, event)`, every call its own user (a counter entry, a map
+//!   entry and a list element each: the logging case).
 //! - Baseline: the same module, the same arguments, in a bare wasmtime loop on 1 thread:
 //!   a fresh `Store` with fuel, instantiate from an `InstancePre`, look up the export, call.
 //!   The engine has exactly the configuration of `commute::execute::Engine`'s
 //!   ([`commute::execute::pooled_wasmtime_config`]: fuel, NaN canonicalization, relaxed
 //!   SIMD off, bounds checks, the same pool and the same user-space reset of its slots).
 //!   Imports are stubs: the argument imports serve the argument, `trap` traps, every
-//!   other import returns zeros.
+//!   other import (the writes among them) returns zeros.
 //!
 //! The ratio is host calls per second ÷ bare calls per second.
 
@@ -19,16 +23,14 @@ use super::rng::SplitMix64;
 use super::timing::{interleave, median, ms, round};
 use super::Sizes;
 use anyhow::{anyhow, bail, Context};
+use candid::Principal;
 use commute::execute::Limits;
 use commute::Config;
-use commute_examples::ANALYTICS;
+use commute_examples::{Canister, ANALYTICS, LOGGER};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Engine, ExternType, InstancePre, Linker, Module, Store, Val, ValType};
 
-/// The method called, and its export.
-const METHOD: &str = "view";
-const EXPORT: &str = "canister_update view";
 /// The seed of the pages.
 const SEED: u64 = 0x0e7e_4ead;
 
@@ -38,17 +40,8 @@ const SEED: u64 = 0x0e7e_4ead;
 ///
 /// If the host, wasmtime or a call fails.
 pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value> {
-    let calls = sizes.overhead_calls;
-    progress.start("overhead_vs_wasmtime", 2 * (sizes.reps + 1));
-    let config = Config {
-        threads: 1,
-        max_round_calls: calls.max(1),
-        ..Config::default()
-    };
-    let mut host = host_with(&ANALYTICS, config)?;
-    let bare = Bare::new(ANALYTICS.wasm, Limits::default().fuel)?;
     let mut rng = SplitMix64::new(SEED);
-    let mut draw = || -> Vec<Vec<u8>> {
+    let draw = move |calls: usize| -> Vec<Vec<u8>> {
         (0..calls)
             .map(|_| {
                 let page = format!("/page/{}", rng.below(16));
@@ -56,12 +49,63 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
             })
             .collect()
     };
+    against_bare(
+        "overhead_vs_wasmtime",
+        &ANALYTICS,
+        "view",
+        sizes,
+        draw,
+        progress,
+    )
+}
+
+/// Measures `tiny_vs_wasmtime`; see the module doc.
+///
+/// # Errors
+///
+/// If the host, wasmtime or a call fails.
+pub(crate) fn measure_tiny(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value> {
+    let mut next_user = 0u64;
+    let draw = move |calls: usize| -> Vec<Vec<u8>> {
+        (0..calls)
+            .map(|_| {
+                next_user += 1;
+                let user =
+                    Principal::from_slice(&blake3::hash(&next_user.to_le_bytes()).as_bytes()[..10]);
+                candid::encode_args((user, format!("event {next_user}")))
+                    .expect("a principal and a text encode")
+            })
+            .collect()
+    };
+    against_bare("tiny_vs_wasmtime", &LOGGER, "log", sizes, draw, progress)
+}
+
+/// `measure`'s line: `method` of `example` through a 1-thread host against the bare loop,
+/// each repetition on a fresh batch from `draw`.
+fn against_bare(
+    measure: &str,
+    example: &Canister,
+    method: &str,
+    sizes: Sizes,
+    mut draw: impl FnMut(usize) -> Vec<Vec<u8>>,
+    progress: &Progress,
+) -> anyhow::Result<Value> {
+    let calls = sizes.overhead_calls;
+    let export = format!("canister_update {method}");
+    progress.start(measure, 2 * (sizes.reps + 1));
+    let config = Config {
+        threads: 1,
+        max_round_calls: calls.max(1),
+        ..Config::default()
+    };
+    let mut host = host_with(example, config)?;
+    let bare = Bare::new(example.wasm, Limits::default().fuel)?;
     let mut split = (Vec::new(), Vec::new());
     let times = interleave(sizes.reps, 2, |turn| {
-        let args = draw();
+        let args = draw(calls);
         let time = if turn.subject == 0 {
             let (submit, tick) =
-                run_calls(&mut host, ANALYTICS.name, METHOD, &args, Ticking::Pipelined)?;
+                run_calls(&mut host, example.name, method, &args, Ticking::Pipelined)?;
             if turn.rep.is_some() {
                 split.0.push(submit);
                 split.1.push(tick);
@@ -70,7 +114,7 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         } else {
             let started = Instant::now();
             for arg in &args {
-                bare.call(EXPORT, arg)?;
+                bare.call(&export, arg)?;
             }
             started.elapsed()
         };
@@ -80,7 +124,7 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
     let (host_time, bare_time) = (median(&times[0]), median(&times[1]));
     let per_call_us = |d: Duration| round(d.as_secs_f64() * 1e6 / calls as f64, 2);
     Ok(json!({
-        "measure": "overhead_vs_wasmtime",
+        "measure": measure,
         "ratio": round(bare_time.as_secs_f64() / host_time.as_secs_f64().max(1e-9), 3),
         "calls": calls,
         "reps": sizes.reps,

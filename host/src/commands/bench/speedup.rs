@@ -359,6 +359,27 @@ impl Curve {
 
     /// The `available_parallelism` JSON line (of a uniform curve), with the medians of the
     /// work, the span and the call durations (50th, 99th percentile, longest) behind it.
+    /// The `amdahl_ceiling` line: 1 + execute ÷ serial of the one-round host at 1 thread,
+    /// the speedup no core count can pass while the rest of the round stays as it is.
+    /// *serial* is the round less its parallel phase (`Schedule::run`): the queue read,
+    /// the DAG, merge, commit and flush, wherever they run. Parts of the commit that split
+    /// across the pool at more threads count as serial here too, so the figure is a floor
+    /// of the ceiling, never above it.
+    pub(crate) fn amdahl_line(&self) -> Value {
+        let exec = self.observed(0, |o| o.exec);
+        let serial = self.one_round[0].saturating_sub(exec);
+        let value = 1.0 + exec.as_secs_f64() / serial.as_secs_f64().max(1e-9);
+        json!({
+            "measure": "amdahl_ceiling",
+            "value": round(value, 1),
+            "calls": self.calls,
+            "threads": self.threads[0],
+            "exec_ms": ms(exec),
+            "serial_ms": ms(serial),
+            "serial_us_per_call": round(serial.as_secs_f64() * 1e6 / self.calls as f64, 2),
+        })
+    }
+
     pub(crate) fn parallelism_line(&self) -> Value {
         let i = self.threads.len() - 1;
         let us = |d: Duration| round(d.as_secs_f64() * 1e6, 1);
