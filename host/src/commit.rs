@@ -104,7 +104,7 @@ pub(crate) struct Flushing<'scope> {
     report: RoundReport,
     last_seq: Option<u64>,
     started: Instant,
-    flush: ScopedJoinHandle<'scope, Result<Instant, sled::Error>>,
+    flush: ScopedJoinHandle<'scope, Result<Instant, StoreError>>,
 }
 
 /// What a commit gives back: the round's report once durable, and its trace to keep.
@@ -141,12 +141,12 @@ impl Committer<'_> {
             let report = self
                 .tail
                 .with_next(|next| self.round_batch(next, (&ran, &spent, commit)))?;
-            let tree = self.store.reader().tree().clone();
+            let flusher = self.store.flusher();
             Ok(Flushing {
                 report,
                 last_seq: ran.last().map(|(seq, _, _)| *seq),
                 started,
-                flush: scope.spawn(move || tree.flush().map(|_| Instant::now())),
+                flush: scope.spawn(move || flusher.flush().map(|()| Instant::now())),
             })
         })();
         (committed, trace)
@@ -167,8 +167,7 @@ impl Committer<'_> {
         let landed = flush.as_ref().map_or_else(|_| Instant::now(), |at| *at);
         // Durable now: applied to the tree, split across the pool (store journal J2).
         let store = &mut *self.store;
-        self.pool
-            .install(|| store.settle(flush.map(drop).map_err(StoreError::from)))?;
+        self.pool.install(|| store.settle(flush.map(drop)))?;
         if let Some(seq) = last_seq {
             self.tail.set_committed(seq);
         }

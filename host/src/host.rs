@@ -13,6 +13,7 @@ use crate::registry::{self, Canister, Record, Registry, RegistryError};
 use crate::root::Root;
 use crate::round::{self, RoundError, RoundReport};
 use crate::schedule::{Schedule, Trace};
+use crate::store::faults::Faults;
 use crate::store::{StateReader, Store, StoreError};
 use crate::submit::{now_nanos, Args, Intake, SubmitError};
 use candid::Principal;
@@ -184,6 +185,16 @@ impl Host {
     ///
     /// As [`Host::open`].
     pub fn open_with(dir: &Path, config: Config) -> Result<Host, HostError> {
+        Host::open_faulty(dir, config, Arc::default())
+    }
+
+    /// [`Host::open_with`], with the store's commit path cleared by `faults` (a test's
+    /// full disk).
+    pub(crate) fn open_faulty(
+        dir: &Path,
+        config: Config,
+        faults: Arc<Faults>,
+    ) -> Result<Host, HostError> {
         let open = || {
             sled::Config::new().path(dir).open().map_err(|e| match e {
                 // sled reports a held lock as an `Other` I/O error that says so.
@@ -201,7 +212,7 @@ impl Host {
             }
             other => other?,
         };
-        Host::from_db(db, config, dir, None)
+        Host::from_db(db, config, dir, None, faults)
     }
 
     /// A host on a fresh temporary directory, removed when the host is dropped.
@@ -227,7 +238,7 @@ impl Host {
         let temp = tempfile::tempdir().map_err(|e| HostError::Sled(sled::Error::Io(e)))?;
         let db = sled::Config::new().path(temp.path()).open()?;
         let dir = temp.path().to_path_buf();
-        Host::from_db(db, config, &dir, Some(temp))
+        Host::from_db(db, config, &dir, Some(temp), Arc::default())
     }
 
     fn from_db(
@@ -235,9 +246,10 @@ impl Host {
         config: Config,
         dir: &Path,
         temp: Option<tempfile::TempDir>,
+        faults: Arc<Faults>,
     ) -> Result<Host, HostError> {
         let tree = db.open_tree("commute")?;
-        let store = Store::init(tree.clone())?;
+        let store = Store::init_with(tree.clone(), faults)?;
         // A temporary dir goes with its host: nothing there is worth keeping compiled.
         let modules = temp.is_none().then(|| dir.to_path_buf());
         let registry = Arc::new(Registry::load(&tree, modules)?);
@@ -951,3 +963,6 @@ impl Executor<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod full_disk;

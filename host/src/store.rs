@@ -84,8 +84,10 @@ use thiserror::Error;
 use crate::merge::{CounterChange, Delta, ListAppend, MapChange};
 use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError};
 
+pub(crate) mod faults;
 mod journal;
 mod mirror;
+use faults::Faults;
 use journal::Write;
 use mirror::Mirror;
 
@@ -858,6 +860,8 @@ pub struct Store {
     /// The fewest entries [`Store::prepare`] splits across the pool: [`SPLIT_MIN`], or
     /// another bound a test sets to take one path or the other.
     split_min: usize,
+    /// Asked before each write and flush of the commit path: a test's full disk.
+    faults: Arc<Faults>,
 }
 
 impl fmt::Debug for Store {
@@ -866,6 +870,26 @@ impl fmt::Debug for Store {
             .field("root", &self.root())
             .field("last_seq", &self.last_seq)
             .finish()
+    }
+}
+
+/// Flushes a store's tree from any thread ([`Store::flusher`]).
+#[derive(Debug)]
+pub(crate) struct Flusher {
+    tree: sled::Tree,
+    faults: Arc<Faults>,
+}
+
+impl Flusher {
+    /// Makes everything written durable.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`] if the flush fails.
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        self.faults.check("a flush")?;
+        self.tree.flush()?;
+        Ok(())
     }
 }
 
@@ -898,19 +922,24 @@ fn split<T: Sync, A: Default + Send>(
 /// Applies `writes` to `tree` (journal J1), split by key across the rayon pool this thread
 /// is a worker of when there are at least `min`: each key's writes land in order on one
 /// worker, so the last write of a key wins as it would in order.
-fn apply_split(tree: &sled::Tree, writes: &[Write], min: usize) -> Result<(), StoreError> {
+fn apply_split(
+    tree: &sled::Tree,
+    faults: &Faults,
+    writes: &[Write],
+    min: usize,
+) -> Result<(), StoreError> {
     let Some(threads) = rayon::current_num_threads()
         .checked_mul(4)
         .filter(|_| writes.len() >= min && rayon::current_thread_index().is_some())
     else {
-        return journal::apply(tree, writes);
+        return journal::apply(tree, faults, writes);
     };
     let hasher = hashbrown::DefaultHashBuilder::default();
     let shards = threads as u64;
     (0..shards).into_par_iter().try_for_each(|shard| {
         for (key, value) in writes {
             if std::hash::BuildHasher::hash_one(&hasher, key) % shards == shard {
-                journal::apply_one(tree, key, value.as_ref())?;
+                journal::apply_one(tree, faults, key, value.as_ref())?;
             }
         }
         Ok(())
@@ -920,18 +949,21 @@ fn apply_split(tree: &sled::Tree, writes: &[Write], min: usize) -> Result<(), St
 /// Applies every journal left in `tree` in id order, removes them and flushes (journal
 /// J1, J4): the recovery of a crash between a journal's flush and its removal. Returns
 /// the id the next journal takes.
-fn replay(tree: &sled::Tree) -> Result<u64, StoreError> {
+fn replay(tree: &sled::Tree, faults: &Faults) -> Result<u64, StoreError> {
     let left = journal::left(tree)?;
     let Some(&(last, _)) = left.last() else {
         return Ok(0);
     };
     for (_, writes) in &left {
-        journal::apply(tree, writes)?;
+        journal::apply(tree, faults, writes)?;
     }
+    faults.check("the flush of a replay")?;
     tree.flush()?;
     for (id, _) in &left {
+        faults.check("a replayed journal's removal")?;
         tree.remove(journal::key(*id))?;
     }
+    faults.check("the flush of a replay")?;
     tree.flush()?;
     Ok(last + 1)
 }
@@ -1142,7 +1174,13 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn init(tree: sled::Tree) -> Result<Store, StoreError> {
-        let next_journal = replay(&tree)?;
+        Store::init_with(tree, Arc::default())
+    }
+
+    /// [`Store::init`], with the writes of its replay and of its commits cleared by
+    /// `faults`.
+    pub(crate) fn init_with(tree: sled::Tree, faults: Arc<Faults>) -> Result<Store, StoreError> {
+        let next_journal = replay(&tree, &faults)?;
         let reader = StateReader {
             tree,
             gate: Arc::default(),
@@ -1157,6 +1195,7 @@ impl Store {
             broken: None,
             reader,
             split_min: SPLIT_MIN,
+            faults,
         })
     }
 
@@ -1414,8 +1453,10 @@ impl Store {
         }
         let id = self.next_journal;
         let record = journal::encode(&commit.batch.0);
-        if let Err(err) = self.reader.tree.insert(journal::key(id), record) {
-            return Err(self.break_with(err.into()));
+        let inserted = (self.faults.check("the journal's insert"))
+            .and_then(|()| Ok(self.reader.tree.insert(journal::key(id), record)?));
+        if let Err(err) = inserted {
+            return Err(self.break_with(err));
         }
         self.next_journal += 1;
         // (M): the mirror follows the commit; nothing reads the tree's old values for it.
@@ -1470,8 +1511,15 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.reader.tree.flush()?;
-        Ok(())
+        self.flusher().flush()
+    }
+
+    /// What flushes this store from another thread, as [`Store::flush`] does.
+    pub(crate) fn flusher(&self) -> Flusher {
+        Flusher {
+            tree: self.reader.tree.clone(),
+            faults: self.faults.clone(),
+        }
     }
 
     /// Applies the journals written since the last settle, now that `flushed` says they
@@ -1492,12 +1540,13 @@ impl Store {
         let tree = &self.reader.tree;
         let result = (|| {
             for id in durable {
+                self.faults.check("a settled journal's removal")?;
                 tree.remove(journal::key(id))?;
             }
             // Exclusive: a reader sees all of a commit's writes or none.
             let _gate = self.reader.gate.write().unwrap_or_else(|e| e.into_inner());
             for (id, writes) in &unapplied {
-                apply_split(tree, writes, self.split_min)?;
+                apply_split(tree, &self.faults, writes, self.split_min)?;
                 self.applied.push(*id);
             }
             Ok(())

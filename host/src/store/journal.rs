@@ -28,6 +28,7 @@
 //! value: repeated { u32 LE |key| ‖ key ‖ tag (0 remove, 1 insert) ‖ [u32 LE |value| ‖ value] }
 //! ```
 
+use super::faults::Faults;
 use super::{hex, StoreError};
 
 /// One write of a journal: a key and its new value, `None` to remove it.
@@ -120,10 +121,15 @@ pub(crate) fn left(tree: &sled::Tree) -> Result<Vec<(u64, Vec<Write>)>, StoreErr
     Ok(out)
 }
 
-/// Applies `writes` to `tree` with plain inserts and removes (J1).
-pub(crate) fn apply(tree: &sled::Tree, writes: &[Write]) -> Result<(), StoreError> {
+/// Applies `writes` to `tree` with plain inserts and removes (J1), each first cleared by
+/// `faults`.
+pub(crate) fn apply(
+    tree: &sled::Tree,
+    faults: &Faults,
+    writes: &[Write],
+) -> Result<(), StoreError> {
     for (key, value) in writes {
-        apply_one(tree, key, value.as_ref())?;
+        apply_one(tree, faults, key, value.as_ref())?;
     }
     Ok(())
 }
@@ -131,9 +137,11 @@ pub(crate) fn apply(tree: &sled::Tree, writes: &[Write]) -> Result<(), StoreErro
 /// Applies one write.
 pub(crate) fn apply_one(
     tree: &sled::Tree,
+    faults: &Faults,
     key: &[u8],
     value: Option<&sled::IVec>,
 ) -> Result<(), StoreError> {
+    faults.check("a journal's write to the tree")?;
     match value {
         Some(value) => tree.insert(key, value.clone())?,
         None => tree.remove(key)?,
@@ -145,7 +153,7 @@ pub(crate) fn apply_one(
 mod laws {
     //! J1 and the encoding as quickcheck properties.
 
-    use super::{apply, decode, encode, Write};
+    use super::{apply, decode, encode, Faults, Write};
     use crate::merge::laws::quickcheck;
     use quickcheck::{Arbitrary, Gen};
 
@@ -196,22 +204,23 @@ mod laws {
         fn prop(journals: Vec<Writes>, from: usize, landed: Vec<bool>) -> bool {
             let once = tree();
             for j in &journals {
-                apply(&once, &j.0).unwrap();
+                apply(&once, &Faults::default(), &j.0).unwrap();
             }
             let replayed = tree();
             let from = from % (journals.len() + 1);
             for j in &journals[..from] {
-                apply(&replayed, &j.0).unwrap();
+                apply(&replayed, &Faults::default(), &j.0).unwrap();
             }
             if let Some(j) = journals.get(from) {
                 for (i, (key, value)) in j.0.iter().enumerate() {
                     if landed.get(i).copied().unwrap_or(false) {
-                        super::apply_one(&replayed, key, value.as_ref()).unwrap();
+                        super::apply_one(&replayed, &Faults::default(), key, value.as_ref())
+                            .unwrap();
                     }
                 }
             }
             for j in &journals[from..] {
-                apply(&replayed, &j.0).unwrap();
+                apply(&replayed, &Faults::default(), &j.0).unwrap();
             }
             contents(&once) == contents(&replayed)
         }
