@@ -778,3 +778,88 @@ fn a_full_queue_answers_503_with_a_retry_hint() {
     assert_eq!(wait_done(&client, 5), "done");
     server.stop().unwrap();
 }
+
+/// Candid text `levels` deep: `vec {` around a `1`, as an argument list of the logger's
+/// `log` shape.
+fn nested_args(levels: usize) -> String {
+    // The argument list's parentheses are one level.
+    let inner = levels - 1;
+    format!(
+        "(principal \"2vxsx-fae\", {}1{})",
+        "vec {".repeat(inner),
+        "}".repeat(inner)
+    )
+}
+
+#[test]
+fn nested_input_past_the_limit_gets_a_400_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, client) = served_logger(dir.path());
+    let me = Principal::anonymous();
+    let limit = commute_did::MAX_NESTING;
+    let refusal = |r: Result<(), ClientError>| match r {
+        Err(ClientError::Refused {
+            status, message, ..
+        }) => (status, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let names_limit = |m: &str| m.contains(&format!("more than {limit} levels deep"));
+    // The body, and one level past the limit, on each endpoint that reads text.
+    for args in [nested_args(8001), nested_args(limit + 1)] {
+        let args = Args::Text(&args);
+        let (s, m) = refusal(client.submit("logger", "log", args, me).map(|_| ()));
+        assert!(s == 400 && names_limit(&m), "{s} {m}");
+        let (s, m) = refusal(client.query("logger", "count", args, me).map(|_| ()));
+        assert!(s == 400 && names_limit(&m), "{s} {m}");
+        let (s, m) = refusal(client.call("logger", "log", args, me).map(|_| ()));
+        assert!(s == 400 && names_limit(&m), "{s} {m}");
+    }
+    // At the limit the text parses in full on the handler's stack; it is then the wrong
+    // type for `log`, which is said as such.
+    let (s, m) = refusal(
+        client
+            .submit("logger", "log", Args::Text(&nested_args(limit)), me)
+            .map(|_| ()),
+    );
+    assert!(
+        s == 400 && !names_limit(&m) && m.contains("does not fit"),
+        "{s} {m}"
+    );
+
+    // An install's init argument and its `.did`.
+    let wasm = std::fs::read(LOGGER.wasm_path).unwrap();
+    let did = std::fs::read_to_string(LOGGER.did_path).unwrap();
+    let (s, m) = refusal(client.install(
+        "deep",
+        &wasm,
+        Some(("logger.did", &did)),
+        Some(&nested_args(limit + 1)),
+    ));
+    assert!(s == 400 && names_limit(&m), "{s} {m}");
+    let deep_did = format!("type t = {}null;\n{did}", "opt ".repeat(100_000));
+    let (s, m) = refusal(client.install("deep", &wasm, Some(("deep.did", &deep_did)), None));
+    assert!(
+        s == 400
+            && m.starts_with("deep.did:1:")
+            && m.contains(&format!("more than {limit} levels")),
+        "{s} {m}"
+    );
+
+    // Nothing was queued or installed, and the server still serves.
+    let seq = client
+        .submit(
+            "logger",
+            "log",
+            Args::Text("(principal \"2vxsx-fae\", \"after\")"),
+            me,
+        )
+        .unwrap();
+    assert!(wait_done(&client, seq).contains("done"));
+    assert_eq!(seq, 1, "the refused calls took no seq");
+    let (s, m) = refusal(
+        client
+            .submit("deep", "log", Args::Text("()"), me)
+            .map(|_| ()),
+    );
+    assert_eq!((s, m.as_str()), (404, "no canister `deep` is installed"));
+}

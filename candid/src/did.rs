@@ -14,7 +14,7 @@
 use crate::error::{DidError, Located};
 use crate::interface::{Arg, Interface, Method, Mode};
 use crate::lift::{lift, KeyRef, Tag};
-use crate::{emit, locate};
+use crate::{emit, locate, nesting};
 use candid::types::{FuncMode, Type};
 use candid::TypeEnv;
 use candid_parser::syntax::{Binding, Dec, IDLArgType, IDLProg, IDLType};
@@ -54,6 +54,7 @@ impl Did {
     }
 
     fn parse_located(src: &str) -> Result<Did, Located> {
+        nesting::check_did(src)?;
         let lifted = lift(src)?;
         let mut prog: IDLProg = lifted
             .text

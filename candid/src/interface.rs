@@ -130,6 +130,17 @@ pub enum ArgError {
         /// What the parser said.
         message: String,
     },
+    /// The text nests deeper than [`MAX_NESTING`](crate::MAX_NESTING) levels.
+    #[error(
+        "arguments to `{method}` nest more than {} levels deep (the limit) at byte {offset}",
+        crate::MAX_NESTING
+    )]
+    Nesting {
+        /// The method called.
+        method: String,
+        /// Where in the text the limit was passed.
+        offset: usize,
+    },
     /// Too many arguments, or a missing one that is not optional.
     #[error("`{method}` takes {expected} argument(s), got {got}")]
     Count {
@@ -302,6 +313,10 @@ impl Interface {
 
     /// Parses `text` and types each value as the declared `args` of `method`.
     fn annotate_text(&self, method: &str, args: &[Arg], text: &str) -> Result<IDLArgs, ArgError> {
+        crate::nesting::check(text).map_err(|e| ArgError::Nesting {
+            method: method.to_string(),
+            offset: e.offset,
+        })?;
         let parsed = candid_parser::parse_idl_args(text).map_err(|e| ArgError::Syntax {
             method: method.to_string(),
             message: collapse(e),

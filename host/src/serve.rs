@@ -99,6 +99,8 @@ impl Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("commute-http")
+            // Handlers parse Candid text; its depth is bounded for this stack.
+            .thread_stack_size(commute_did::PARSER_STACK_BYTES)
             .build()?;
 
         // Handlers in place before the address is known to anyone, so an early SIGTERM
@@ -125,6 +127,8 @@ impl Server {
         let round_failed = failed_tx.clone();
         let round_thread = std::thread::Builder::new()
             .name("commute-rounds".into())
+            // Installs parse `.did` files and init arguments here.
+            .stack_size(commute_did::PARSER_STACK_BYTES)
             .spawn(move || {
                 let result = rounds::run(host, rounds_rx, &published);
                 if let Err(e) = &result {
