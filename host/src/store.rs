@@ -1,10 +1,16 @@
-//! The sled store of stable structures, where a [`Delta`] commits atomically: as one
-//! journal record, flushed, then applied (`store/journal.rs`).
+//! The store of stable structures, where a [`Delta`] commits atomically: as one journal
+//! record in sled, flushed, then applied (`store/journal.rs`).
 //!
-//! Everything commute keeps lives in ONE sled [`sled::Tree`], under keys whose first byte
-//! names an area, so that one commit can land a whole round atomically: its merged writes,
-//! the state root, and (written by [`crate::commit`] into the same commit through
+//! Everything commute keeps is durable in ONE sled [`sled::Tree`], under keys whose first
+//! byte names an area, so that one commit can land a whole round atomically: its merged
+//! writes, the state root, and (written by [`crate::commit`] into the same commit through
 //! [`Commit::insert`]) the consumed queue entries, the outcomes and the round record.
+//!
+//! The state itself (the `s` area) is resident in memory (`store/resident.rs`): reads and
+//! commits touch it there, and sled holds it as the last checkpoint's chunks plus the
+//! journals since (`store/checkpoint.rs`), never as a sled record per key. The records
+//! below are those of the resident state; a store written before checkpoints existed holds
+//! them in sled, and its first checkpoint moves them into chunks.
 //!
 //! # Areas
 //!
@@ -12,7 +18,7 @@
 //! | --- | --- | --- |
 //! | `i` | installed canisters (wasm, `.did`) | reserved for install |
 //! | `k` | idempotency keys of accepted calls | reserved for the queue |
-//! | `m` | meta: the lattice, the last committed seq, the journals (`mj…`), the round record | this module, `mr…` reserved for the round record |
+//! | `m` | meta: the lattice, the last committed seq, the journals (`mj…`), the checkpoint (`mz`, `mc…`), the round record | this module, `mr…` reserved for the round record |
 //! | `o` | call outcomes | reserved for outcomes |
 //! | `q` | the queue of accepted calls | reserved for the queue |
 //! | `s` | the stable structures | this module |
@@ -30,6 +36,7 @@
 //! 'm' ‖ "lattice"                                                      2048 bytes: 1024 u16 LE lanes
 //! 'm' ‖ "last_seq"                                                     u64 BE
 //! 'm' ‖ 'j' ‖ id u64 BE                                                 a journal (store/journal.rs)
+//! 'm' ‖ 'z', 'm' ‖ 'c' ‖ …                                              the checkpoint (store/checkpoint.rs)
 //! ```
 //!
 //! `c` is the canister name (UTF-8), `n` the structure's name. Because the canister and the
@@ -84,12 +91,16 @@ use thiserror::Error;
 use crate::merge::{CounterChange, Delta, ListAppend, MapChange};
 use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError};
 
+mod checkpoint;
 pub(crate) mod faults;
 mod journal;
 mod mirror;
+mod resident;
+use checkpoint::Named;
 use faults::Faults;
 use journal::Write;
 use mirror::Mirror;
+use resident::{is_state, Resident};
 
 /// The writes of a commit, in the order they were added; [`sled::Batch`]'s shape, but
 /// landed through the journal instead of `apply_batch`.
@@ -378,8 +389,8 @@ fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, Sto
 /// Read access to the committed state. Cheap to clone; any number may read at once, also
 /// while a [`Store`] commits.
 ///
-/// Each point read sees a commit whole or not at all (a commit is applied to the tree with
-/// the reader's gate held exclusively).
+/// Each point read sees a commit whole or not at all (a commit lands in the resident state
+/// and the tree with the reader's gate held exclusively).
 /// A sequence of reads is not a snapshot: a commit may land between two of them; a caller
 /// that needs one view across reads excludes commits meanwhile.
 ///
@@ -402,10 +413,10 @@ fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, Sto
 #[derive(Clone)]
 pub struct StateReader {
     tree: sled::Tree,
-    /// Held shared by each point read, and exclusively while a commit is applied to the
-    /// tree (journal J2): the writes of a commit land one by one, and a read must see all
-    /// of them or none.
-    gate: Arc<RwLock<()>>,
+    /// The state itself (resident invariant R), behind the gate: held shared by each read,
+    /// and exclusively while a settled commit lands in it and in the tree's other areas
+    /// (journal J2): a read sees all of a commit's writes or none.
+    gate: Arc<RwLock<Resident>>,
 }
 
 impl fmt::Debug for StateReader {
@@ -417,9 +428,35 @@ impl fmt::Debug for StateReader {
 }
 
 impl StateReader {
-    /// Excludes commits being applied while the guard lives.
-    fn shared(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+    /// The state, with commits excluded while the guard lives.
+    fn shared(&self) -> std::sync::RwLockReadGuard<'_, Resident> {
         self.gate.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The resident state, for tests that compare it whole.
+    #[cfg(test)]
+    pub(crate) fn resident(&self) -> std::sync::RwLockReadGuard<'_, Resident> {
+        self.shared()
+    }
+
+    /// Sets a record of the resident state behind the store's back (`None`: removes it),
+    /// as a corrupt or old store would hold it: for tests of what reads and
+    /// [`Store::verify`] make of that.
+    #[cfg(test)]
+    pub(crate) fn poke(&self, key: &[u8], value: Option<&[u8]>) {
+        let mut state = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        state.apply(&[(key.to_vec(), value.map(sled::IVec::from))]);
+    }
+
+    /// The records under `prefix`, in key order, a page at a time: no lock is held
+    /// between pages, so a commit may land between two of them.
+    fn records(&self, prefix: Vec<u8>) -> Records {
+        Records {
+            gate: self.gate.clone(),
+            prefix,
+            after: None,
+            page: Vec::new().into_iter(),
+        }
     }
 
     /// The sled tree everything lives in, for the modules that own the other areas.
@@ -452,9 +489,8 @@ impl StateReader {
     /// ```
     pub fn counter_get(&self, canister: &str, name: &[u8], key: &[u8]) -> Result<i128, StoreError> {
         let key = scoped(canister, COUNTER, name, key);
-        let _gate = self.shared();
-        match self.tree.get(&key)? {
-            Some(value) => decode_counter(&key, &value),
+        match self.shared().get(&key) {
+            Some(value) => decode_counter(&key, value),
             None => Ok(0),
         }
     }
@@ -486,10 +522,9 @@ impl StateReader {
         name: &[u8],
         key: &[u8],
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let _gate = self.shared();
         Ok(self
-            .tree
-            .get(scoped(canister, MAP, name, key))?
+            .shared()
+            .get(&scoped(canister, MAP, name, key))
             .map(|value| value.to_vec()))
     }
 
@@ -528,17 +563,12 @@ impl StateReader {
         after: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let scope = scoped(canister, MAP, name, b"");
-        let start = match after {
-            None => Bound::Included(scope.clone()),
-            Some(after) => Bound::Excluded(scoped(canister, MAP, name, after)),
+        let after = after.map(|after| scoped(canister, MAP, name, after));
+        let start = match &after {
+            None => Bound::Included(&scope[..]),
+            Some(after) => Bound::Excluded(&after[..]),
         };
-        let _gate = self.shared();
-        match self
-            .tree
-            .range::<Vec<u8>, _>((start, Bound::Unbounded))
-            .next()
-            .transpose()?
-        {
+        match self.shared().first_from(start) {
             Some((key, _)) if key.starts_with(&scope) => Ok(Some(key[scope.len()..].to_vec())),
             _ => Ok(None),
         }
@@ -561,9 +591,8 @@ impl StateReader {
     /// ```
     pub fn list_len(&self, canister: &str, name: &[u8]) -> Result<u64, StoreError> {
         let key = scoped(canister, LIST_LEN, name, b"");
-        let _gate = self.shared();
-        match self.tree.get(&key)? {
-            Some(value) => decode_u64(&key, &value),
+        match self.shared().get(&key) {
+            Some(value) => decode_u64(&key, value),
             None => Ok(0),
         }
     }
@@ -602,19 +631,19 @@ impl StateReader {
         i: u64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let pos_key = scoped(canister, LIST_POS, name, &i.to_be_bytes());
-        let _gate = self.shared();
-        if let Some(at) = self.tree.get(&pos_key)? {
+        let state = self.shared();
+        if let Some(at) = state.get(&pos_key) {
             if at.len() != 12 {
                 return Err(corrupt(&pos_key, "position record is not 12 bytes"));
             }
-            return match self.tree.get(scoped(canister, LIST, name, &at))? {
+            return match state.get(&scoped(canister, LIST, name, at)) {
                 Some(value) => Ok(Some(value.to_vec())),
                 None => Err(corrupt(&pos_key, "position names a missing element")),
             };
         }
         let len_key = scoped(canister, LIST_LEN, name, b"");
-        let len = match self.tree.get(&len_key)? {
-            Some(value) => decode_u64(&len_key, &value)?,
+        let len = match state.get(&len_key) {
+            Some(value) => decode_u64(&len_key, value)?,
             None => 0,
         };
         if i >= len {
@@ -623,11 +652,9 @@ impl StateReader {
         // (F): no record for an in-range position means a store written before position
         // records existed, and an element it held then: walk to it, as that store did.
         let skip = usize::try_from(i).unwrap_or(usize::MAX);
-        let mut values = self
-            .tree
-            .scan_prefix(scoped(canister, LIST, name, b""))
-            .values();
-        match values.nth(skip).transpose()? {
+        let scope = scoped(canister, LIST, name, b"");
+        let mut values = state.prefixed(&scope).map(|(_, value)| value);
+        match values.nth(skip) {
             Some(value) => Ok(Some(value.to_vec())),
             None => Err(corrupt(&pos_key, "list has fewer elements than its length")),
         }
@@ -661,10 +688,8 @@ impl StateReader {
         canister: &str,
         name: &[u8],
     ) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + use<> {
-        self.tree
-            .scan_prefix(scoped(canister, LIST, name, b""))
-            .values()
-            .map(|value| Ok(value?.to_vec()))
+        self.records(scoped(canister, LIST, name, b""))
+            .map(|(_, value)| Ok(value.to_vec()))
     }
 
     /// Every entry of `canister`, in a stable order: counters, then list elements, then map
@@ -724,10 +749,8 @@ impl StateReader {
         &self,
         prefix: Vec<u8>,
     ) -> impl Iterator<Item = Result<(String, Entry), StoreError>> + use<> {
-        self.tree.scan_prefix(prefix).filter_map(|item| match item {
-            Ok((key, value)) => decode_entry(&key, &value).transpose(),
-            Err(err) => Some(Err(err.into())),
-        })
+        self.records(prefix)
+            .filter_map(|(key, value)| decode_entry(&key, &value).transpose())
     }
 
     /// The committed state root, as persisted in the meta area.
@@ -813,6 +836,39 @@ impl StateReader {
     }
 }
 
+/// A scan of the resident state under a prefix, a page at a time
+/// ([`StateReader::records`]).
+struct Records {
+    gate: Arc<RwLock<Resident>>,
+    prefix: Vec<u8>,
+    /// The last key handed out.
+    after: Option<Box<[u8]>>,
+    page: std::vec::IntoIter<(Box<[u8]>, sled::IVec)>,
+}
+
+/// Records a page holds: enough that the lock is taken rarely, few enough that a reader
+/// holds it briefly.
+const PAGE: usize = 1024;
+
+impl Iterator for Records {
+    type Item = (Box<[u8]>, sled::IVec);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(record) = self.page.next() {
+            self.after = Some(record.0.clone());
+            return Some(record);
+        }
+        let page = {
+            let state = self.gate.read().unwrap_or_else(|e| e.into_inner());
+            state.page(&self.prefix, self.after.as_deref(), PAGE)
+        };
+        self.page = page.into_iter();
+        let record = self.page.next()?;
+        self.after = Some(record.0.clone());
+        Some(record)
+    }
+}
+
 /// The stable structures of every canister, committed by [`Delta`]s.
 ///
 /// `init` loads a store from a tree (or starts an empty one); reads go through
@@ -821,8 +877,9 @@ impl StateReader {
 ///
 /// # Durability
 ///
-/// A commit is one atomic `sled::Batch`, but not flushed: call [`Store::flush`] before
-/// reporting a round done.
+/// A commit is one journal record, atomic but not flushed: [`Store::commit`] flushes it;
+/// [`Store::journal`] and [`Store::settle`] leave the flush to the caller, and the state
+/// changes only once it is done.
 ///
 /// # Examples
 ///
@@ -853,8 +910,14 @@ pub struct Store {
     next_journal: u64,
     /// Journals written, not yet applied: flushed by the next settle's caller.
     unapplied: Vec<(u64, Vec<Write>)>,
-    /// Journals applied, not yet known durable: removed at the next settle (J3).
-    applied: Vec<u64>,
+    /// The checkpoint the state is durable from, with the journals after it; `None`
+    /// before the first.
+    checkpoint: Option<Named>,
+    /// The bytes of the journals written since that checkpoint.
+    journaled: usize,
+    /// The fewest journal bytes that call for a checkpoint: [`checkpoint::MIN_BYTES`], or
+    /// less in a test that takes that path.
+    checkpoint_min: usize,
     /// Why the store refuses commits, after a write or flush failed.
     broken: Option<String>,
     /// The fewest entries [`Store::prepare`] splits across the pool: [`SPLIT_MIN`], or
@@ -919,53 +982,54 @@ fn split<T: Sync, A: Default + Send>(
         .try_reduce(A::default, |a, b| Ok(join(a, b)))
 }
 
-/// Applies `writes` to `tree` (journal J1), split by key across the rayon pool this thread
-/// is a worker of when there are at least `min`: each key's writes land in order on one
-/// worker, so the last write of a key wins as it would in order.
-fn apply_split(
-    tree: &sled::Tree,
-    faults: &Faults,
-    writes: &[Write],
-    min: usize,
-) -> Result<(), StoreError> {
-    let Some(threads) = rayon::current_num_threads()
-        .checked_mul(4)
-        .filter(|_| writes.len() >= min && rayon::current_thread_index().is_some())
-    else {
-        return journal::apply(tree, faults, writes);
-    };
-    let hasher = hashbrown::DefaultHashBuilder::default();
-    let shards = threads as u64;
-    (0..shards).into_par_iter().try_for_each(|shard| {
-        for (key, value) in writes {
-            if std::hash::BuildHasher::hash_one(&hasher, key) % shards == shard {
-                journal::apply_one(tree, faults, key, value.as_ref())?;
-            }
-        }
-        Ok(())
-    })
+/// Applies to `tree` the writes of `writes` outside the state (queue, outcomes, meta,
+/// the round record): the resident state takes the rest (journal J1).
+fn apply_foreign(tree: &sled::Tree, faults: &Faults, writes: &[Write]) -> Result<(), StoreError> {
+    for (key, value) in writes.iter().filter(|(key, _)| !is_state(key)) {
+        journal::apply_one(tree, faults, key, value.as_ref())?;
+    }
+    Ok(())
 }
 
-/// Applies every journal left in `tree` in id order, removes them and flushes (journal
-/// J1, J4): the recovery of a crash between a journal's flush and its removal. Returns
-/// the id the next journal takes.
-fn replay(tree: &sled::Tree, faults: &Faults) -> Result<u64, StoreError> {
-    let left = journal::left(tree)?;
-    let Some(&(last, _)) = left.last() else {
-        return Ok(0);
-    };
-    for (_, writes) in &left {
-        journal::apply(tree, faults, writes)?;
+/// What an open recovers from `tree`: the state as its last checkpoint and every journal
+/// after it leave it (resident R, checkpoint K2), with those journals' other writes applied
+/// to the tree again (J1: they may not have been, if the process died before settling
+/// them). Journals the checkpoint holds, and its other garbage, are removed (K3).
+struct Recovered {
+    resident: Resident,
+    checkpoint: Option<Named>,
+    next_journal: u64,
+    journaled: usize,
+}
+
+fn recover(tree: &sled::Tree, faults: &Faults) -> Result<Recovered, StoreError> {
+    let checkpoint = checkpoint::named(tree)?;
+    let mut resident = checkpoint::load(tree, checkpoint)?;
+    let from = checkpoint.map_or(0, |named| named.next_journal);
+    if let Some(named) = checkpoint {
+        checkpoint::collect(tree, faults, named)?;
     }
-    faults.check("the flush of a replay")?;
-    tree.flush()?;
-    for (id, _) in &left {
-        faults.check("a replayed journal's removal")?;
-        tree.remove(journal::key(*id))?;
+    let (mut next_journal, mut journaled) = (from, 0);
+    for (id, bytes, writes) in journal::left(tree)? {
+        // (K2): never replay a journal the checkpoint holds.
+        if id < from {
+            continue;
+        }
+        apply_foreign(tree, faults, &writes)?;
+        resident.apply(&writes);
+        next_journal = id + 1;
+        journaled += bytes;
     }
-    faults.check("the flush of a replay")?;
-    tree.flush()?;
-    Ok(last + 1)
+    if journaled > 0 {
+        faults.check("the flush of a replay")?;
+        tree.flush()?;
+    }
+    Ok(Recovered {
+        resident,
+        checkpoint,
+        next_journal,
+        journaled,
+    })
 }
 
 /// A counter or map entry a delta changes.
@@ -1180,18 +1244,21 @@ impl Store {
     /// [`Store::init`], with the writes of its replay and of its commits cleared by
     /// `faults`.
     pub(crate) fn init_with(tree: sled::Tree, faults: Arc<Faults>) -> Result<Store, StoreError> {
-        let next_journal = replay(&tree, &faults)?;
+        let recovered = recover(&tree, &faults)?;
+        let mirror = Mirror::load(&recovered.resident)?;
         let reader = StateReader {
             tree,
-            gate: Arc::default(),
+            gate: Arc::new(RwLock::new(recovered.resident)),
         };
         Ok(Store {
             lattice: reader.lattice()?,
             last_seq: reader.last_seq()?,
-            mirror: Mirror::load(&reader.tree)?,
-            next_journal,
+            mirror,
+            next_journal: recovered.next_journal,
             unapplied: Vec::new(),
-            applied: Vec::new(),
+            checkpoint: recovered.checkpoint,
+            journaled: recovered.journaled,
+            checkpoint_min: checkpoint::MIN_BYTES,
             broken: None,
             reader,
             split_min: SPLIT_MIN,
@@ -1453,12 +1520,14 @@ impl Store {
         }
         let id = self.next_journal;
         let record = journal::encode(&commit.batch.0);
+        let bytes = record.len();
         let inserted = (self.faults.check("the journal's insert"))
             .and_then(|()| Ok(self.reader.tree.insert(journal::key(id), record)?));
         if let Err(err) = inserted {
             return Err(self.break_with(err));
         }
         self.next_journal += 1;
+        self.journaled += bytes;
         // (M): the mirror follows the commit; nothing reads the tree's old values for it.
         for (key, value) in &commit.mirrored {
             self.mirror.set(key, value.as_ref());
@@ -1523,9 +1592,10 @@ impl Store {
     }
 
     /// Applies the journals written since the last settle, now that `flushed` says they
-    /// are durable (J2): their writes go to the tree with plain inserts, split across the
-    /// pool this is called on, each key's writes in order; then the journals applied at
-    /// earlier settles, which the flush made durable, are removed (J3).
+    /// are durable (J2): their state writes to the resident state, the rest (queue,
+    /// outcomes, meta) to the tree, in order, with every reader excluded meanwhile. Then, if
+    /// the journals since the last checkpoint hold as many bytes as the state (and at least
+    /// the floor), takes the next checkpoint.
     ///
     /// # Errors
     ///
@@ -1535,23 +1605,65 @@ impl Store {
         if let Err(err) = flushed {
             return Err(self.break_with(err));
         }
-        let durable = std::mem::take(&mut self.applied);
         let unapplied = std::mem::take(&mut self.unapplied);
-        let tree = &self.reader.tree;
         let result = (|| {
-            for id in durable {
-                self.faults.check("a settled journal's removal")?;
-                tree.remove(journal::key(id))?;
+            let tree = &self.reader.tree;
+            let mut state = self.reader.gate.write().unwrap_or_else(|e| e.into_inner());
+            for (_, writes) in &unapplied {
+                apply_foreign(tree, &self.faults, writes)?;
+                state.apply(writes);
             }
-            // Exclusive: a reader sees all of a commit's writes or none.
-            let _gate = self.reader.gate.write().unwrap_or_else(|e| e.into_inner());
-            for (id, writes) in &unapplied {
-                apply_split(tree, &self.faults, writes, self.split_min)?;
-                self.applied.push(*id);
+            let due = self.journaled > 0
+                && (self.checkpoint_min == 0
+                    || self.journaled >= self.checkpoint_min.max(state.bytes()));
+            drop(state);
+            if due {
+                self.write_checkpoint()?;
             }
             Ok(())
         })();
         result.map_err(|err| self.break_with(err))
+    }
+
+    /// Writes the resident state as the next checkpoint, now, and drops the journals it
+    /// holds (checkpoint K1–K3). Flushes and settles what is journaled first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Broken`] if the store is; [`StoreError::Sled`] if a write or a flush
+    /// fails, after which the store is broken and reopening it recovers from the last
+    /// checkpoint and the journals.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        if let Some(reason) = &self.broken {
+            return Err(StoreError::Broken(reason.clone()));
+        }
+        if !self.unapplied.is_empty() {
+            let flushed = self.flush();
+            self.settle(flushed)?;
+        }
+        self.write_checkpoint().map_err(|err| self.break_with(err))
+    }
+
+    fn write_checkpoint(&mut self) -> Result<(), StoreError> {
+        let state = self.reader.shared();
+        let named = checkpoint::write(
+            &self.reader.tree,
+            &self.faults,
+            &state,
+            self.checkpoint,
+            self.next_journal,
+        )?;
+        drop(state);
+        self.checkpoint = Some(named);
+        self.journaled = 0;
+        Ok(())
+    }
+
+    /// Makes every settle take a checkpoint once `bytes` have been journaled since the
+    /// last, for a test of that path.
+    #[cfg(test)]
+    pub(crate) fn checkpoint_after(&mut self, bytes: usize) {
+        self.checkpoint_min = bytes;
     }
 
     /// Marks the store broken by `err`, and returns it.
@@ -1576,15 +1688,14 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify(&self) -> Result<(), StoreError> {
-        let tree = &self.reader.tree;
+        let state = self.reader.shared();
         let mut lattice = Lattice::new();
         // Keyed by each list's length key: its elements, and its position records.
         let mut lengths: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         let mut positions: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for item in tree.scan_prefix([area::STATE]) {
-            let (key, value) = item?;
-            let Some((canister, entry)) = decode_entry(&key, &value)? else {
-                let (canister, kind, name, _) = parse_state_key(&key).expect("decoded above");
+        for (key, value) in state.iter() {
+            let Some((canister, entry)) = decode_entry(key, value)? else {
+                let (canister, kind, name, _) = parse_state_key(key).expect("decoded above");
                 let length_key = scoped(canister, LIST_LEN, name, b"");
                 if kind == LIST_POS {
                     *positions.entry(length_key).or_default() += 1;
@@ -1594,7 +1705,7 @@ impl Store {
                 continue;
             };
             match &entry {
-                Entry::Counter { value: 0, .. } => return Err(corrupt(&key, "counter holds 0")),
+                Entry::Counter { value: 0, .. } => return Err(corrupt(key, "counter holds 0")),
                 Entry::List { name, .. } => {
                     *lengths
                         .entry(scoped(&canister, LIST_LEN, name, b""))
@@ -1605,8 +1716,8 @@ impl Store {
             lattice.insert(&entry.as_root_entry(&canister));
         }
         for (key, &count) in &lengths {
-            let stored = match tree.get(key)? {
-                Some(bytes) => decode_u64(key, &bytes)?,
+            let stored = match state.get(key) {
+                Some(bytes) => decode_u64(key, bytes)?,
                 None => 0,
             };
             if stored != count || count == 0 {
@@ -1619,7 +1730,7 @@ impl Store {
         let lists: BTreeSet<&Vec<u8>> = lengths.keys().chain(positions.keys()).collect();
         for key in lists {
             let records = positions.get(key).copied().unwrap_or(0);
-            self.verify_positions(key, records)?;
+            Self::verify_positions(&state, key, records)?;
         }
         if lattice != self.reader.lattice()? || lattice != self.lattice {
             return Err(corrupt(
@@ -1628,7 +1739,7 @@ impl Store {
             ));
         }
         // (M)
-        if self.mirror != Mirror::load(tree)? {
+        if self.mirror != Mirror::load(&state)? {
             return Err(StoreError::Corrupt {
                 key: hex(&[area::STATE]),
                 what: format!(
@@ -1644,16 +1755,18 @@ impl Store {
     /// Checks (F) for the list whose length key is `length_key`, which has `records`
     /// position records: walking its elements in order, those from some position on each
     /// have a record naming them, and no other record exists.
-    fn verify_positions(&self, length_key: &[u8], records: u64) -> Result<(), StoreError> {
-        let tree = &self.reader.tree;
+    fn verify_positions(
+        state: &Resident,
+        length_key: &[u8],
+        records: u64,
+    ) -> Result<(), StoreError> {
         let (canister, _, name, _) = parse_state_key(length_key).expect("built by scoped");
         let scope = scoped(canister, LIST, name, b"");
         let mut indexed = 0;
-        for (pos, element) in (0u64..).zip(tree.scan_prefix(&scope).keys()) {
-            let element = element?;
+        for (pos, (element, _)) in (0u64..).zip(state.prefixed(&scope)) {
             let pos_key = scoped(canister, LIST_POS, name, &pos.to_be_bytes());
-            match tree.get(&pos_key)? {
-                Some(at) if at == element[scope.len()..] => indexed += 1,
+            match state.get(&pos_key) {
+                Some(at) if at == &element[scope.len()..] => indexed += 1,
                 Some(_) => {
                     return Err(corrupt(
                         &pos_key,
@@ -1829,9 +1942,9 @@ mod laws {
                             .get(i)
                             .map(|&((seq, index), _)| list_element_key(seq, index));
                         let record = reader
-                            .tree()
-                            .get(scoped(canister, LIST_POS, name, &(i as u64).to_be_bytes()))
-                            .unwrap();
+                            .resident()
+                            .get(&scoped(canister, LIST_POS, name, &(i as u64).to_be_bytes()))
+                            .cloned();
                         assert_eq!(record.as_deref(), at.as_ref().map(|at| &at[..]));
                     }
                 }

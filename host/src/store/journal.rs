@@ -1,25 +1,27 @@
-//! The journal: a commit made durable as ONE sled record, then applied to the tree.
+//! The journal: a commit made durable as ONE sled record, then applied.
 //!
 //! sled 0.34's `apply_batch` takes a process-wide write lock and inserts key by key, and
 //! once any such lock has been taken every later insert pays a shared one: a round's
 //! commit would be serial in its writes. Instead a commit is written as one value under
-//! `mj ‖ id` (a single insert, which sled makes atomic), flushed, and only then applied
-//! to the tree entry by entry, in parallel on the pool, with plain inserts and removes.
+//! `mj ‖ id` (a single insert, which sled makes atomic), flushed, and only then applied:
+//! its state writes to the resident state in memory (`store/resident.rs`), the few others
+//! (queue, outcomes, meta) to the tree with plain inserts and removes.
 //!
 //! # Invariants
 //!
 //! - (J1) Every write of a journal is an absolute value (the new bytes of a key, or its
-//!   removal), never a change relative to what the tree holds. So applying a journal
-//!   twice, or applying journals `j..=n` in id order over a tree that already holds some of
+//!   removal), never a change relative to what is stored. So applying a journal twice,
+//!   or applying journals `j..=n` in id order over a state that already holds some of
 //!   their writes, leaves every key they touch as journal `n`, the last, left it.
 //! - (J2) A journal is applied only once it is durable (flushed). Before that, none of its
-//!   writes is in the tree: a crash loses the whole commit or nothing of it.
-//! - (J3) A journal is removed only after its writes are durable: after a flush that
-//!   followed its apply. Until then it stays, and is replayed at open.
+//!   writes is in the tree or the resident state: a crash loses the whole commit or
+//!   nothing of it.
+//! - (J3) A journal is removed only once a durable checkpoint holds its writes
+//!   (`store/checkpoint.rs`, K2). Until then it stays, and is replayed at open.
 //! - (J4) Ids strictly increase with commit order, so replay in key order is commit order.
 //!
-//! At open, every journal left is applied in id order and removed (J1 makes that correct
-//! whatever part of each was already applied), then flushed, before anything reads.
+//! At open, every journal the checkpoint does not hold is applied in id order (J1 makes
+//! that correct whatever part of each was already applied), before anything reads.
 //!
 //! # Byte layout
 //!
@@ -43,7 +45,7 @@ pub(crate) fn key(id: u64) -> Vec<u8> {
 }
 
 /// The id a journal key names, if it is one.
-fn id_of(key: &[u8]) -> Option<u64> {
+pub(crate) fn id_of(key: &[u8]) -> Option<u64> {
     let tail = key.strip_prefix(PREFIX)?;
     Some(u64::from_be_bytes(tail.try_into().ok()?))
 }
@@ -56,18 +58,23 @@ pub(crate) fn encode(writes: &[Write]) -> Vec<u8> {
         .sum();
     let mut out = Vec::with_capacity(size);
     for (key, value) in writes {
-        out.extend_from_slice(&len32(key.len()).to_le_bytes());
-        out.extend_from_slice(key);
-        match value {
-            None => out.push(0),
-            Some(value) => {
-                out.push(1);
-                out.extend_from_slice(&len32(value.len()).to_le_bytes());
-                out.extend_from_slice(value);
-            }
-        }
+        push(&mut out, key, value.as_deref());
     }
     out
+}
+
+/// Appends one write to `out`, laid out as a journal's (a checkpoint's chunks share it).
+pub(crate) fn push(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
+    out.extend_from_slice(&len32(key.len()).to_le_bytes());
+    out.extend_from_slice(key);
+    match value {
+        None => out.push(0),
+        Some(value) => {
+            out.push(1);
+            out.extend_from_slice(&len32(value.len()).to_le_bytes());
+            out.extend_from_slice(value);
+        }
+    }
 }
 
 fn len32(len: usize) -> u32 {
@@ -107,8 +114,8 @@ pub(crate) fn decode(at: &[u8], bytes: &[u8]) -> Result<Vec<Write>, StoreError> 
     Ok(writes)
 }
 
-/// The journals left in `tree`, in id order (J4): their ids and writes.
-pub(crate) fn left(tree: &sled::Tree) -> Result<Vec<(u64, Vec<Write>)>, StoreError> {
+/// The journals left in `tree`, in id order (J4): their ids, sizes in bytes and writes.
+pub(crate) fn left(tree: &sled::Tree) -> Result<Vec<(u64, usize, Vec<Write>)>, StoreError> {
     let mut out = Vec::new();
     for item in tree.scan_prefix(PREFIX) {
         let (key, value) = item?;
@@ -116,13 +123,14 @@ pub(crate) fn left(tree: &sled::Tree) -> Result<Vec<(u64, Vec<Write>)>, StoreErr
             key: hex(&key),
             what: "is under the journal prefix but is not a journal key".into(),
         })?;
-        out.push((id, decode(&key, &value)?));
+        out.push((id, value.len(), decode(&key, &value)?));
     }
     Ok(out)
 }
 
 /// Applies `writes` to `tree` with plain inserts and removes (J1), each first cleared by
-/// `faults`.
+/// `faults`: a journal replayed whole, as the laws below do.
+#[cfg(test)]
 pub(crate) fn apply(
     tree: &sled::Tree,
     faults: &Faults,

@@ -10,17 +10,20 @@
 //! # Invariants
 //!
 //! - (M) For every key of the `s` area whose kind is a counter (`c`), a map (`m`) or a list
-//!   length (`n`), the mirror holds it iff sled does, with the same bytes; it holds no other
-//!   key. Built by a scan at open, changed only by [`Store::commit`](super::Store::commit),
-//!   with exactly the writes of the batch it lands, after the batch lands.
+//!   length (`n`), the mirror holds it iff the committed state does (the resident state,
+//!   `store/resident.rs`, once every journal written is settled), with the same bytes; it
+//!   holds no other key. Built from the resident state at open, changed only by
+//!   [`Store::journal`](super::Store::journal), with exactly the writes of the commit it
+//!   journals: ahead of the resident state by the journals not yet settled, so that the
+//!   next round's commit can be prepared while one is flushed.
 //!
 //! Values are [`sled::IVec`]s, which share their bytes with the batch that wrote them, so a
 //! large map value is not copied a second time.
 
 use hashbrown::HashMap;
 
+use super::resident::Resident;
 use super::{parse_state_key, StoreError, COUNTER, LIST_LEN, MAP};
-use crate::store::area;
 
 /// The mirrored entries of a store (invariant M).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -34,13 +37,12 @@ fn mirrored(key: &[u8]) -> bool {
 }
 
 impl Mirror {
-    /// The mirror of what `tree` holds now: one scan of the `s` area.
-    pub(crate) fn load(tree: &sled::Tree) -> Result<Mirror, StoreError> {
+    /// The mirror of the resident state (`store/resident.rs`).
+    pub(crate) fn load(resident: &Resident) -> Result<Mirror, StoreError> {
         let mut entries = HashMap::new();
-        for item in tree.scan_prefix([area::STATE]) {
-            let (key, value) = item?;
-            if mirrored(&key) {
-                entries.insert(Box::from(&key[..]), value);
+        for (key, value) in resident.iter() {
+            if mirrored(key) {
+                entries.insert(Box::from(key), value.clone());
             }
         }
         Ok(Mirror { entries })
@@ -76,7 +78,7 @@ impl Mirror {
 #[cfg(test)]
 mod laws {
     //! Invariant M as a quickcheck property: after any rounds and reopenings, the mirror a
-    //! store keeps equals a fresh scan of its tree.
+    //! store keeps equals one built from its resident state.
 
     use super::Mirror;
     use crate::merge::laws::{quickcheck, Calls, Shape};
@@ -94,13 +96,13 @@ mod laws {
                 let delta =
                     Delta::from_calls(round.iter().map(|c| (c.seq, c.canister, &c.log))).unwrap();
                 store.apply(&delta).unwrap();
-                ok &= store.mirror == Mirror::load(&tree).unwrap();
+                ok &= store.mirror == Mirror::load(&store.reader().resident()).unwrap();
                 if reopen.get(i).copied().unwrap_or(false) {
                     store = Store::init(tree.clone()).unwrap();
                 }
             }
             store.verify().unwrap();
-            ok && store.mirror == Mirror::load(&tree).unwrap()
+            ok && store.mirror == Mirror::load(&store.reader().resident()).unwrap()
         }
         quickcheck().quickcheck(prop as fn(Calls, Shape, Vec<bool>) -> bool);
     }

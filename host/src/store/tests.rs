@@ -19,11 +19,20 @@ fn dump(store: &Store) -> Vec<(String, Entry)> {
         .unwrap()
 }
 
-/// Every record of the tree, keys escaped and values in hex: the layout of the module doc.
+/// Every record of the resident state, then every record of the tree but the journals
+/// and checkpoint chunks (binary copies of the state), keys escaped and values in hex: the
+/// layout of the module doc.
 fn raw_records(store: &Store) -> String {
     let mut out = String::new();
-    for item in store.reader().tree().iter() {
-        let (key, value) = item.unwrap();
+    let resident: Vec<_> = store
+        .reader()
+        .resident()
+        .iter()
+        .map(|(k, v)| (sled::IVec::from(k), v.clone()))
+        .collect();
+    let tree = store.reader().tree().iter().map(Result::unwrap);
+    let copies = |key: &sled::IVec| key.starts_with(b"mj") || key.starts_with(b"mc");
+    for (key, value) in resident.into_iter().chain(tree.filter(|(k, _)| !copies(k))) {
         let value = if &*key == area::META_LATTICE {
             format!(
                 "(2048 bytes; blake3 {})",
@@ -201,10 +210,10 @@ fn lists_read_in_seq_then_index_order() {
 /// The position records of list `name` of `canister`, as `(pos, (seq, index))`.
 fn positions(store: &Store, canister: &str, name: &[u8]) -> Vec<(u64, (u64, u32))> {
     let scope = scoped(canister, LIST_POS, name, b"");
-    let tree = store.reader().tree();
-    tree.scan_prefix(&scope)
-        .map(|item| {
-            let (key, at) = item.unwrap();
+    let state = store.reader().resident();
+    state
+        .prefixed(&scope)
+        .map(|(key, at)| {
             let pos = u64::from_be_bytes(key[scope.len()..].try_into().unwrap());
             let seq = u64::from_be_bytes(at[..8].try_into().unwrap());
             (pos, (seq, u32::from_be_bytes(at[8..].try_into().unwrap())))
@@ -290,10 +299,9 @@ fn list_get_does_not_walk_from_the_start() {
     // With the first three elements gone, a walk would find "8.0" at position 1 and nothing
     // at 3; point reads through the position records still find the right ones.
     let store = three_commits();
-    let tree = store.reader().tree();
     for (seq, index) in [(1, 0), (1, 2), (3, 1)] {
-        tree.remove(scoped("c", LIST, b"l", &list_element_key(seq, index)))
-            .unwrap();
+        let key = scoped("c", LIST, b"l", &list_element_key(seq, index));
+        store.reader().poke(&key, None);
     }
     let reader = store.reader();
     assert_eq!(
@@ -311,11 +319,10 @@ fn list_get_does_not_walk_from_the_start() {
 fn store_without_position_records_still_reads_its_lists() {
     // A store written before position records existed: the same, without them.
     let mut store = three_commits();
-    let tree = store.reader().tree().clone();
     for (canister, name) in [("c", &b"l"[..]), ("c", b"l2"), ("cc", b"l")] {
         for (pos, _) in positions(&store, canister, name) {
-            tree.remove(scoped(canister, LIST_POS, name, &pos.to_be_bytes()))
-                .unwrap();
+            let key = scoped(canister, LIST_POS, name, &pos.to_be_bytes());
+            store.reader().poke(&key, None);
         }
     }
     store.verify().unwrap();
@@ -340,7 +347,7 @@ fn store_without_position_records_still_reads_its_lists() {
 #[test]
 fn verify_finds_bad_position_records() {
     let store = three_commits();
-    let tree = store.reader().tree().clone();
+    let reader = store.reader();
     let pos = |canister, name, pos: u64| scoped(canister, LIST_POS, name, &pos.to_be_bytes());
     let at = |seq: u64, index: u32| list_element_key(seq, index).to_vec();
     // (record, what to put there or None to remove it, the error verify gives)
@@ -372,28 +379,22 @@ fn verify_finds_bad_position_records() {
         ),
     ];
     for (key, value, what) in bad {
-        let old = tree.get(&key).unwrap();
-        match &value {
-            Some(value) => tree.insert(&key, &value[..]).unwrap(),
-            None => tree.remove(&key).unwrap(),
-        };
+        let old = reader.resident().get(&key).cloned();
+        reader.poke(&key, value.as_deref());
         let err = store.verify().unwrap_err();
         assert!(err.to_string().ends_with(what), "{err}, wanted {what}");
-        match old {
-            Some(old) => tree.insert(&key, old).unwrap(),
-            None => tree.remove(&key).unwrap(),
-        };
+        reader.poke(&key, old.as_deref());
         store.verify().unwrap();
     }
     // list_get trusts a record, but not one that names no element or is not 12 bytes.
-    tree.insert(pos("c", b"l", 0), at(2, 0)).unwrap();
+    reader.poke(&pos("c", b"l", 0), Some(&at(2, 0)));
     let err = store.reader().list_get("c", b"l", 0).unwrap_err();
     assert!(
         err.to_string()
             .ends_with("position names a missing element"),
         "{err}"
     );
-    tree.insert(pos("c", b"l", 0), &b"short"[..]).unwrap();
+    reader.poke(&pos("c", b"l", 0), Some(b"short"));
     let err = store.reader().list_get("c", b"l", 0).unwrap_err();
     assert!(
         err.to_string().ends_with("position record is not 12 bytes"),
@@ -560,15 +561,12 @@ fn verify_finds_corruption() {
     store
         .apply(&call(1, "c", |l| l.list_push(b"l", b"v").unwrap()))
         .unwrap();
-    let tree = store.reader().tree().clone();
-    tree.insert(scoped("c", LIST_LEN, b"l", b""), &5u64.to_be_bytes()[..])
-        .unwrap();
+    let reader = store.reader();
+    reader.poke(&scoped("c", LIST_LEN, b"l", b""), Some(&5u64.to_be_bytes()));
     assert!(matches!(store.verify(), Err(StoreError::Corrupt { .. })));
-    tree.insert(scoped("c", LIST_LEN, b"l", b""), &1u64.to_be_bytes()[..])
-        .unwrap();
+    reader.poke(&scoped("c", LIST_LEN, b"l", b""), Some(&1u64.to_be_bytes()));
     store.verify().unwrap();
-    tree.insert(scoped("c", MAP, b"m", b"k"), b"sneaked in")
-        .unwrap();
+    reader.poke(&scoped("c", MAP, b"m", b"k"), Some(b"sneaked in"));
     let err = store.verify().unwrap_err();
     assert!(err.to_string().contains("lattice differs"), "{err}");
 }
@@ -577,7 +575,7 @@ fn verify_finds_corruption() {
 fn bad_counter_record_is_reported_with_its_key() {
     let store = Store::temporary().unwrap();
     let key = scoped("c", COUNTER, b"n", b"");
-    store.reader().tree().insert(&key, b"short").unwrap();
+    store.reader().poke(&key, Some(b"short"));
     let err = store.reader().counter_get("c", b"n", b"").unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -618,12 +616,18 @@ fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
     assert!(matches!(refused, StoreError::Broken(_)), "{refused}");
     assert!(refused.to_string().contains("restart"), "{refused}");
 
-    let reopened = Store::init(tree.clone()).unwrap();
+    let mut reopened = Store::init(tree.clone()).unwrap();
     assert_eq!((reopened.root(), reopened.last_seq()), (root, Some(2)));
     assert_eq!(reopened.reader().counter_get("c", b"n", b"").unwrap(), 3);
     assert_eq!(reopened.reader().list_len("c", b"l").unwrap(), 1);
     reopened.verify().unwrap();
+    // The journals stay until a checkpoint holds them (checkpoint K2).
+    assert_eq!(journal::left(&tree).unwrap().len(), 2);
+    reopened.checkpoint().unwrap();
     assert_eq!(journal::left(&tree).unwrap().len(), 0);
+    let again = Store::init(tree.clone()).unwrap();
+    assert_eq!((again.root(), again.last_seq()), (root, Some(2)));
+    again.verify().unwrap();
 }
 
 /// Replaying at open a journal that was already applied changes nothing (journal J1).
