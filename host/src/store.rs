@@ -75,8 +75,8 @@
 //!   slower on its old elements).
 //!
 //! [`Store::prepare`] and [`Store::commit`] keep all six; [`Store::verify`] checks (A)–(C)
-//! and (F) from scratch. The old values a commit needs come from an in-memory mirror of
-//! the counters, maps and list lengths (`store/mirror.rs`, its invariant M), not from sled.
+//! and (F) from scratch. The old values a commit needs come from the resident state
+//! (`store/resident.rs`), not from sled.
 //!
 //! This module imports [`crate::merge`] (upstream) and [`crate::root`], the leaf that hashes.
 
@@ -94,12 +94,10 @@ use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError
 mod checkpoint;
 pub(crate) mod faults;
 mod journal;
-mod mirror;
 mod resident;
 use checkpoint::Named;
 use faults::Faults;
 use journal::Write;
-use mirror::Mirror;
 use resident::{is_state, Resident};
 
 /// The writes of a commit, in the order they were added; [`sled::Batch`]'s shape, but
@@ -171,6 +169,10 @@ pub enum StoreError {
         /// The last committed seq now.
         now: Option<u64>,
     },
+    /// [`Store::prepare`] was called between [`Store::journal`] and [`Store::settle`]: the
+    /// old values it reads are those of the settled state.
+    #[error("a commit was prepared while the last one awaits its flush; settle it first")]
+    Unsettled,
     /// [`Commit::insert`] or [`Commit::remove`] was given a key this module owns.
     #[error("key {key} is in the store's own area; extra batch writes go under i, o, q or mr")]
     OwnKey {
@@ -904,8 +906,6 @@ pub struct Store {
     lattice: Lattice,
     /// The committed last seq, as at `m last_seq`.
     last_seq: Option<u64>,
-    /// The committed counters, maps and list lengths, in memory (mirror invariant M).
-    mirror: Mirror,
     /// The id the next journal takes (J4).
     next_journal: u64,
     /// Journals written, not yet applied: flushed by the next settle's caller.
@@ -1054,7 +1054,7 @@ impl Written {
     }
 }
 
-impl Mirror {
+impl Resident {
     /// Adds to `part` what committing `change` writes: takes the entry's committed value
     /// from the mirror, its digest out of the lattice and the new one's in (invariant A); a
     /// counter that sums to 0 is removed (B).
@@ -1114,8 +1114,6 @@ impl Mirror {
 #[derive(Debug)]
 pub struct Commit {
     batch: Batch,
-    /// The batch's writes the mirror keeps, to hand it once the batch lands.
-    mirrored: Vec<(Vec<u8>, Option<sled::IVec>)>,
     lattice: Lattice,
     prepared_after: Option<u64>,
     last_seq: Option<u64>,
@@ -1245,7 +1243,6 @@ impl Store {
     /// `faults`.
     pub(crate) fn init_with(tree: sled::Tree, faults: Arc<Faults>) -> Result<Store, StoreError> {
         let recovered = recover(&tree, &faults)?;
-        let mirror = Mirror::load(&recovered.resident)?;
         let reader = StateReader {
             tree,
             gate: Arc::new(RwLock::new(recovered.resident)),
@@ -1253,7 +1250,6 @@ impl Store {
         Ok(Store {
             lattice: reader.lattice()?,
             last_seq: reader.last_seq()?,
-            mirror,
             next_journal: recovered.next_journal,
             unapplied: Vec::new(),
             checkpoint: recovered.checkpoint,
@@ -1366,6 +1362,15 @@ impl Store {
                 return Err(StoreError::AlreadyCommitted { seq, last });
             }
         }
+        if let Some(reason) = &self.broken {
+            return Err(StoreError::Broken(reason.clone()));
+        }
+        // The old values are the resident state's, which is current only once every
+        // journal is settled.
+        if !self.unapplied.is_empty() {
+            return Err(StoreError::Unsettled);
+        }
+        let state = self.reader.shared();
         let mut batch = Batch::default();
         let mut lattice = self.lattice.clone();
 
@@ -1378,17 +1383,11 @@ impl Store {
         let written = split(
             &changes,
             self.split_min,
-            |part: &mut Written, change| self.mirror.write(part, change),
+            |part: &mut Written, change| state.write(part, change),
             Written::join,
         )?;
         lattice.add(&written.lattice);
-        for (key, value) in &written.writes {
-            match value {
-                Some(value) => batch.insert(&key[..], value.clone()),
-                None => batch.remove(&key[..]),
-            }
-        }
-        let mut mirrored = written.writes;
+        batch.0.extend(written.writes);
 
         // (A): list elements are new keys (D), so only their digests are added; hashing
         // them (an element may be MiBs) is the part worth splitting.
@@ -1424,7 +1423,7 @@ impl Store {
                 btree_map::Entry::Occupied(slot) => slot.into_mut(),
                 btree_map::Entry::Vacant(slot) => {
                     let key = scoped(list.0, LIST_LEN, list.1, b"");
-                    let len = match self.mirror.get(&key) {
+                    let len = match state.get(&key) {
                         Some(value) => decode_u64(&key, value)?,
                         None => 0,
                     };
@@ -1445,7 +1444,6 @@ impl Store {
             let key = scoped(canister, LIST_LEN, name, b"");
             let value = sled::IVec::from(&(len + count).to_be_bytes());
             batch.insert(&key[..], value.clone());
-            mirrored.push((key, Some(value)));
         }
 
         // (E): the lattice and the last seq go in the same batch as the state.
@@ -1456,7 +1454,6 @@ impl Store {
         }
         Ok(Commit {
             batch,
-            mirrored,
             lattice,
             prepared_after: self.last_seq,
             last_seq,
@@ -1528,10 +1525,6 @@ impl Store {
         }
         self.next_journal += 1;
         self.journaled += bytes;
-        // (M): the mirror follows the commit; nothing reads the tree's old values for it.
-        for (key, value) in &commit.mirrored {
-            self.mirror.set(key, value.as_ref());
-        }
         self.lattice = commit.lattice;
         self.last_seq = commit.last_seq;
         self.unapplied.push((id, commit.batch.0));
@@ -1672,7 +1665,7 @@ impl Store {
         err
     }
 
-    /// Checks invariants (A)–(C), (F) and the mirror's (M) from scratch: the persisted lattice equals the
+    /// Checks invariants (A)–(C) and (F) from scratch: the persisted lattice equals the
     /// recomputed one, no counter holds 0, each list length record counts its elements, and
     /// each list's position records name its elements in order. O(state log state).
     ///
@@ -1737,17 +1730,6 @@ impl Store {
                 area::META_LATTICE,
                 "lattice differs from the state's",
             ));
-        }
-        // (M)
-        if self.mirror != Mirror::load(&state)? {
-            return Err(StoreError::Corrupt {
-                key: hex(&[area::STATE]),
-                what: format!(
-                    "the in-memory table of counters, maps and list lengths ({} entries) \
-                     differs from the store",
-                    self.mirror.len()
-                ),
-            });
         }
         Ok(())
     }

@@ -15,17 +15,27 @@
 //!   changed only by [`Resident::apply`] with a settled journal's writes.
 //! - `bytes` is the sum of the lengths of its keys and values.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::ops::Bound;
+
+use hashbrown::HashMap;
+use sled::IVec;
 
 use super::journal::Write;
 use super::StoreError;
 use crate::store::area;
 
 /// The `s` records, keyed as in sled (invariant R).
+///
+/// Two indexes over the same keys (their bytes shared, `IVec`s being reference counted):
+/// a hash table for the point reads and writes of every read and commit, O(1) however
+/// large the state; and an ordered set of the keys, for scans and `map_next_key`, touched
+/// only when a key appears or goes. A B-tree alone costs a commit a walk of ~log n keys,
+/// each a cache miss, for every write: 4× slower per write at 10^6 entries than at 10^4.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Resident {
-    entries: BTreeMap<Box<[u8]>, sled::IVec>,
+    values: HashMap<IVec, IVec>,
+    order: BTreeSet<IVec>,
     bytes: usize,
 }
 
@@ -47,27 +57,36 @@ impl Resident {
     }
 
     /// The record at `key`.
-    pub(crate) fn get(&self, key: &[u8]) -> Option<&sled::IVec> {
-        self.entries.get(key)
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&IVec> {
+        self.values.get(key)
+    }
+
+    /// The record at `key`, which the ordered set holds.
+    fn at<'a>(&'a self, key: &'a IVec) -> (&'a [u8], &'a IVec) {
+        let value = self
+            .values
+            .get(key)
+            .expect("both indexes hold the same keys");
+        (&key[..], value)
     }
 
     /// The first record at or after `from` (or after it, when excluded).
-    pub(crate) fn first_from(&self, from: Bound<&[u8]>) -> Option<(&[u8], &sled::IVec)> {
-        self.entries
+    pub(crate) fn first_from(&self, from: Bound<&[u8]>) -> Option<(&[u8], &IVec)> {
+        self.order
             .range::<[u8], _>((from, Bound::Unbounded))
             .next()
-            .map(|(k, v)| (&k[..], v))
+            .map(|key| self.at(key))
     }
 
     /// The records under `prefix`, in key order.
     pub(crate) fn prefixed<'a>(
         &'a self,
         prefix: &'a [u8],
-    ) -> impl Iterator<Item = (&'a [u8], &'a sled::IVec)> + 'a {
-        self.entries
+    ) -> impl Iterator<Item = (&'a [u8], &'a IVec)> + 'a {
+        self.order
             .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (&k[..], v))
+            .take_while(move |key| key.starts_with(prefix))
+            .map(|key| self.at(key))
     }
 
     /// Up to `n` records under `prefix` after `after` (from the prefix's first when
@@ -77,19 +96,22 @@ impl Resident {
         prefix: &[u8],
         after: Option<&[u8]>,
         n: usize,
-    ) -> Vec<(Box<[u8]>, sled::IVec)> {
+    ) -> Vec<(Box<[u8]>, IVec)> {
         let from = after.map_or(Bound::Included(prefix), Bound::Excluded);
-        self.entries
+        self.order
             .range::<[u8], _>((from, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
+            .take_while(|key| key.starts_with(prefix))
             .take(n)
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|key| {
+                let (key, value) = self.at(key);
+                (Box::from(key), value.clone())
+            })
             .collect()
     }
 
     /// Every record, in key order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &sled::IVec)> {
-        self.entries.iter().map(|(k, v)| (&k[..], v))
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &IVec)> {
+        self.order.iter().map(|key| self.at(key))
     }
 
     /// The bytes of its keys and values.
@@ -98,16 +120,26 @@ impl Resident {
     }
 
     /// Sets `key` to `value` (`None`: removes it).
-    fn set(&mut self, key: &[u8], value: Option<&sled::IVec>) {
-        let old = match value {
+    fn set(&mut self, key: &[u8], value: Option<&IVec>) {
+        match value {
             Some(value) => {
-                self.bytes += key.len() + value.len();
-                self.entries.insert(Box::from(key), value.clone())
+                self.bytes += value.len();
+                if let Some(old) = self.values.get_mut(key) {
+                    self.bytes -= old.len();
+                    *old = value.clone();
+                } else {
+                    let key = IVec::from(key);
+                    self.bytes += key.len();
+                    self.order.insert(key.clone());
+                    self.values.insert(key, value.clone());
+                }
             }
-            None => self.entries.remove(key),
-        };
-        if let Some(old) = old {
-            self.bytes -= key.len() + old.len();
+            None => {
+                if let Some((key, old)) = self.values.remove_entry(key) {
+                    self.bytes -= key.len() + old.len();
+                    self.order.remove(&key);
+                }
+            }
         }
     }
 

@@ -98,7 +98,6 @@ fn counter_wraps_at_i128() {
     let mut setup = store.prepare(&Delta::new()).unwrap();
     let max = sled::IVec::from(&i128::MAX.to_le_bytes()[..]);
     setup.batch.insert(key.clone(), max.clone());
-    setup.mirrored.push((key.clone(), Some(max)));
     setup.lattice.insert(&RootEntry::Counter {
         canister: "c",
         name: b"n",
