@@ -1,17 +1,20 @@
-//! `serve_calls_per_s`: pure calls fired at `commute serve` over loopback HTTP, against the
-//! in-process submit path.
+//! `serve_calls_per_s`: pure calls fired at `commute serve` over loopback HTTP, at one
+//! worker thread and at all of them, against the in-process submit path.
 //!
-//! - Subject: a [`Server`] on a temporary host with the logger installed, and
-//!   [`CLIENTS`] client threads, each firing its share of a batch of `logger.log` calls one
-//!   request at a time (as a service logging events does), each answered with its seq once
-//!   durable. The server runs rounds on the same machine meanwhile. Accepted calls per
-//!   second over the batch; each request's time to durable (send → seq) goes into
-//!   `p50_ms` / `p99_ms` over every timed request.
+//! - Subjects: two [`Server`]s on temporary hosts with the logger installed, one with one
+//!   worker thread and one with the machine's cores, and [`CLIENTS`] keep-alive client
+//!   threads, each firing its share of a batch of `logger.log` calls one request at a time
+//!   (as a service logging events does), each answered with its seq once durable. The
+//!   server runs rounds on the same machine meanwhile. Accepted calls per second over the
+//!   batch; each request's time to durable (send → seq) goes into `p50_ms` / `p99_ms` over
+//!   every timed request, per server.
 //! - Baseline: the same calls through [`commute::Host::submit`] in process, one at a time,
 //!   each checked, queued and flushed before it returns (no rounds run while timed).
 //!
-//! The ratio is subject ÷ baseline calls per second (medians of interleaved repetitions):
-//! what HTTP and the server's threads cost, or gain by group commit, per accepted call.
+//! `value` is the all-cores server's calls per second; `ratio` is that ÷ the baseline's
+//! (medians of interleaved repetitions): what HTTP and the server's threads cost, or gain
+//! by group commit, per accepted call; `speedup` is the all-cores server's calls per
+//! second ÷ the one-thread server's.
 
 use super::batch::host_with;
 use super::progress::Progress;
@@ -28,8 +31,8 @@ use commute_examples::LOGGER;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// Client threads firing at the server.
-pub(crate) const CLIENTS: usize = 8;
+/// Client threads firing at the server, each with its own keep-alive connection.
+pub(crate) const CLIENTS: usize = 64;
 /// Users the calls log for.
 const USERS: u64 = 256;
 /// The seed of the users.
@@ -42,7 +45,7 @@ const SEED: u64 = 0x5e_2e5e_2e5e;
 /// If a host, the server or a request fails.
 pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value> {
     let calls = sizes.serve_calls;
-    progress.start("serve_calls_per_s", 2 * (sizes.reps + 1));
+    progress.start("serve_calls_per_s", 3 * (sizes.reps + 1));
     let mut rng = SplitMix64::new(SEED);
     let mut next_event = 0u64;
     let mut draw = |rng: &mut SplitMix64| -> Vec<Vec<u8>> {
@@ -56,23 +59,34 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
             .collect()
     };
 
-    let server = Server::start(
-        host_with(&LOGGER, Config::default())?,
-        "127.0.0.1:0".parse().expect("an address"),
-        Signals::Ignore,
-    )?;
-    let client = Client::new(&server.url());
+    let threads = Config::default().threads;
+    let servers = [1, threads]
+        .into_iter()
+        .map(|threads| {
+            let config = Config {
+                threads,
+                ..Config::default()
+            };
+            let server = Server::start(
+                host_with(&LOGGER, config)?,
+                "127.0.0.1:0".parse().expect("an address"),
+                Signals::Ignore,
+            )?;
+            let client = Client::new(&server.url());
+            Ok((server, client))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut local = host_with(&LOGGER, Config::default())?;
-    let mut latencies = Vec::new();
-    let times = interleave(sizes.reps, 2, |turn| {
+    let mut latencies = [Vec::new(), Vec::new()];
+    let times = interleave(sizes.reps, 3, |turn| {
         let args = draw(&mut rng);
-        let time = if turn.subject == 0 {
-            let (elapsed, mut each, last) = fire(&client, &args)?;
+        let time = if let Some((_, client)) = servers.get(turn.subject) {
+            let (elapsed, mut each, last) = fire(client, &args)?;
             if turn.rep.is_some() {
-                latencies.append(&mut each);
+                latencies[turn.subject].append(&mut each);
             }
             // Untimed: let the server's rounds finish, so they do not run beside the
-            // baseline.
+            // next subject.
             while client
                 .status(last, Some(Duration::from_secs(60)))?
                 .is_pending()
@@ -95,26 +109,33 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         progress.step();
         Ok::<_, anyhow::Error>(time)
     })?;
-    server.stop().context("stopping the server")?;
-    let (served, in_process) = (median(&times[0]), median(&times[1]));
-    latencies.sort_unstable();
-    let at = |q: f64| {
+    for (server, _) in servers {
+        server.stop().context("stopping the server")?;
+    }
+    let (one, all, in_process) = (median(&times[0]), median(&times[1]), median(&times[2]));
+    let at = |latencies: &mut Vec<Duration>, q: f64| {
+        latencies.sort_unstable();
         let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
         ms(latencies.get(i).copied().unwrap_or_default())
     };
     let per_s = |d: Duration| round(calls as f64 / d.as_secs_f64().max(1e-9), 0);
+    let [mut lat_1, mut lat_n] = latencies;
     Ok(json!({
         "measure": "serve_calls_per_s",
-        "ratio": round(in_process.as_secs_f64() / served.as_secs_f64().max(1e-9), 3),
-        "value": per_s(served),
+        "value": per_s(all),
+        "ratio": round(in_process.as_secs_f64() / all.as_secs_f64().max(1e-9), 3),
+        "speedup": round(one.as_secs_f64() / all.as_secs_f64().max(1e-9), 3),
         "calls": calls,
         "clients": CLIENTS,
         "reps": sizes.reps,
-        "threads": Config::default().threads,
-        "serve_calls_per_s": per_s(served),
+        "threads": threads,
+        "calls_per_s_1": per_s(one),
+        "calls_per_s_n": per_s(all),
         "in_process_calls_per_s": per_s(in_process),
-        "p50_ms": at(0.5),
-        "p99_ms": at(0.99),
+        "p50_ms_1": at(&mut lat_1, 0.5),
+        "p99_ms_1": at(&mut lat_1, 0.99),
+        "p50_ms": at(&mut lat_n, 0.5),
+        "p99_ms": at(&mut lat_n, 0.99),
     }))
 }
 
