@@ -248,11 +248,11 @@ impl Host {
         temp: Option<tempfile::TempDir>,
         faults: Arc<Faults>,
     ) -> Result<Host, HostError> {
-        let tree = db.open_tree("commute")?;
-        let store = Store::init_with(tree.clone(), faults)?;
+        let store = Store::init_with(&db, faults)?;
+        let tree = store.reader().tree().clone();
         // A temporary dir goes with its host: nothing there is worth keeping compiled.
         let modules = temp.is_none().then(|| dir.to_path_buf());
-        let registry = Arc::new(Registry::load(&tree, modules)?);
+        let registry = Arc::new(Registry::load(store.installed(), modules)?);
         let tail = Tail::open(tree.clone(), store.last_seq())?;
         let intake = Intake::new(
             registry.clone(),

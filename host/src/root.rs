@@ -534,7 +534,7 @@ mod laws {
                     return false;
                 }
             }
-            let reopened = Store::init(store.reader().tree().clone()).unwrap();
+            let reopened = Store::init(store.db()).unwrap();
             reopened.root() == store.root() && reopened.last_seq() == store.last_seq()
         }
         quickcheck().quickcheck(prop as fn(Calls, Shape) -> bool);

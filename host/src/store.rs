@@ -891,13 +891,13 @@ impl Iterator for Records {
 /// use commute::write_log::WriteLog;
 ///
 /// let dir = tempfile::tempdir()?;
-/// let tree = sled::open(dir.path())?.open_tree("commute")?;
-/// let mut store = Store::init(tree.clone())?;
+/// let db = sled::open(dir.path())?;
+/// let mut store = Store::init(&db)?;
 /// let mut log = WriteLog::default();
 /// log.counter_add(b"hits", b"", 1)?;
 /// let root = store.apply(&Delta::from_call(1, "c", &log))?;
 /// store.flush()?;
-/// assert_eq!(Store::init(tree)?.root(), root);
+/// assert_eq!(Store::init(&db)?.root(), root);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Store {
@@ -925,6 +925,7 @@ pub struct Store {
     split_min: usize,
     /// Asked before each write and flush of the commit path: a test's full disk.
     faults: Arc<Faults>,
+    trees: Trees,
 }
 
 impl fmt::Debug for Store {
@@ -982,11 +983,70 @@ fn split<T: Sync, A: Default + Send>(
         .try_reduce(A::default, |a, b| Ok(join(a, b)))
 }
 
-/// Applies to `tree` the writes of `writes` outside the state (queue, outcomes, meta,
-/// the round record): the resident state takes the rest (journal J1).
-fn apply_foreign(tree: &sled::Tree, faults: &Faults, writes: &[Write]) -> Result<(), StoreError> {
+/// The sled trees of a store, all in one database, so that one flush makes all of them
+/// durable. Large values live apart from the small records every round rewrites: sled
+/// rewrites a whole leaf (up to 16 records) now and then as records in it change, so a
+/// 1 MiB module or a retained journal beside the round record would be copied again and
+/// again.
+#[derive(Debug, Clone)]
+pub struct Trees {
+    db: sled::Db,
+    /// The queue, idempotency keys, outcomes, meta and round record; the state, in a store
+    /// written before checkpoints existed.
+    main: sled::Tree,
+    /// The journals, and the checkpoint's record and chunks.
+    journal: sled::Tree,
+    /// The installed canisters (the `i` area).
+    installed: sled::Tree,
+}
+
+impl Trees {
+    /// The trees of the store in `db`, moving the journals and installed canisters that a
+    /// store written before they had trees of their own keeps in the main tree. Copied,
+    /// flushed, then removed: a crash between leaves copies that the next open copies again.
+    fn open(db: &sled::Db) -> Result<Trees, StoreError> {
+        let trees = Trees {
+            db: db.clone(),
+            main: db.open_tree("commute")?,
+            journal: db.open_tree("commute-journal")?,
+            installed: db.open_tree("commute-installed")?,
+        };
+        let moves = [
+            (journal::PREFIX, &trees.journal),
+            (&[area::INSTALLED][..], &trees.installed),
+        ];
+        let mut moved = Vec::new();
+        for (prefix, to) in moves {
+            for item in trees.main.scan_prefix(prefix) {
+                let (key, value) = item?;
+                to.insert(&key, value)?;
+                moved.push(key);
+            }
+        }
+        if !moved.is_empty() {
+            trees.main.flush()?;
+            for key in moved {
+                trees.main.remove(key)?;
+            }
+        }
+        Ok(trees)
+    }
+
+    /// The tree that holds `key`, a record outside the state.
+    fn of(&self, key: &[u8]) -> &sled::Tree {
+        if key.first() == Some(&area::INSTALLED) {
+            &self.installed
+        } else {
+            &self.main
+        }
+    }
+}
+
+/// Applies the writes of `writes` outside the state (queue, outcomes, meta, the round
+/// record, installs) to their trees: the resident state takes the rest (journal J1).
+fn apply_foreign(trees: &Trees, faults: &Faults, writes: &[Write]) -> Result<(), StoreError> {
     for (key, value) in writes.iter().filter(|(key, _)| !is_state(key)) {
-        journal::apply_one(tree, faults, key, value.as_ref())?;
+        journal::apply_one(trees.of(key), faults, key, value.as_ref())?;
     }
     Ok(())
 }
@@ -1002,27 +1062,30 @@ struct Recovered {
     journaled: usize,
 }
 
-fn recover(tree: &sled::Tree, faults: &Faults) -> Result<Recovered, StoreError> {
-    let checkpoint = checkpoint::named(tree)?;
-    let mut resident = checkpoint::load(tree, checkpoint)?;
+fn recover(trees: &Trees, faults: &Faults) -> Result<Recovered, StoreError> {
+    let checkpoint = checkpoint::named(&trees.journal)?;
+    let mut resident = match checkpoint {
+        Some(_) => checkpoint::load(&trees.journal, checkpoint)?,
+        None => Resident::scan(&trees.main)?,
+    };
     let from = checkpoint.map_or(0, |named| named.next_journal);
     if let Some(named) = checkpoint {
-        checkpoint::collect(tree, faults, named)?;
+        checkpoint::collect(&trees.journal, &trees.main, faults, named)?;
     }
     let (mut next_journal, mut journaled) = (from, 0);
-    for (id, bytes, writes) in journal::left(tree)? {
+    for (id, bytes, writes) in journal::left(&trees.journal)? {
         // (K2): never replay a journal the checkpoint holds.
         if id < from {
             continue;
         }
-        apply_foreign(tree, faults, &writes)?;
+        apply_foreign(trees, faults, &writes)?;
         resident.apply(&writes);
         next_journal = id + 1;
         journaled += bytes;
     }
     if journaled > 0 {
         faults.check("the flush of a replay")?;
-        tree.flush()?;
+        trees.main.flush()?;
     }
     Ok(Recovered {
         resident,
@@ -1231,20 +1294,21 @@ impl Store {
     /// use commute::store::Store;
     ///
     /// let db = sled::Config::new().temporary(true).open()?;
-    /// let store = Store::init(db.open_tree("commute")?)?;
+    /// let store = Store::init(&db)?;
     /// assert_eq!(store.last_seq(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn init(tree: sled::Tree) -> Result<Store, StoreError> {
-        Store::init_with(tree, Arc::default())
+    pub fn init(db: &sled::Db) -> Result<Store, StoreError> {
+        Store::init_with(db, Arc::default())
     }
 
     /// [`Store::init`], with the writes of its replay and of its commits cleared by
     /// `faults`.
-    pub(crate) fn init_with(tree: sled::Tree, faults: Arc<Faults>) -> Result<Store, StoreError> {
-        let recovered = recover(&tree, &faults)?;
+    pub(crate) fn init_with(db: &sled::Db, faults: Arc<Faults>) -> Result<Store, StoreError> {
+        let trees = Trees::open(db)?;
+        let recovered = recover(&trees, &faults)?;
         let reader = StateReader {
-            tree,
+            tree: trees.main.clone(),
             gate: Arc::new(RwLock::new(recovered.resident)),
         };
         Ok(Store {
@@ -1259,7 +1323,18 @@ impl Store {
             reader,
             split_min: SPLIT_MIN,
             faults,
+            trees,
         })
+    }
+
+    /// The database this store lives in.
+    pub fn db(&self) -> &sled::Db {
+        &self.trees.db
+    }
+
+    /// The tree of the installed canisters' records (`crate::registry`).
+    pub fn installed(&self) -> &sled::Tree {
+        &self.trees.installed
     }
 
     /// An empty store in a temporary sled database, removed when dropped. For tests and
@@ -1281,7 +1356,7 @@ impl Store {
             .temporary(true)
             .flush_every_ms(None)
             .open()?;
-        Store::init(db.open_tree("commute")?)
+        Store::init(&db)
     }
 
     /// Read access to the committed state.
@@ -1519,7 +1594,7 @@ impl Store {
         let record = journal::encode(&commit.batch.0);
         let bytes = record.len();
         let inserted = (self.faults.check("the journal's insert"))
-            .and_then(|()| Ok(self.reader.tree.insert(journal::key(id), record)?));
+            .and_then(|()| Ok(self.trees.journal.insert(journal::key(id), record)?));
         if let Err(err) = inserted {
             return Err(self.break_with(err));
         }
@@ -1600,10 +1675,9 @@ impl Store {
         }
         let unapplied = std::mem::take(&mut self.unapplied);
         let result = (|| {
-            let tree = &self.reader.tree;
             let mut state = self.reader.gate.write().unwrap_or_else(|e| e.into_inner());
             for (_, writes) in &unapplied {
-                apply_foreign(tree, &self.faults, writes)?;
+                apply_foreign(&self.trees, &self.faults, writes)?;
                 state.apply(writes);
             }
             let due = self.journaled > 0
@@ -1640,7 +1714,8 @@ impl Store {
     fn write_checkpoint(&mut self) -> Result<(), StoreError> {
         let state = self.reader.shared();
         let named = checkpoint::write(
-            &self.reader.tree,
+            &self.trees.journal,
+            &self.trees.main,
             &self.faults,
             &state,
             self.checkpoint,

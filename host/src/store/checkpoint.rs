@@ -18,8 +18,11 @@
 //!   are absolute (J1) but older than the checkpoint, so replaying one would set back a key
 //!   a later journal wrote.
 //! - (K3) Once a record names generation g, the chunks of every other generation and the
-//!   per-key `s` records a store kept before checkpoints existed are garbage: ignored at
-//!   open, removed after the record is durable.
+//!   per-key `s` records a store kept in its main tree before checkpoints existed are
+//!   garbage: ignored at open, removed after the record is durable.
+//!
+//! The record and the chunks live in the store's journal tree, apart from the small
+//! records every round rewrites (`Trees` in store.rs).
 //!
 //! # Byte layout
 //!
@@ -83,11 +86,11 @@ pub(crate) fn named(tree: &sled::Tree) -> Result<Option<Named>, StoreError> {
     }))
 }
 
-/// The state the store in `tree` holds before its journals: the named checkpoint's chunks,
-/// or, with none named, the per-key `s` records (K3).
+/// The state checkpoint `named` in `tree` holds (the store's state before the journals
+/// after it).
 pub(crate) fn load(tree: &sled::Tree, named: Option<Named>) -> Result<Resident, StoreError> {
     let Some(named) = named else {
-        return Resident::scan(tree);
+        return Ok(Resident::default());
     };
     let mut resident = Resident::default();
     for chunk in 0..named.chunks {
@@ -104,12 +107,13 @@ pub(crate) fn load(tree: &sled::Tree, named: Option<Named>) -> Result<Resident, 
     Ok(resident)
 }
 
-/// Writes `resident` as the checkpoint after `last` (`None`: the store never took one),
-/// holding every journal below `next_journal` (K2), and returns what it names. The
-/// garbage it leaves (K3) is removed, not flushed: the caller's next flush makes that
-/// durable, and an open ignores what is left.
+/// Writes `resident` into `tree` as the checkpoint after `last` (`None`: the store never
+/// took one), holding every journal below `next_journal` (K2), and returns what it names.
+/// The garbage it leaves (K3; the per-key state in `main`) is removed, not flushed: the
+/// caller's next flush makes that durable, and an open ignores what is left.
 pub(crate) fn write(
     tree: &sled::Tree,
+    main: &sled::Tree,
     faults: &Faults,
     resident: &Resident,
     last: Option<Named>,
@@ -153,13 +157,18 @@ pub(crate) fn write(
     faults.check("the flush of a checkpoint's record")?;
     tree.flush()?;
     // (K3), (K2): garbage once the record is durable.
-    collect(tree, faults, named)?;
+    collect(tree, main, faults, named)?;
     Ok(named)
 }
 
-/// Removes what checkpoint `named` makes garbage (K2, K3): other generations' chunks,
-/// the per-key `s` records, and the journals it holds.
-pub(crate) fn collect(tree: &sled::Tree, faults: &Faults, named: Named) -> Result<(), StoreError> {
+/// Removes what checkpoint `named` in `tree` makes garbage (K2, K3): other generations'
+/// chunks, the journals it holds, and the per-key `s` records in `main`.
+pub(crate) fn collect(
+    tree: &sled::Tree,
+    main: &sled::Tree,
+    faults: &Faults,
+    named: Named,
+) -> Result<(), StoreError> {
     let current = chunk_key(named.generation, 0);
     let mut garbage: Vec<sled::IVec> = Vec::new();
     for key in tree.scan_prefix(CHUNKS).keys() {
@@ -167,9 +176,6 @@ pub(crate) fn collect(tree: &sled::Tree, faults: &Faults, named: Named) -> Resul
         if !key.starts_with(&current[..current.len() - 4]) {
             garbage.push(key);
         }
-    }
-    for key in tree.scan_prefix([area::STATE]).keys() {
-        garbage.push(key?);
     }
     for key in tree.scan_prefix(journal::PREFIX).keys() {
         let key = key?;
@@ -180,6 +186,10 @@ pub(crate) fn collect(tree: &sled::Tree, faults: &Faults, named: Named) -> Resul
     for key in garbage {
         faults.check("the removal of what a checkpoint replaced")?;
         tree.remove(key)?;
+    }
+    for key in main.scan_prefix([area::STATE]).keys() {
+        faults.check("the removal of what a checkpoint replaced")?;
+        main.remove(key?)?;
     }
     Ok(())
 }

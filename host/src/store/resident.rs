@@ -172,7 +172,7 @@ mod laws {
     fn prop_resident_equals_a_fresh_open_after_rounds_checkpoints_and_kills() {
         fn prop(calls: Calls, shape: Shape, checkpoint: Vec<bool>, reopen: Vec<bool>) -> bool {
             let mut store = Store::temporary().unwrap();
-            let tree = store.reader().tree().clone();
+            let db = store.db().clone();
             let mut ok = true;
             for (i, round) in shape.group(calls.in_seq_order()).iter().enumerate() {
                 let delta =
@@ -181,7 +181,7 @@ mod laws {
                 if checkpoint.get(i).copied().unwrap_or(false) {
                     store.checkpoint().unwrap();
                 }
-                let fresh = Store::init(tree.clone()).unwrap();
+                let fresh = Store::init(&db).unwrap();
                 ok &= *store.reader().resident() == *fresh.reader().resident();
                 ok &= store.root() == fresh.root();
                 if reopen.get(i).copied().unwrap_or(false) {

@@ -535,7 +535,7 @@ fn state_root_and_last_seq_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let root = {
         let db = sled::open(dir.path()).unwrap();
-        let mut store = Store::init(db.open_tree("commute").unwrap()).unwrap();
+        let mut store = Store::init(&db).unwrap();
         store
             .apply(&call(7, "c", |l| {
                 l.counter_add(b"n", b"", 2).unwrap();
@@ -547,7 +547,7 @@ fn state_root_and_last_seq_survive_reopening() {
         store.root()
     };
     let db = sled::open(dir.path()).unwrap();
-    let mut store = Store::init(db.open_tree("commute").unwrap()).unwrap();
+    let mut store = Store::init(&db).unwrap();
     assert_eq!((store.root(), store.last_seq()), (root, Some(7)));
     assert_eq!(store.reader().recompute_root().unwrap(), root);
     assert!(store.apply(&call(7, "c", |_| {})).is_err());
@@ -591,7 +591,7 @@ fn bad_counter_record_is_reported_with_its_key() {
 #[test]
 fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
     let mut store = Store::temporary().unwrap();
-    let tree = store.reader().tree().clone();
+    let db = store.db().clone();
     store
         .apply(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
         .unwrap();
@@ -615,16 +615,26 @@ fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
     assert!(matches!(refused, StoreError::Broken(_)), "{refused}");
     assert!(refused.to_string().contains("restart"), "{refused}");
 
-    let mut reopened = Store::init(tree.clone()).unwrap();
+    let mut reopened = Store::init(&db).unwrap();
     assert_eq!((reopened.root(), reopened.last_seq()), (root, Some(2)));
     assert_eq!(reopened.reader().counter_get("c", b"n", b"").unwrap(), 3);
     assert_eq!(reopened.reader().list_len("c", b"l").unwrap(), 1);
     reopened.verify().unwrap();
     // The journals stay until a checkpoint holds them (checkpoint K2).
-    assert_eq!(journal::left(&tree).unwrap().len(), 2);
+    assert_eq!(
+        journal::left(&db.open_tree("commute-journal").unwrap())
+            .unwrap()
+            .len(),
+        2
+    );
     reopened.checkpoint().unwrap();
-    assert_eq!(journal::left(&tree).unwrap().len(), 0);
-    let again = Store::init(tree.clone()).unwrap();
+    assert_eq!(
+        journal::left(&db.open_tree("commute-journal").unwrap())
+            .unwrap()
+            .len(),
+        0
+    );
+    let again = Store::init(&db).unwrap();
     assert_eq!((again.root(), again.last_seq()), (root, Some(2)));
     again.verify().unwrap();
 }
@@ -633,7 +643,7 @@ fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
 #[test]
 fn reopening_after_an_applied_journal_changes_nothing() {
     let mut store = Store::temporary().unwrap();
-    let tree = store.reader().tree().clone();
+    let db = store.db().clone();
     for seq in 1..=3 {
         store
             .apply(&call(seq, "c", |l| {
@@ -644,11 +654,61 @@ fn reopening_after_an_applied_journal_changes_nothing() {
     }
     let root = store.root();
     assert!(
-        !journal::left(&tree).unwrap().is_empty(),
+        !journal::left(&db.open_tree("commute-journal").unwrap())
+            .unwrap()
+            .is_empty(),
         "the last stays until a later flush"
     );
-    let reopened = Store::init(tree.clone()).unwrap();
+    let reopened = Store::init(&db).unwrap();
     assert_eq!(reopened.root(), root);
     assert_eq!(reopened.reader().counter_get("c", b"n", b"").unwrap(), 3);
     reopened.verify().unwrap();
+}
+
+/// A data dir written before the state moved to memory keeps its state as records per key,
+/// its journals and its installed canisters all in the main tree. It opens to the same
+/// state and root, its journals and installs move to trees of their own, and its first
+/// checkpoint moves the state into chunks, after which it reopens the same.
+#[test]
+fn a_store_with_its_state_in_the_main_tree_opens_unchanged() {
+    let mut old = three_commits();
+    old.apply(&call(9, "c", |l| l.counter_add(b"n", b"k", 2).unwrap()))
+        .unwrap();
+    let (root, entries) = (old.root(), dump(&old));
+    let db = sled::Config::new().temporary(true).open().unwrap();
+    let main = db.open_tree("commute").unwrap();
+    for (key, value) in old.reader().resident().iter() {
+        main.insert(key, value.clone()).unwrap();
+    }
+    for item in old.reader().tree().iter().chain(old.trees.journal.iter()) {
+        let (key, value) = item.unwrap();
+        main.insert(key, value).unwrap();
+    }
+    main.insert(b"iweb", &b"a module"[..]).unwrap();
+    assert!(
+        main.scan_prefix(b"mj").count() > 0,
+        "journals left to replay"
+    );
+
+    let mut store = Store::init(&db).unwrap();
+    assert_eq!((store.root(), dump(&store)), (root, entries.clone()));
+    store.verify().unwrap();
+    assert_eq!(
+        store.installed().get(b"iweb").unwrap().as_deref(),
+        Some(&b"a module"[..])
+    );
+    assert_eq!(
+        main.scan_prefix(b"mj").count() + main.scan_prefix(b"i").count(),
+        0
+    );
+    store.checkpoint().unwrap();
+    assert_eq!(
+        main.scan_prefix(b"s").count(),
+        0,
+        "the state is in the checkpoint"
+    );
+    drop(store);
+    let store = Store::init(&db).unwrap();
+    assert_eq!((store.root(), dump(&store)), (root, entries));
+    store.verify().unwrap();
 }
