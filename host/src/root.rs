@@ -141,7 +141,17 @@ impl Entry<'_> {
     /// assert_eq!(entry.digest(), lattice);
     /// ```
     pub fn digest(&self) -> Lattice {
-        let mut hasher = blake3::Hasher::new_derive_key(ENTRY_CONTEXT);
+        Lattice::from_array(&self.digest_bytes())
+    }
+
+    /// The digest's 2048 bytes (the lanes, little-endian), as the XOF gives them.
+    fn digest_bytes(&self) -> [u8; LATTICE_BYTES] {
+        // Deriving the key from the context is itself a blake3 hash: done once, not per
+        // entry, and each digest starts from a copy of the hasher it gives.
+        static START: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+        let mut hasher = START
+            .get_or_init(|| blake3::Hasher::new_derive_key(ENTRY_CONTEXT))
+            .clone();
         let field = |hasher: &mut blake3::Hasher, bytes: &[u8]| {
             hasher.update(&(bytes.len() as u64).to_le_bytes());
             hasher.update(bytes);
@@ -182,7 +192,7 @@ impl Entry<'_> {
         field(&mut hasher, value);
         let mut bytes = [0u8; LATTICE_BYTES];
         hasher.finalize_xof().fill(&mut bytes);
-        Lattice::from_array(&bytes)
+        bytes
     }
 }
 
@@ -282,7 +292,10 @@ impl Lattice {
     /// assert_ne!(lattice, Lattice::new());
     /// ```
     pub fn insert(&mut self, entry: &Entry<'_>) {
-        self.add(&entry.digest());
+        let digest = entry.digest_bytes();
+        for (lane, chunk) in self.lanes.iter_mut().zip(digest.chunks_exact(2)) {
+            *lane = lane.wrapping_add(u16::from_le_bytes([chunk[0], chunk[1]]));
+        }
     }
 
     /// Subtracts `entry`'s digest: the state lost `entry`.
@@ -299,7 +312,10 @@ impl Lattice {
     /// assert_eq!(lattice, Lattice::new());
     /// ```
     pub fn remove(&mut self, entry: &Entry<'_>) {
-        self.sub(&entry.digest());
+        let digest = entry.digest_bytes();
+        for (lane, chunk) in self.lanes.iter_mut().zip(digest.chunks_exact(2)) {
+            *lane = lane.wrapping_sub(u16::from_le_bytes([chunk[0], chunk[1]]));
+        }
     }
 
     /// Lane-wise wrapping addition: the lattice of the union of two disjoint states.
