@@ -95,6 +95,10 @@ pub struct Config {
     pub trace: bool,
     /// See [`Perturb`]; `None` outside tests.
     pub perturb: Option<Perturb>,
+    /// How many bytes of journals since the last checkpoint call for the next, at least;
+    /// the state's own size counts too, so a checkpoint never costs more than the journals
+    /// it replaces. 0: a checkpoint after every round (for tests of that path).
+    pub checkpoint_bytes: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -106,6 +110,7 @@ impl std::fmt::Debug for Config {
             .field("threads", &self.threads)
             .field("trace", &self.trace)
             .field("perturb", &self.perturb.is_some())
+            .field("checkpoint_bytes", &self.checkpoint_bytes)
             .finish()
     }
 }
@@ -119,6 +124,7 @@ impl Default for Config {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             trace: false,
             perturb: None,
+            checkpoint_bytes: crate::store::CHECKPOINT_BYTES,
         }
     }
 }
@@ -248,7 +254,8 @@ impl Host {
         temp: Option<tempfile::TempDir>,
         faults: Arc<Faults>,
     ) -> Result<Host, HostError> {
-        let store = Store::init_with(&db, faults)?;
+        let mut store = Store::init_with(&db, faults)?;
+        store.checkpoint_after(config.checkpoint_bytes);
         let tree = store.reader().tree().clone();
         // A temporary dir goes with its host: nothing there is worth keeping compiled.
         let modules = temp.is_none().then(|| dir.to_path_buf());

@@ -93,6 +93,7 @@ use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError
 
 mod checkpoint;
 pub(crate) mod faults;
+pub use checkpoint::MIN_BYTES as CHECKPOINT_BYTES;
 mod journal;
 mod resident;
 use checkpoint::Named;
@@ -1727,10 +1728,9 @@ impl Store {
         Ok(())
     }
 
-    /// Makes every settle take a checkpoint once `bytes` have been journaled since the
-    /// last, for a test of that path.
-    #[cfg(test)]
-    pub(crate) fn checkpoint_after(&mut self, bytes: usize) {
+    /// Makes a settle take a checkpoint once at least `bytes` (and as many as the state
+    /// holds) have been journaled since the last; 0: after every settle.
+    pub fn checkpoint_after(&mut self, bytes: usize) {
         self.checkpoint_min = bytes;
     }
 

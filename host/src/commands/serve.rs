@@ -24,6 +24,10 @@ pub(crate) struct ServeArgs {
     /// The most calls one round takes.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     round_size: Option<u32>,
+    /// Checkpoint the state once the journals since the last checkpoint hold this many
+    /// bytes, and as many as the state (0: after every round) [default: 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    checkpoint_bytes: Option<usize>,
 }
 
 pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
@@ -36,6 +40,9 @@ pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(n) = args.round_size {
         config.max_round_calls = n as usize;
+    }
+    if let Some(n) = args.checkpoint_bytes {
+        config.checkpoint_bytes = n;
     }
     let host = Host::open_with(data_dir, config).map_err(|e| match e {
         commute::HostError::InUse(_) => match std::fs::read_to_string(data_dir.join(URL_FILE)) {

@@ -15,6 +15,10 @@ pub(crate) struct TickArgs {
     /// The most calls one round takes.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     round_size: Option<u32>,
+    /// Checkpoint the state once the journals since the last checkpoint hold this many
+    /// bytes, and as many as the state (0: after every round) [default: 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    checkpoint_bytes: Option<usize>,
 }
 
 pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow::Result<()> {
@@ -30,6 +34,9 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow:
     }
     if let Some(n) = args.round_size {
         config.max_round_calls = n as usize;
+    }
+    if let Some(n) = args.checkpoint_bytes {
+        config.checkpoint_bytes = n;
     }
     let mut host = Host::open_with(data_dir, config)?;
     let mut out = std::io::stdout().lock();

@@ -46,9 +46,9 @@ const CHUNKS: &[u8] = b"mc";
 /// few large values, small enough that no value is near sled's limits.
 const CHUNK_BYTES: usize = 4 << 20;
 
-/// The fewest journal bytes since the last checkpoint that call for the next: below it, a
-/// small state would be rewritten after every few rounds.
-pub(crate) const MIN_BYTES: usize = 64 << 20;
+/// The fewest journal bytes since the last checkpoint that call for the next, by default:
+/// below it, a small state would be rewritten after every few rounds.
+pub const MIN_BYTES: usize = 64 << 20;
 
 /// The current checkpoint: its generation, and the first journal id it does not hold.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
