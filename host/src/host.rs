@@ -129,6 +129,10 @@ impl Default for Config {
     }
 }
 
+/// How long an open waits for a data dir whose lock is held before it says the dir is in
+/// use.
+const IN_USE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A commute host over one data directory.
 pub struct Host {
     _db: sled::Db,
@@ -201,7 +205,7 @@ impl Host {
         config: Config,
         faults: Arc<Faults>,
     ) -> Result<Host, HostError> {
-        let open = || {
+        let open_once = || {
             sled::Config::new().path(dir).open().map_err(|e| match e {
                 // sled reports a held lock as an `Other` I/O error that says so.
                 sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
@@ -209,6 +213,20 @@ impl Host {
                 }
                 other => HostError::Sled(other),
             })
+        };
+        // A host that was just dropped, or a process that is exiting, holds the lock until
+        // sled's I/O threads finish its last writes: wait that out, briefly, as a database
+        // waits out a busy lock, before saying the dir is in use.
+        let open = || {
+            let deadline = std::time::Instant::now() + IN_USE_PATIENCE;
+            loop {
+                match open_once() {
+                    Err(HostError::InUse(_)) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    other => return other,
+                }
+            }
         };
         let db = match open() {
             Err(HostError::Sled(sled::Error::Corruption { .. }))

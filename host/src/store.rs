@@ -457,7 +457,7 @@ impl StateReader {
         Records {
             gate: self.gate.clone(),
             prefix,
-            after: None,
+            keys: None,
             page: Vec::new().into_iter(),
         }
     }
@@ -476,7 +476,7 @@ impl StateReader {
     }
 
     /// Entry `key` of counter `name` of `canister`; 0 if never written (or summed to 0).
-    /// O(log state).
+    /// O(1).
     ///
     /// # Errors
     ///
@@ -498,7 +498,7 @@ impl StateReader {
         }
     }
 
-    /// The value of `key` in map `name` of `canister`, if present. O(log state).
+    /// The value of `key` in map `name` of `canister`, if present. O(1).
     ///
     /// # Errors
     ///
@@ -532,7 +532,7 @@ impl StateReader {
     }
 
     /// The first key of map `name` of `canister` greater than `after` in raw byte order, or
-    /// the first key of all when `after` is `None`. O(log state).
+    /// the first key of all when `after` is `None`. O(log map entries).
     ///
     /// # Errors
     ///
@@ -571,13 +571,13 @@ impl StateReader {
             None => Bound::Included(&scope[..]),
             Some(after) => Bound::Excluded(&after[..]),
         };
-        match self.shared().first_from(start) {
-            Some((key, _)) if key.starts_with(&scope) => Ok(Some(key[scope.len()..].to_vec())),
+        match self.shared().first_map_key_from(start) {
+            Some(key) if key.starts_with(&scope) => Ok(Some(key[scope.len()..].to_vec())),
             _ => Ok(None),
         }
     }
 
-    /// The number of elements of list `name` of `canister`. O(log state): the length is kept
+    /// The number of elements of list `name` of `canister`. O(1): the length is kept
     /// in its own record (C).
     ///
     /// # Errors
@@ -603,9 +603,9 @@ impl StateReader {
     /// Element `i` (0-based, in `(seq, index)` order) of list `name` of `canister`, or
     /// `None` if `i` is out of range.
     ///
-    /// Cost: O(log state), two point reads: the position record (F), then the element it
+    /// Cost: O(1), two point reads: the position record (F), then the element it
     /// names. In a store written before position records existed, an element it held then
-    /// costs O(i) instead (a walk from the list's start).
+    /// costs O(state) instead (a walk from the list's start).
     ///
     /// # Errors
     ///
@@ -656,15 +656,16 @@ impl StateReader {
         // records existed, and an element it held then: walk to it, as that store did.
         let skip = usize::try_from(i).unwrap_or(usize::MAX);
         let scope = scoped(canister, LIST, name, b"");
-        let mut values = state.prefixed(&scope).map(|(_, value)| value);
+        let elements = state.prefixed(&scope);
+        let mut values = elements.iter().map(|(_, value)| *value);
         match values.nth(skip) {
             Some(value) => Ok(Some(value.to_vec())),
             None => Err(corrupt(&pos_key, "list has fewer elements than its length")),
         }
     }
 
-    /// The elements of list `name` of `canister` in `(seq, index)` order. O(log state) to
-    /// start, then O(1) per element.
+    /// The elements of list `name` of `canister` in `(seq, index)` order. O(state) to
+    /// start (a scan lists the keys it will read), then O(1) per element.
     ///
     /// # Errors
     ///
@@ -839,13 +840,13 @@ impl StateReader {
     }
 }
 
-/// A scan of the resident state under a prefix, a page at a time
-/// ([`StateReader::records`]).
+/// A scan of the resident state under a prefix ([`StateReader::records`]): its keys are
+/// listed, in order, at the first step, and their values read a page at a time.
 struct Records {
     gate: Arc<RwLock<Resident>>,
     prefix: Vec<u8>,
-    /// The last key handed out.
-    after: Option<Box<[u8]>>,
+    /// The keys not yet read; `None` before the first step.
+    keys: Option<std::vec::IntoIter<sled::IVec>>,
     page: std::vec::IntoIter<(Box<[u8]>, sled::IVec)>,
 }
 
@@ -857,18 +858,25 @@ impl Iterator for Records {
     type Item = (Box<[u8]>, sled::IVec);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(record) = self.page.next() {
-            self.after = Some(record.0.clone());
-            return Some(record);
-        }
-        let page = {
+        loop {
+            if let Some(record) = self.page.next() {
+                return Some(record);
+            }
             let state = self.gate.read().unwrap_or_else(|e| e.into_inner());
-            state.page(&self.prefix, self.after.as_deref(), PAGE)
-        };
-        self.page = page.into_iter();
-        let record = self.page.next()?;
-        self.after = Some(record.0.clone());
-        Some(record)
+            let keys = self
+                .keys
+                .get_or_insert_with(|| state.keys_under(&self.prefix).into_iter());
+            if keys.len() == 0 {
+                return None;
+            }
+            // A key a commit removed since the listing is skipped.
+            let page: Vec<_> = keys
+                .by_ref()
+                .take(PAGE)
+                .filter_map(|key| Some((Box::from(&key[..]), state.get(&key)?.clone())))
+                .collect();
+            self.page = page.into_iter();
+        }
     }
 }
 
@@ -1761,7 +1769,8 @@ impl Store {
         // Keyed by each list's length key: its elements, and its position records.
         let mut lengths: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         let mut positions: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for (key, value) in state.iter() {
+        for (key, value) in state.prefixed(&[area::STATE]) {
+            let key = &key[..];
             let Some((canister, entry)) = decode_entry(key, value)? else {
                 let (canister, kind, name, _) = parse_state_key(key).expect("decoded above");
                 let length_key = scoped(canister, LIST_LEN, name, b"");

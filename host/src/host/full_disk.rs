@@ -71,20 +71,9 @@ fn assert_full_disk(err: &dyn std::fmt::Display) {
     assert!(!text.contains('\n'), "one line: {text}");
 }
 
-/// Opens `dir` just after a host on it was dropped. sled's I/O threads may still be
-/// finishing that host's last writes, holding the dir's lock a moment longer (more likely
-/// while other tests load the machine); that is not what this test is about, so the open
-/// is retried while the lock is held, within a bound.
+/// Opens `dir` again, with `faults`.
 fn reopen(dir: &Path, faults: Arc<Faults>) -> Result<Host, HostError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match Host::open_faulty(dir, config(2), faults.clone()) {
-            Err(HostError::InUse(_)) if std::time::Instant::now() < deadline => {
-                std::thread::yield_now();
-            }
-            other => return other,
-        }
-    }
+    Host::open_faulty(dir, config(2), faults)
 }
 
 /// The root of the accepted calls `ks`, run one at a time in order on a fresh copy of

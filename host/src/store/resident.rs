@@ -27,21 +27,27 @@ use crate::store::area;
 
 /// The `s` records, keyed as in sled (invariant R).
 ///
-/// Two indexes over the same keys (their bytes shared, `IVec`s being reference counted):
-/// a hash table for the point reads and writes of every read and commit, O(1) however
-/// large the state; and an ordered set of the keys, for scans and `map_next_key`, touched
-/// only when a key appears or goes. A B-tree alone costs a commit a walk of ~log n keys,
-/// each a cache miss, for every write: 4× slower per write at 10^6 entries than at 10^4.
+/// A hash table holds them all, for the point reads and writes of every read and commit:
+/// O(1) however large the state (a B-tree costs a commit a walk of ~log n keys, each a cache
+/// miss, for every write: 4× slower per write at 10^6 entries than at 10^4). Only map
+/// entries, which `map_next_key` walks in order, also sit in an ordered set (their key
+/// bytes shared, `IVec`s being reference counted); counters and lists are read by key
+/// alone, and a scan over them (a dump, a checkpoint, `verify`) sorts what it takes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Resident {
     values: HashMap<IVec, IVec>,
-    order: BTreeSet<IVec>,
+    maps: BTreeSet<IVec>,
     bytes: usize,
 }
 
 /// Whether `key` is a record of the state (the `s` area), which lives here, not in sled.
 pub(crate) fn is_state(key: &[u8]) -> bool {
     key.first() == Some(&area::STATE)
+}
+
+/// Whether the state record `key` is a map entry.
+fn is_map(key: &[u8]) -> bool {
+    super::parse_state_key(key).is_some_and(|(_, kind, _, _)| kind == super::MAP)
 }
 
 impl Resident {
@@ -61,57 +67,40 @@ impl Resident {
         self.values.get(key)
     }
 
-    /// The record at `key`, which the ordered set holds.
-    fn at<'a>(&'a self, key: &'a IVec) -> (&'a [u8], &'a IVec) {
-        let value = self
-            .values
-            .get(key)
-            .expect("both indexes hold the same keys");
-        (&key[..], value)
-    }
-
-    /// The first record at or after `from` (or after it, when excluded).
-    pub(crate) fn first_from(&self, from: Bound<&[u8]>) -> Option<(&[u8], &IVec)> {
-        self.order
+    /// The first map entry's key at or after `from` (or after it, when excluded).
+    pub(crate) fn first_map_key_from(&self, from: Bound<&[u8]>) -> Option<&[u8]> {
+        self.maps
             .range::<[u8], _>((from, Bound::Unbounded))
             .next()
-            .map(|key| self.at(key))
+            .map(|key| &key[..])
     }
 
-    /// The records under `prefix`, in key order.
-    pub(crate) fn prefixed<'a>(
-        &'a self,
-        prefix: &'a [u8],
-    ) -> impl Iterator<Item = (&'a [u8], &'a IVec)> + 'a {
-        self.order
-            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(move |key| key.starts_with(prefix))
-            .map(|key| self.at(key))
+    /// The keys under `prefix`, in order: O(state), for scans.
+    pub(crate) fn keys_under(&self, prefix: &[u8]) -> Vec<IVec> {
+        let mut keys: Vec<IVec> = self
+            .values
+            .keys()
+            .filter(|key| key.starts_with(prefix))
+            .cloned()
+            .collect();
+        keys.sort_unstable();
+        keys
     }
 
-    /// Up to `n` records under `prefix` after `after` (from the prefix's first when
-    /// `None`), in key order: one page of a scan that does not hold the reader's lock.
-    pub(crate) fn page(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        n: usize,
-    ) -> Vec<(Box<[u8]>, IVec)> {
-        let from = after.map_or(Bound::Included(prefix), Bound::Excluded);
-        self.order
-            .range::<[u8], _>((from, Bound::Unbounded))
-            .take_while(|key| key.starts_with(prefix))
-            .take(n)
+    /// The records under `prefix`, in key order: O(state), for scans.
+    pub(crate) fn prefixed(&self, prefix: &[u8]) -> Vec<(IVec, &IVec)> {
+        self.keys_under(prefix)
+            .into_iter()
             .map(|key| {
-                let (key, value) = self.at(key);
-                (Box::from(key), value.clone())
+                let value = self.values.get(&key).expect("a key just listed");
+                (key, value)
             })
             .collect()
     }
 
-    /// Every record, in key order.
+    /// Every record, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &IVec)> {
-        self.order.iter().map(|key| self.at(key))
+        self.values.iter().map(|(k, v)| (&k[..], v))
     }
 
     /// The bytes of its keys and values.
@@ -130,14 +119,16 @@ impl Resident {
                 } else {
                     let key = IVec::from(key);
                     self.bytes += key.len();
-                    self.order.insert(key.clone());
+                    if is_map(&key) {
+                        self.maps.insert(key.clone());
+                    }
                     self.values.insert(key, value.clone());
                 }
             }
             None => {
                 if let Some((key, old)) = self.values.remove_entry(key) {
                     self.bytes -= key.len() + old.len();
-                    self.order.remove(&key);
+                    self.maps.remove(&key);
                 }
             }
         }

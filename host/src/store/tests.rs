@@ -27,8 +27,9 @@ fn raw_records(store: &Store) -> String {
     let resident: Vec<_> = store
         .reader()
         .resident()
-        .iter()
-        .map(|(k, v)| (sled::IVec::from(k), v.clone()))
+        .prefixed(b"s")
+        .into_iter()
+        .map(|(k, v)| (k, v.clone()))
         .collect();
     let tree = store.reader().tree().iter().map(Result::unwrap);
     let copies = |key: &sled::IVec| key.starts_with(b"mj") || key.starts_with(b"mc");
@@ -212,6 +213,7 @@ fn positions(store: &Store, canister: &str, name: &[u8]) -> Vec<(u64, (u64, u32)
     let state = store.reader().resident();
     state
         .prefixed(&scope)
+        .into_iter()
         .map(|(key, at)| {
             let pos = u64::from_be_bytes(key[scope.len()..].try_into().unwrap());
             let seq = u64::from_be_bytes(at[..8].try_into().unwrap());
