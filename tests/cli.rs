@@ -197,3 +197,59 @@ fn bad_installs_are_refused_and_leave_nothing() {
         "installed logger\n"
     );
 }
+
+/// Files the CLI reads have a size cap: a device that never ends (`/dev/zero`) as a module
+/// or a `.did` is refused at the cap, with one line naming it, instead of being read until
+/// memory runs out; nothing is installed.
+#[test]
+fn endless_input_files_are_refused_at_their_cap() {
+    let cli = Cli::new();
+    let err = cli.fails(&[
+        "install",
+        "x",
+        "--wasm",
+        "/dev/zero",
+        "--did",
+        LOGGER.did_path,
+    ]);
+    assert!(
+        err.contains("/dev/zero: more than 33554432 bytes, the most a module may be"),
+        "{err}"
+    );
+    let err = cli.fails(&[
+        "install",
+        "x",
+        "--wasm",
+        LOGGER.wasm_path,
+        "--did",
+        "/dev/zero",
+    ]);
+    assert!(err.contains("/dev/zero: more than 8388608 bytes"), "{err}");
+    let err = cli.fails(&["did", "check", "/dev/zero"]);
+    assert!(err.contains("/dev/zero: more than 8388608 bytes"), "{err}");
+    assert!(cli
+        .fails(&["call", "x", "log", "()"])
+        .contains("no canister"));
+}
+
+/// A data dir that cannot be opened (a file, not a directory) is named once, with the
+/// cause said once: before, `sled: IO error: Not a directory (os error 20): IO error: Not a
+/// directory (os error 20)`, with no path.
+#[test]
+fn a_data_dir_that_cannot_be_opened_is_named_once() {
+    let cli = Cli::new();
+    let file = cli.dir.path().join("a-file");
+    std::fs::write(&file, b"not a dir").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_commute"))
+        .arg("--data-dir")
+        .arg(&file)
+        .arg("root")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let expected = format!("cannot open the data dir {}: ", file.display());
+    assert!(err.starts_with(&format!("error: {expected}")), "{err}");
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+}

@@ -863,3 +863,42 @@ fn nested_input_past_the_limit_gets_a_400_and_the_server_keeps_serving() {
     );
     assert_eq!((s, m.as_str()), (404, "no canister `deep` is installed"));
 }
+
+/// A server that takes connections and never answers (stuck, or stopped with SIGSTOP after
+/// its health check passed): every request ends once its timeout passes, with an error that
+/// says the server did not answer. Before, a client waited for ever.
+#[test]
+fn a_server_that_never_answers_times_out_every_request() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Holds every connection open, reading nothing and answering nothing.
+    let (held, connections) = mpsc::channel();
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            if held.send(connection).is_err() {
+                return;
+            }
+        }
+    });
+    let client = Client::with_timeout(&url, Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let me = Principal::anonymous();
+    let no_answer = |r: Result<(), ClientError>| match r {
+        Err(e @ ClientError::NoAnswer { .. }) => assert!(e.to_string().contains(&url), "{e}"),
+        other => panic!("expected no answer, got {other:?}"),
+    };
+    no_answer(
+        client
+            .query("logger", "count", Args::Text("()"), me)
+            .map(drop),
+    );
+    no_answer(
+        client
+            .submit("logger", "log", Args::Text("()"), me)
+            .map(drop),
+    );
+    // A long poll waits its own wait, then the timeout.
+    no_answer(client.status(1, Some(Duration::from_secs(1))).map(drop));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    drop(connections);
+}

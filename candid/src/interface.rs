@@ -209,12 +209,30 @@ fn type_error(method: &str, args: &[Arg], i: usize, e: candid::Error) -> ArgErro
 const DECODING_QUOTA_PER_BYTE: usize = 64;
 const DECODING_QUOTA_BASE: usize = 1 << 20;
 
+/// The most bytes of a parser's or decoder's message an error repeats: candid's messages
+/// quote the offending token or dump the input in hex, which for a 1 MB argument is a
+/// 1 MB "one line".
+const MESSAGE_BYTES: usize = 400;
+
+/// `message` on one line, its middle cut when it is longer than [`MESSAGE_BYTES`]: the
+/// start says what went wrong, the end where (candid puts the offset of the fault last).
 fn collapse(message: impl ToString) -> String {
-    message
+    let line = message
         .to_string()
         .split_whitespace()
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    if line.len() <= MESSAGE_BYTES {
+        return line;
+    }
+    let head = line.floor_char_boundary(MESSAGE_BYTES / 2);
+    let tail = line.ceil_char_boundary(line.len() - MESSAGE_BYTES / 2);
+    format!(
+        "{} [… {} bytes cut …] {}",
+        &line[..head],
+        tail - head,
+        &line[tail..]
+    )
 }
 
 impl Interface {

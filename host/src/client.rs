@@ -89,6 +89,12 @@ fn send_args(
 /// How long a health check waits.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long any other request waits for its whole answer, by default: past what a server
+/// under load takes to install a large module or run an update's round, so that only a
+/// server that has stopped answering (stuck, or stopped with SIGSTOP) ends it. A status
+/// that long-polls waits this long past its own wait.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The most a response body may be: a dump of a large state.
 const MAX_RESPONSE: u64 = 1 << 30;
 
@@ -103,10 +109,17 @@ impl Client {
     /// A client of the server at `url`, e.g. `http://127.0.0.1:4943` (`http://` is
     /// assumed when no scheme is given).
     pub fn new(url: &str) -> Client {
+        Client::with_timeout(url, REQUEST_TIMEOUT)
+    }
+
+    /// [`Client::new`], with requests that wait at most `timeout` for their answer (a
+    /// status's long poll this long past its own wait).
+    pub fn with_timeout(url: &str, timeout: Duration) -> Client {
         let config = ureq::Agent::config_builder()
             // Refusals carry a message in their body: read it rather than fail on status.
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(timeout))
             .max_idle_connections_per_host(64)
             .build();
         Client {
@@ -246,7 +259,9 @@ impl Client {
     pub fn status(&self, seq: u64, wait: Option<Duration>) -> Result<Ticket, ClientError> {
         let mut request = self.agent.get(self.at(&format!("/status/{seq}")));
         if let Some(wait) = wait {
+            let timeout = self.agent.config().timeouts().global.map(|t| t + wait);
             request = request.query("wait", wait.as_secs_f64().to_string());
+            return self.answer(request.config().timeout_global(timeout).build().call());
         }
         self.answer(request.call())
     }

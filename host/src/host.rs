@@ -30,6 +30,14 @@ pub enum HostError {
     /// Another process holds the data directory.
     #[error("data dir {0} is in use by another commute process")]
     InUse(PathBuf),
+    /// The data directory could not be opened.
+    #[error("cannot open the data dir {dir}: {error}")]
+    Open {
+        /// The directory.
+        dir: PathBuf,
+        /// What sled said.
+        error: sled::Error,
+    },
     /// sled failed.
     #[error("sled: {0}")]
     Sled(#[from] sled::Error),
@@ -211,7 +219,11 @@ impl Host {
                 sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
                     HostError::InUse(dir.to_path_buf())
                 }
-                other => HostError::Sled(other),
+                sled::Error::Corruption { .. } => HostError::Sled(e),
+                error => HostError::Open {
+                    dir: dir.to_path_buf(),
+                    error,
+                },
             })
         };
         // A host that was just dropped, or a process that is exiting, holds the lock until

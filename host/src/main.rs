@@ -118,10 +118,26 @@ fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line, naming what was wrong (DESIGN §10).
-            let message = format!("{e:#}");
-            eprintln!("error: {}", message.lines().collect::<Vec<_>>().join(" "));
+            eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `error` and its causes on one line, naming what was wrong. A cause whose text the one
+/// before it already holds is left out: sled's and thiserror's errors print their source
+/// in their own message, and the chain would say it twice.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.lines().collect::<Vec<_>>().join(" ")
 }

@@ -193,3 +193,36 @@ fn replies_print_with_types() {
     assert_eq!(text, "(10 : nat64, \"ok\")");
     assert!(d.interface().decode_reply("get", b"x").is_err());
 }
+
+/// A bad binary message of 1 MB: candid's own error dumps the whole input in hex, which the
+/// refusal must not repeat (2 MB of "one line" before).
+#[test]
+fn errors_on_large_bad_input_stay_short() {
+    let d = did(SRC);
+    // The wrong type for `user`, and trailing bytes.
+    for bytes in [
+        candid::encode_args((42u64, vec![0xABu8; 1 << 20])).unwrap(),
+        [
+            candid::encode_args((candid::Principal::anonymous(), "x")).unwrap(),
+            vec![0xAB; 1 << 20],
+        ]
+        .concat(),
+    ] {
+        let err = d
+            .interface()
+            .decode_binary("log", &bytes)
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() <= 600, "{} bytes: {}", err.len(), &err[..300]);
+        assert!(!err.contains('\n'));
+    }
+    let text = format!("(principal \"2vxsx-fae\", \"x\") {}", "z".repeat(1 << 20));
+    let err = d
+        .interface()
+        .decode_text("log", &text)
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() <= 600, "{} bytes: {}", err.len(), &err[..300]);
+    // The offset of the fault is kept: candid puts it last.
+    assert!(err.ends_with("found at 29:1048605"), "{err}");
+}

@@ -21,7 +21,7 @@ pub(crate) fn run(cmd: DidCommand) -> anyhow::Result<()> {
     match cmd {
         DidCommand::Check { file } => {
             let name = file.display().to_string();
-            let src = std::fs::read(&file).with_context(|| format!("{name}: cannot read"))?;
+            let src = super::read_capped(&file, super::MAX_DID_FILE, "`.did` file")?;
             let src = String::from_utf8(src).with_context(|| format!("{name}: not UTF-8"))?;
             let did = Did::parse(&name, &src)?;
             std::io::stdout()

@@ -21,12 +21,12 @@ pub(crate) struct InstallArgs {
 }
 
 pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: InstallArgs) -> anyhow::Result<()> {
-    let wasm = std::fs::read(&args.wasm)
-        .with_context(|| format!("{}: cannot read", args.wasm.display()))?;
+    let wasm = super::read_capped(&args.wasm, super::MAX_WASM_FILE, "module")?;
     let did = match &args.did {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read", path.display()))?;
+            let bytes = super::read_capped(path, super::MAX_DID_FILE, "`.did` file")?;
+            let text = String::from_utf8(bytes)
+                .with_context(|| format!("{}: not UTF-8", path.display()))?;
             Some((path.display().to_string(), text))
         }
         None => None,
