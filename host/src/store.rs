@@ -1003,8 +1003,10 @@ pub struct Trees {
     /// The queue, idempotency keys, outcomes, meta and round record; the state, in a store
     /// written before checkpoints existed.
     main: sled::Tree,
-    /// The journals, and the checkpoint's record and chunks.
+    /// The journals.
     journal: sled::Tree,
+    /// The checkpoint's record and chunks.
+    checkpoint: sled::Tree,
     /// The installed canisters (the `i` area).
     installed: sled::Tree,
 }
@@ -1018,6 +1020,7 @@ impl Trees {
             db: db.clone(),
             main: db.open_tree("commute")?,
             journal: db.open_tree("commute-journal")?,
+            checkpoint: db.open_tree("commute-checkpoint")?,
             installed: db.open_tree("commute-installed")?,
         };
         let moves = [
@@ -1072,14 +1075,14 @@ struct Recovered {
 }
 
 fn recover(trees: &Trees, faults: &Faults) -> Result<Recovered, StoreError> {
-    let checkpoint = checkpoint::named(&trees.journal)?;
+    let checkpoint = checkpoint::named(trees)?;
     let mut resident = match checkpoint {
-        Some(_) => checkpoint::load(&trees.journal, checkpoint)?,
+        Some(_) => checkpoint::load(trees, checkpoint)?,
         None => Resident::scan(&trees.main)?,
     };
     let from = checkpoint.map_or(0, |named| named.next_journal);
     if let Some(named) = checkpoint {
-        checkpoint::collect(&trees.journal, &trees.main, faults, named)?;
+        checkpoint::collect(trees, faults, named)?;
     }
     let (mut next_journal, mut journaled) = (from, 0);
     for (id, bytes, writes) in journal::left(&trees.journal)? {
@@ -1723,8 +1726,7 @@ impl Store {
     fn write_checkpoint(&mut self) -> Result<(), StoreError> {
         let state = self.reader.shared();
         let named = checkpoint::write(
-            &self.trees.journal,
-            &self.trees.main,
+            &self.trees,
             &self.faults,
             &state,
             self.checkpoint,

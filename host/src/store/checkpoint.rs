@@ -21,8 +21,9 @@
 //!   per-key `s` records a store kept in its main tree before checkpoints existed are
 //!   garbage: ignored at open, removed after the record is durable.
 //!
-//! The record and the chunks live in the store's journal tree, apart from the small
-//! records every round rewrites (`Trees` in store.rs).
+//! The record and the chunks live in a tree of their own (`Trees` in store.rs): sled
+//! rewrites a leaf whole as its records change, and a leaf of 4 MiB chunks beside the
+//! journals or the round record would be copied with every round.
 //!
 //! # Byte layout
 //!
@@ -33,7 +34,7 @@
 
 use super::faults::Faults;
 use super::resident::Resident;
-use super::{hex, journal, StoreError};
+use super::{hex, journal, StoreError, Trees};
 use crate::store::area;
 
 /// The key of the record naming the current checkpoint.
@@ -67,9 +68,9 @@ fn chunk_key(generation: u64, chunk: u32) -> Vec<u8> {
     .concat()
 }
 
-/// The record in `tree`, if a checkpoint was ever taken.
-pub(crate) fn named(tree: &sled::Tree) -> Result<Option<Named>, StoreError> {
-    let Some(bytes) = tree.get(RECORD)? else {
+/// The record of the store in `trees`, if it ever took a checkpoint.
+pub(crate) fn named(trees: &Trees) -> Result<Option<Named>, StoreError> {
+    let Some(bytes) = trees.checkpoint.get(RECORD)? else {
         return Ok(None);
     };
     let bad = || StoreError::Corrupt {
@@ -86,9 +87,9 @@ pub(crate) fn named(tree: &sled::Tree) -> Result<Option<Named>, StoreError> {
     }))
 }
 
-/// The state checkpoint `named` in `tree` holds (the store's state before the journals
-/// after it).
-pub(crate) fn load(tree: &sled::Tree, named: Option<Named>) -> Result<Resident, StoreError> {
+/// The state checkpoint `named` holds (the store's state before the journals after it).
+pub(crate) fn load(trees: &Trees, named: Option<Named>) -> Result<Resident, StoreError> {
+    let tree = &trees.checkpoint;
     let Some(named) = named else {
         return Ok(Resident::default());
     };
@@ -107,18 +108,18 @@ pub(crate) fn load(tree: &sled::Tree, named: Option<Named>) -> Result<Resident, 
     Ok(resident)
 }
 
-/// Writes `resident` into `tree` as the checkpoint after `last` (`None`: the store never
-/// took one), holding every journal below `next_journal` (K2), and returns what it names.
-/// The garbage it leaves (K3; the per-key state in `main`) is removed, not flushed: the
-/// caller's next flush makes that durable, and an open ignores what is left.
+/// Writes `resident` as the checkpoint after `last` (`None`: the store never took one),
+/// holding every journal below `next_journal` (K2), and returns what it names. The garbage
+/// it leaves (K3) is removed, not flushed: the caller's next flush makes that durable, and
+/// an open ignores what is left.
 pub(crate) fn write(
-    tree: &sled::Tree,
-    main: &sled::Tree,
+    trees: &Trees,
     faults: &Faults,
     resident: &Resident,
     last: Option<Named>,
     next_journal: u64,
 ) -> Result<Named, StoreError> {
+    let tree = &trees.checkpoint;
     let generation = last.map_or(1, |n| n.generation + 1);
     let mut chunks = 0u32;
     let mut chunk = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 8);
@@ -157,39 +158,33 @@ pub(crate) fn write(
     faults.check("the flush of a checkpoint's record")?;
     tree.flush()?;
     // (K3), (K2): garbage once the record is durable.
-    collect(tree, main, faults, named)?;
+    collect(trees, faults, named)?;
     Ok(named)
 }
 
-/// Removes what checkpoint `named` in `tree` makes garbage (K2, K3): other generations'
-/// chunks, the journals it holds, and the per-key `s` records in `main`.
-pub(crate) fn collect(
-    tree: &sled::Tree,
-    main: &sled::Tree,
-    faults: &Faults,
-    named: Named,
-) -> Result<(), StoreError> {
+/// Removes what checkpoint `named` makes garbage (K2, K3): other generations' chunks, the
+/// journals it holds, and the per-key `s` records of the main tree.
+pub(crate) fn collect(trees: &Trees, faults: &Faults, named: Named) -> Result<(), StoreError> {
     let current = chunk_key(named.generation, 0);
-    let mut garbage: Vec<sled::IVec> = Vec::new();
-    for key in tree.scan_prefix(CHUNKS).keys() {
+    let mut garbage: Vec<(&sled::Tree, sled::IVec)> = Vec::new();
+    for key in trees.checkpoint.scan_prefix(CHUNKS).keys() {
         let key = key?;
         if !key.starts_with(&current[..current.len() - 4]) {
-            garbage.push(key);
+            garbage.push((&trees.checkpoint, key));
         }
     }
-    for key in tree.scan_prefix(journal::PREFIX).keys() {
+    for key in trees.journal.scan_prefix(journal::PREFIX).keys() {
         let key = key?;
         if journal::id_of(&key).is_some_and(|id| id < named.next_journal) {
-            garbage.push(key);
+            garbage.push((&trees.journal, key));
         }
     }
-    for key in garbage {
+    for key in trees.main.scan_prefix([area::STATE]).keys() {
+        garbage.push((&trees.main, key?));
+    }
+    for (tree, key) in garbage {
         faults.check("the removal of what a checkpoint replaced")?;
         tree.remove(key)?;
-    }
-    for key in main.scan_prefix([area::STATE]).keys() {
-        faults.check("the removal of what a checkpoint replaced")?;
-        main.remove(key?)?;
     }
     Ok(())
 }
