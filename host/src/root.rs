@@ -292,10 +292,7 @@ impl Lattice {
     /// assert_ne!(lattice, Lattice::new());
     /// ```
     pub fn insert(&mut self, entry: &Entry<'_>) {
-        let digest = entry.digest_bytes();
-        for (lane, chunk) in self.lanes.iter_mut().zip(digest.chunks_exact(2)) {
-            *lane = lane.wrapping_add(u16::from_le_bytes([chunk[0], chunk[1]]));
-        }
+        self.mix(entry, u16::wrapping_add);
     }
 
     /// Subtracts `entry`'s digest: the state lost `entry`.
@@ -312,9 +309,15 @@ impl Lattice {
     /// assert_eq!(lattice, Lattice::new());
     /// ```
     pub fn remove(&mut self, entry: &Entry<'_>) {
+        self.mix(entry, u16::wrapping_sub);
+    }
+
+    /// Combines `entry`'s digest into each lane with `op`, straight from the XOF's bytes,
+    /// without building a second 2 KiB lattice.
+    fn mix(&mut self, entry: &Entry<'_>, op: fn(u16, u16) -> u16) {
         let digest = entry.digest_bytes();
         for (lane, chunk) in self.lanes.iter_mut().zip(digest.chunks_exact(2)) {
-            *lane = lane.wrapping_sub(u16::from_le_bytes([chunk[0], chunk[1]]));
+            *lane = op(*lane, u16::from_le_bytes([chunk[0], chunk[1]]));
         }
     }
 

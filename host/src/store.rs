@@ -1,10 +1,12 @@
 //! The store of stable structures, where a [`Delta`] commits atomically: as one journal
 //! record in sled, flushed, then applied (`store/journal.rs`).
 //!
-//! Everything commute keeps is durable in ONE sled [`sled::Tree`], under keys whose first
-//! byte names an area, so that one commit can land a whole round atomically: its merged
-//! writes, the state root, and (written by [`crate::commit`] into the same commit through
-//! [`Commit::insert`]) the consumed queue entries, the outcomes and the round record.
+//! Everything commute keeps is durable in ONE sled database, under keys whose first byte
+//! names an area, and a round lands as ONE journal record, so that it commits atomically:
+//! its merged writes, the state root, and (written by [`crate::commit`] into the same
+//! commit through [`Commit::insert`]) the consumed queue entries, the outcomes and the
+//! round record. The records live in four trees ([`Trees`]): the main one; the journals;
+//! the checkpoint; the installed canisters.
 //!
 //! The state itself (the `s` area) is resident in memory (`store/resident.rs`): reads and
 //! commits touch it there, and sled holds it as the last checkpoint's chunks plus the
@@ -18,7 +20,7 @@
 //! | --- | --- | --- |
 //! | `i` | installed canisters (wasm, `.did`) | reserved for install |
 //! | `k` | idempotency keys of accepted calls | reserved for the queue |
-//! | `m` | meta: the lattice, the last committed seq, the journals (`mj…`), the checkpoint (`mz`, `mc…`), the round record | this module, `mr…` reserved for the round record |
+//! | `m` | meta: the lattice, the last committed seq, the round record; in trees of their own, the journals (`mj…`) and the checkpoint (`mz`, `mc…`) | this module, `mr…` reserved for the round record |
 //! | `o` | call outcomes | reserved for outcomes |
 //! | `q` | the queue of accepted calls | reserved for the queue |
 //! | `s` | the stable structures | this module |
@@ -35,8 +37,8 @@
 //!
 //! 'm' ‖ "lattice"                                                      2048 bytes: 1024 u16 LE lanes
 //! 'm' ‖ "last_seq"                                                     u64 BE
-//! 'm' ‖ 'j' ‖ id u64 BE                                                 a journal (store/journal.rs)
-//! 'm' ‖ 'z', 'm' ‖ 'c' ‖ …                                              the checkpoint (store/checkpoint.rs)
+//! 'm' ‖ 'j' ‖ id u64 BE   (tree commute-journal)                        a journal (store/journal.rs)
+//! 'm' ‖ 'z', 'm' ‖ 'c' ‖ … (tree commute-checkpoint)                     the checkpoint (store/checkpoint.rs)
 //! ```
 //!
 //! `c` is the canister name (UTF-8), `n` the structure's name. Because the canister and the
@@ -924,8 +926,7 @@ pub struct Store {
     checkpoint: Option<Named>,
     /// The bytes of the journals written since that checkpoint.
     journaled: usize,
-    /// The fewest journal bytes that call for a checkpoint: [`checkpoint::MIN_BYTES`], or
-    /// less in a test that takes that path.
+    /// The fewest journal bytes that call for a checkpoint ([`Store::checkpoint_after`]).
     checkpoint_min: usize,
     /// Why the store refuses commits, after a write or flush failed.
     broken: Option<String>,
@@ -998,7 +999,7 @@ fn split<T: Sync, A: Default + Send>(
 /// 1 MiB module or a retained journal beside the round record would be copied again and
 /// again.
 #[derive(Debug, Clone)]
-pub struct Trees {
+pub(crate) struct Trees {
     db: sled::Db,
     /// The queue, idempotency keys, outcomes, meta and round record; the state, in a store
     /// written before checkpoints existed.
@@ -1077,7 +1078,7 @@ struct Recovered {
 fn recover(trees: &Trees, faults: &Faults) -> Result<Recovered, StoreError> {
     let checkpoint = checkpoint::named(trees)?;
     let mut resident = match checkpoint {
-        Some(_) => checkpoint::load(trees, checkpoint)?,
+        Some(named) => checkpoint::load(trees, named)?,
         None => Resident::scan(&trees.main)?,
     };
     let from = checkpoint.map_or(0, |named| named.next_journal);
@@ -1131,7 +1132,7 @@ impl Written {
 
 impl Resident {
     /// Adds to `part` what committing `change` writes: takes the entry's committed value
-    /// from the mirror, its digest out of the lattice and the new one's in (invariant A); a
+    /// from the resident state, its digest out of the lattice and the new one's in (invariant A); a
     /// counter that sums to 0 is removed (B).
     fn write(&self, part: &mut Written, change: &Change<'_>) -> Result<(), StoreError> {
         match change {
@@ -1766,13 +1767,18 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify(&self) -> Result<(), StoreError> {
+        // The persisted lattice, read before the state's lock is taken: a second read lock
+        // on this thread could wait behind a writer that waits for the first.
+        let persisted = self.reader.lattice()?;
         let state = self.reader.shared();
+        // Every record, sorted once: each list's elements are a range of it.
+        let all = state.prefixed(&[area::STATE]);
         let mut lattice = Lattice::new();
         // Keyed by each list's length key: its elements, and its position records.
         let mut lengths: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         let mut positions: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for (key, value) in state.prefixed(&[area::STATE]) {
-            let key = &key[..];
+        for (key, value) in &all {
+            let (key, value) = (&key[..], *value);
             let Some((canister, entry)) = decode_entry(key, value)? else {
                 let (canister, kind, name, _) = parse_state_key(key).expect("decoded above");
                 let length_key = scoped(canister, LIST_LEN, name, b"");
@@ -1809,9 +1815,9 @@ impl Store {
         let lists: BTreeSet<&Vec<u8>> = lengths.keys().chain(positions.keys()).collect();
         for key in lists {
             let records = positions.get(key).copied().unwrap_or(0);
-            Self::verify_positions(&state, key, records)?;
+            Self::verify_positions(&state, &all, key, records)?;
         }
-        if lattice != self.reader.lattice()? || lattice != self.lattice {
+        if lattice != persisted || lattice != self.lattice {
             return Err(corrupt(
                 area::META_LATTICE,
                 "lattice differs from the state's",
@@ -1822,16 +1828,22 @@ impl Store {
 
     /// Checks (F) for the list whose length key is `length_key`, which has `records`
     /// position records: walking its elements in order, those from some position on each
-    /// have a record naming them, and no other record exists.
+    /// have a record naming them, and no other record exists. `all` is every record of
+    /// `state`, sorted.
     fn verify_positions(
         state: &Resident,
+        all: &[(sled::IVec, &sled::IVec)],
         length_key: &[u8],
         records: u64,
     ) -> Result<(), StoreError> {
         let (canister, _, name, _) = parse_state_key(length_key).expect("built by scoped");
         let scope = scoped(canister, LIST, name, b"");
+        let first = all.partition_point(|(key, _)| key[..] < scope[..]);
+        let elements = all[first..]
+            .iter()
+            .take_while(|(key, _)| key.starts_with(&scope));
         let mut indexed = 0;
-        for (pos, (element, _)) in (0u64..).zip(state.prefixed(&scope)) {
+        for (pos, (element, _)) in (0u64..).zip(elements) {
             let pos_key = scoped(canister, LIST_POS, name, &pos.to_be_bytes());
             match state.get(&pos_key) {
                 Some(at) if at == &element[scope.len()..] => indexed += 1,

@@ -8,7 +8,7 @@
 //! it must reach exactly the root of a sequential run of every call it accepted, each of
 //! them `done`, with the store's invariants checked from scratch.
 
-use super::{Config, Host, HostError};
+use super::{Config, Host};
 use crate::outcome::{Outcome, Status};
 use crate::root::Root;
 use crate::store::faults::Faults;
@@ -71,11 +71,6 @@ fn assert_full_disk(err: &dyn std::fmt::Display) {
     assert!(!text.contains('\n'), "one line: {text}");
 }
 
-/// Opens `dir` again, with `faults`.
-fn reopen(dir: &Path, faults: Arc<Faults>) -> Result<Host, HostError> {
-    Host::open_faulty(dir, config(2), faults)
-}
-
 /// The root of the accepted calls `ks`, run one at a time in order on a fresh copy of
 /// `template`.
 fn sequential_root(template: &Path, ks: &[u64]) -> Root {
@@ -91,10 +86,10 @@ fn sequential_root(template: &Path, ks: &[u64]) -> Root {
     host.root()
 }
 
-/// Then the same with a checkpoint after every round, so that the disk also fills at each
-/// write of a checkpoint and of the removal of what it replaces. One test, not two: two
-/// running at once reopen their dirs while the other loads the machine, and sled's
-/// threads may then still hold a dir just dropped.
+/// Once as rounds commit by default, then with a checkpoint after every round, so that the
+/// disk also fills at each write of a checkpoint and of the removal of what it replaces.
+/// One test, not two: two running at once reopen their dirs while the other loads the
+/// machine, and sled's threads may then still hold a dir just dropped.
 #[test]
 fn a_full_disk_at_any_write_of_a_commit_a_checkpoint_or_a_replay_never_tears_a_round() {
     full_disk_at_every_write(false);
@@ -119,10 +114,15 @@ fn full_disk_at_every_write(checkpoint_every_round: bool) {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(template.path(), dir.path());
         let faults = Arc::new(Faults::default());
-        let mut host = Host::open_faulty(dir.path(), config(2), faults.clone()).unwrap();
-        if checkpoint_every_round {
-            host.store.checkpoint_after(0);
-        }
+        let checkpoints = Config {
+            checkpoint_bytes: if checkpoint_every_round {
+                0
+            } else {
+                config(2).checkpoint_bytes
+            },
+            ..config(2)
+        };
+        let mut host = Host::open_faulty(dir.path(), checkpoints, faults.clone()).unwrap();
         faults.fail_after(n);
         let mut accepted = Vec::new();
         let mut failed = false;
@@ -141,7 +141,7 @@ fn full_disk_at_every_write(checkpoint_every_round: bool) {
         let again = Arc::new(Faults::default());
         again.fail_after(n * 7 % 41);
         replays += 1;
-        match reopen(dir.path(), again.clone()) {
+        match Host::open_faulty(dir.path(), config(2), again.clone()) {
             Ok(host) => drop(host),
             Err(err) => {
                 assert_full_disk(&err);
@@ -149,7 +149,7 @@ fn full_disk_at_every_write(checkpoint_every_round: bool) {
             }
         }
 
-        let mut host = reopen(dir.path(), Arc::default()).unwrap();
+        let mut host = Host::open_with(dir.path(), config(2)).unwrap();
         host.tick(|_| ()).unwrap();
         for (seq, _) in &accepted {
             assert_eq!(

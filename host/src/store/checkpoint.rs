@@ -88,11 +88,8 @@ pub(crate) fn named(trees: &Trees) -> Result<Option<Named>, StoreError> {
 }
 
 /// The state checkpoint `named` holds (the store's state before the journals after it).
-pub(crate) fn load(trees: &Trees, named: Option<Named>) -> Result<Resident, StoreError> {
+pub(crate) fn load(trees: &Trees, named: Named) -> Result<Resident, StoreError> {
     let tree = &trees.checkpoint;
-    let Some(named) = named else {
-        return Ok(Resident::default());
-    };
     let mut resident = Resident::default();
     for chunk in 0..named.chunks {
         let key = chunk_key(named.generation, chunk);
