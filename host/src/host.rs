@@ -19,6 +19,7 @@ use crate::submit::{now_nanos, Args, Intake, SubmitError};
 use candid::Principal;
 use commute_did::{candid_service_section, Did, DidError, Mode};
 use serde_bytes::ByteBuf;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -652,7 +653,26 @@ impl Host {
     ///
     /// [`HostError`] if a round cannot commit; the rounds before it stay committed.
     pub fn tick(&mut self, mut report: impl FnMut(&RoundReport)) -> Result<usize, HostError> {
+        self.tick_until(|r| {
+            report(r);
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// [`Host::tick`], stopped early when `report` breaks: the round that already ran
+    /// beside the reported commit commits too, the round taken after it is left pending,
+    /// and no further round is taken. A server drives its rounds with this, so that an
+    /// install, an update or a stop waits for at most two commits, not for the backlog.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::tick`].
+    pub fn tick_until(
+        &mut self,
+        mut report: impl FnMut(&RoundReport) -> ControlFlow<()>,
+    ) -> Result<usize, HostError> {
         let mut rounds = 0;
+        let mut stop = false;
         // The round that ran and awaits its commit.
         let mut ran: Option<Ran> = None;
         // The round after it, when already taken beside the commit before.
@@ -676,11 +696,18 @@ impl Host {
                 continue;
             };
             ran = match next {
+                // Asked to stop: the round that ran commits, what was taken stays pending.
+                _ if stop => {
+                    // Its report cannot stop more than is stopping already.
+                    let _ = report(&self.commit(ready)?);
+                    rounds += 1;
+                    break;
+                }
                 // Pure calls run while the round before them commits, and the round after
                 // them is taken there too.
                 Some(next) if next.pure() => {
                     let (committed, executed) = self.commit_beside(ready, next);
-                    report(&committed?);
+                    stop = report(&committed?).is_break();
                     rounds += 1;
                     let (executed, after) = executed?;
                     taken = Some(after);
@@ -688,14 +715,18 @@ impl Host {
                 }
                 // An update waits for the commit: it reads the state.
                 Some(next) => {
-                    report(&self.commit(ready)?);
                     rounds += 1;
+                    if report(&self.commit(ready)?).is_break() {
+                        break;
+                    }
                     Some(self.execute(next)?)
                 }
                 // The commit may queue children: look again after it.
                 None => {
-                    report(&self.commit(ready)?);
                     rounds += 1;
+                    if report(&self.commit(ready)?).is_break() {
+                        break;
+                    }
                     None
                 }
             };
@@ -720,7 +751,8 @@ impl Host {
     /// committed, or run and about to be), cut by `cut`; none if nothing is pending.
     fn take(&self, after: u64, cut: Cut) -> Result<Option<Taken>, HostError> {
         let max = self.config.max_round_calls;
-        take(self.tree(), self.intake.tail(), (max, cut), after)
+        let tail = self.intake.tail();
+        take(self.tree(), (max, cut), after, tail.next_seq())
     }
 
     /// Runs `taken` against the committed state.
@@ -748,9 +780,15 @@ impl Host {
         Result<RanAndNext, HostError>,
     ) {
         let (executor, mut committer) = self.parts();
+        // The round after `next` is taken beside the commit, from the calls accepted before
+        // it: the commit hands seqs to `ready`'s children under the tail lock but writes
+        // their queue chunks only once flushed, so a bound read later could let that take
+        // see calls accepted after the children while the children are not yet visible,
+        // and run them out of seq order.
+        let bound = executor.tail.next_seq();
         let run = || {
             let ran = executor.run(next)?;
-            let after = executor.take(ran.last_seq(), Cut::backlog(executor.pool))?;
+            let after = executor.take(ran.last_seq(), Cut::backlog(executor.pool), bound)?;
             Ok((ran, after))
         };
         let (committed, trace, executed) = if executor.pool.current_num_threads() == 1 {
@@ -909,16 +947,15 @@ impl Cut {
     }
 }
 
-/// The calls of the next round: the first pending after seq `after`, in rounds of at most
-/// `max` cut by `cut`; none if nothing is pending.
+/// The calls of the next round: the first pending after seq `after` and below `bound` (a
+/// [`Tail::next_seq`]), in rounds of at most `max` cut by `cut`; none if nothing is pending.
 fn take(
     tree: &sled::Tree,
-    tail: &Tail,
     (max, cut): (usize, Cut),
     after: u64,
+    bound: u64,
 ) -> Result<Option<Taken>, HostError> {
     let started = Instant::now();
-    let bound = tail.next_seq();
     let pending = bound.saturating_sub(after.saturating_add(1));
     let cap = cut.cap(max, pending);
     let round::Taken { calls, spent } = round::next_calls(tree, cap, after, bound)?;
@@ -943,13 +980,13 @@ struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// The calls of the round after seq `after`.
-    fn take(&self, after: u64, cut: Cut) -> Result<Option<Taken>, HostError> {
+    /// The calls of the round after seq `after`, below `bound`.
+    fn take(&self, after: u64, cut: Cut, bound: u64) -> Result<Option<Taken>, HostError> {
         take(
             self.reader.tree(),
-            self.tail,
             (self.max_round_calls, cut),
             after,
+            bound,
         )
     }
 

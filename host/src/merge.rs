@@ -35,6 +35,7 @@
 //! This module imports only [`crate::write_log`]; its tests reach downstream into
 //! [`crate::store`] to check the committed state.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
@@ -177,7 +178,40 @@ impl Delta {
     /// ```
     pub fn from_call(seq: u64, canister: &str, log: &WriteLog) -> Self {
         let mut delta = Delta::default();
-        delta.seqs.insert(seq);
+        delta
+            .add_call(seq, canister, log)
+            .expect("an empty delta holds no seq");
+        delta
+    }
+
+    /// Folds call `seq` of `canister`, which emitted `log`, straight into `self`:
+    /// `self ⊕ δ(call)` without building `δ(call)` first (law
+    /// `prop_add_call_is_merging_its_delta`). A round folds its calls this way, so each
+    /// op costs one search of the round's tree, not a tree of its own and a second search.
+    ///
+    /// # Errors
+    ///
+    /// [`MergeError::DuplicateSeq`] if `self` already holds `seq`; `self` is then unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::{Delta, MergeError};
+    /// use commute::write_log::WriteLog;
+    ///
+    /// let mut log = WriteLog::default();
+    /// log.counter_add(b"hits", b"", 1)?;
+    /// let mut round = Delta::new();
+    /// round.add_call(1, "c", &log)?;
+    /// round.add_call(2, "c", &log)?;
+    /// assert_eq!(round.counters().next().unwrap().delta, 2);
+    /// assert_eq!(round.add_call(2, "c", &log), Err(MergeError::DuplicateSeq { seq: 2 }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_call(&mut self, seq: u64, canister: &str, log: &WriteLog) -> Result<(), MergeError> {
+        if !self.seqs.insert(seq) {
+            return Err(MergeError::DuplicateSeq { seq });
+        }
         // A log holds at most `LogLimits::max_ops: u32` ops, so every index fits a u32.
         for (index, op) in (0..=u32::MAX).zip(log.ops()) {
             let clock = (seq, index);
@@ -188,31 +222,26 @@ impl Delta {
                     delta: add,
                 } => {
                     let id = (canister.to_owned(), name.clone(), key.clone());
-                    delta.add_counter(id, i128::from(*add));
+                    self.add_counter(id, i128::from(*add));
                 }
                 Op::MapPut { name, key, value } => {
                     let id = (canister.to_owned(), name.clone(), key.clone());
-                    delta.maps.insert(
-                        id,
-                        Stamped {
-                            clock,
-                            value: Some(value.clone()),
-                        },
-                    );
+                    self.write_map(id, clock, Some(value.clone()));
                 }
                 Op::MapRemove { name, key } => {
                     let id = (canister.to_owned(), name.clone(), key.clone());
-                    delta.maps.insert(id, Stamped { clock, value: None });
+                    self.write_map(id, clock, None);
                 }
                 Op::ListPush { name, value } => {
-                    delta.lists.insert(
+                    // `seq` is new to `self` (checked above), so the element id is too.
+                    self.lists.insert(
                         (canister.to_owned(), name.clone(), seq, index),
                         value.clone(),
                     );
                 }
             }
         }
-        delta
+        Ok(())
     }
 
     /// The delta of a set of calls, merged in the order given (which does not matter).
@@ -288,14 +317,7 @@ impl Delta {
             self.add_counter(id, add);
         }
         for (id, write) in other.maps {
-            match self.maps.get_mut(&id) {
-                // Clocks are distinct across deltas with disjoint seqs (A), so `>` decides.
-                Some(mine) if mine.clock > write.clock => {}
-                Some(mine) => *mine = write,
-                None => {
-                    self.maps.insert(id, write);
-                }
-            }
+            self.write_map(id, write.clock, write.value);
         }
         // Disjoint seqs mean disjoint element ids: the union loses nothing.
         self.lists.extend(other.lists);
@@ -326,16 +348,30 @@ impl Delta {
 
     /// Adds `add` to a counter entry, keeping (B): an entry summing to 0 is dropped.
     fn add_counter(&mut self, id: EntryId, add: i128) {
-        let sum = self
-            .counters
-            .get(&id)
-            .copied()
-            .unwrap_or(0)
-            .wrapping_add(add);
-        if sum == 0 {
-            self.counters.remove(&id);
-        } else {
-            self.counters.insert(id, sum);
+        match self.counters.entry(id) {
+            Entry::Occupied(mut sum) => {
+                *sum.get_mut() = sum.get().wrapping_add(add);
+                if *sum.get() == 0 {
+                    sum.remove();
+                }
+            }
+            Entry::Vacant(slot) => {
+                if add != 0 {
+                    slot.insert(add);
+                }
+            }
+        }
+    }
+
+    /// Writes a map entry at `clock` unless a later clock wrote it. Clocks are distinct
+    /// across deltas with disjoint seqs (A), and within a call, so `>` decides.
+    fn write_map(&mut self, id: EntryId, clock: (u64, u32), value: Option<Vec<u8>>) {
+        match self.maps.entry(id) {
+            Entry::Occupied(mine) if mine.get().clock > clock => {}
+            Entry::Occupied(mut mine) => *mine.get_mut() = Stamped { clock, value },
+            Entry::Vacant(slot) => {
+                slot.insert(Stamped { clock, value });
+            }
         }
     }
 
@@ -719,6 +755,31 @@ pub(crate) mod laws {
             TestResult::from_bool(refused && refused_back && all == before)
         }
         quickcheck().quickcheck(prop as fn(Calls, usize, WriteLog) -> TestResult);
+    }
+
+    /// `add_call(d, call) = d ⊕ δ(call)`, refusals included: folding a call straight in is
+    /// merging its delta.
+    #[test]
+    fn prop_add_call_is_merging_its_delta() {
+        fn prop(calls: Calls, extra: Call, pick: usize) -> bool {
+            let base = fold(calls.deltas()).expect("distinct seqs");
+            // A new seq, or (when `pick` says so and there is one) a seq `base` holds.
+            let seq = match calls.0.get(pick % (calls.0.len() + 1)) {
+                Some(held) => held.seq,
+                None => calls.0.iter().map(|c| c.seq).max().unwrap_or(0) + 1,
+            };
+            let mut added = base.clone();
+            let result = added.add_call(seq, extra.canister, &extra.log);
+            let merged = base
+                .clone()
+                .merged(Delta::from_call(seq, extra.canister, &extra.log));
+            match (result, merged) {
+                (Ok(()), Ok(merged)) => added == merged,
+                (Err(a), Err(b)) => a == b && added == base,
+                _ => false,
+            }
+        }
+        quickcheck().quickcheck(prop as fn(Calls, Call, usize) -> bool);
     }
 
     /// Serial equivalence: `commit(δ1); commit(δ2); … = commit(δ1 ⊕ δ2 ⊕ …)` for calls in seq

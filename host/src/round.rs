@@ -236,7 +236,10 @@ pub type Executed = (u64, QueuedCall, Execution);
 /// [`MergeError::DuplicateSeq`] if two calls share a seq (a bug, never input).
 pub fn merge(ran: &[Executed]) -> Result<Delta, MergeError> {
     ran.par_iter()
-        .map(|(seq, call, ex)| Ok(Delta::from_call(*seq, &call.canister, &ex.log)))
+        .try_fold(Delta::new, |mut delta, (seq, call, ex)| {
+            delta.add_call(*seq, &call.canister, &ex.log)?;
+            Ok(delta)
+        })
         .try_reduce(Delta::new, Delta::merged)
 }
 

@@ -1,18 +1,21 @@
-//! The round thread: the one owner of the [`Host`]. It runs a round as soon as calls are
-//! pending and the last round is committed, so calls that arrive together share a round
-//! and its flush; between rounds it runs the installs and update calls handed to it.
+//! The round thread: the one owner of the [`Host`]. It drives rounds as `commute tick`
+//! does ([`Host::tick_until`]: pipelined, each round's commit beside the next round's
+//! calls), so calls that arrive together share a round and its flush; between rounds it
+//! runs the installs and update calls handed to it.
 //!
 //! # Invariants
 //!
 //! - (A) Idle means blocked: with nothing pending it waits on its channel, and every accepted
 //!   batch sends [`Job::Wake`] after it is appended, so no call waits for a round that
 //!   never starts.
-//! - (B) [`Job::Stop`] is taken only between rounds: the round in flight commits and
-//!   flushes first.
+//! - (B) [`Job::Stop`] is taken only between rounds: the rounds in flight commit and
+//!   flush first. Any job but a wake stops the tick at the next commit, so installs,
+//!   updates and stops wait for at most two commits, not for the backlog to drain.
 
 use crate::host::{Host, HostError};
 use crate::query::{Queries, Reply};
 use candid::Principal;
+use std::ops::ControlFlow;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{oneshot, watch};
@@ -81,9 +84,32 @@ pub(crate) fn run(mut host: Host, jobs: Receiver<Job>, out: &Published) -> Resul
                 Err(TryRecvError::Empty) => break,
             }
         }
-        if host.tick_round()?.is_some() {
+        // Pipelined rounds until nothing is pending, or a job other than a wake arrives
+        // (invariant B). A wake taken here is answered by this tick itself: its calls were
+        // appended before it was sent, and the tick takes afresh after every report before
+        // it can return, so they are seen.
+        let mut waiting = None;
+        host.tick_until(|_| {
             out.commits.send_modify(|n| *n += 1);
-            continue;
+            match jobs.try_recv() {
+                Ok(Job::Wake) | Err(TryRecvError::Empty) => ControlFlow::Continue(()),
+                Ok(job) => {
+                    waiting = Some(job);
+                    ControlFlow::Break(())
+                }
+                Err(TryRecvError::Disconnected) => {
+                    waiting = Some(Job::Stop);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
+        match waiting {
+            Some(Job::Stop) => return stop(host),
+            Some(job) => {
+                run_job(&mut host, job, out);
+                continue;
+            }
+            None => {}
         }
         // Nothing pending: block (invariant A).
         match jobs.recv() {
