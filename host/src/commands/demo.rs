@@ -5,7 +5,9 @@
 //! to the logger, CPU-bound analytics work), then runs the *same* queue twice — copied
 //! byte for byte, so every call carries the same seq and time — once on one thread and once
 //! on every core, and shows the speedup, that the two state roots are equal, and a few
-//! values read back with queries.
+//! values read back with queries. Then it does the same for the logging case alone: tiny
+//! `logger.log` calls, each from its own user, with their own speedup and, when it is
+//! smaller, why.
 
 use anyhow::{ensure, Context};
 use commute::submit::Args;
@@ -26,6 +28,10 @@ pub(crate) struct DemoArgs {
     /// CPU-bound analytics calls (over 200 keys).
     #[arg(long, default_value_t = 2000)]
     work: u32,
+    /// Tiny logging calls for the second run, the logging case: logger.log, every call
+    /// from its own user.
+    #[arg(long, default_value_t = 5000)]
+    tiny: u32,
 }
 
 fn principal(kind: u8, i: u32) -> Principal {
@@ -49,10 +55,6 @@ struct Sample {
 /// Fills `dir` with the installed examples and the queued calls; returns how many, and
 /// keys worth reading back.
 fn prepare(dir: &Path, args: &DemoArgs) -> anyhow::Result<(usize, Sample)> {
-    let mut host = Host::open(dir)?;
-    for c in [&LOGGER, &AUDIT, &ANALYTICS] {
-        install(&mut host, c)?;
-    }
     let mut texts: Vec<(&str, &str, String)> = Vec::new();
     let mut sample = Sample {
         user: principal(1, 0),
@@ -87,12 +89,38 @@ fn prepare(dir: &Path, args: &DemoArgs) -> anyhow::Result<(usize, Sample)> {
         sample.work_key = next(200);
         texts.push(("analytics", "work", format!("({}, 4000)", sample.work_key)));
     }
+    Ok((queue(dir, &texts)?, sample))
+}
+
+/// Fills `dir` with the logging case: `calls` tiny `logger.log` calls, each from its own
+/// user, so no two share a key. Returns how many.
+fn prepare_tiny(dir: &Path, calls: u32) -> anyhow::Result<usize> {
+    let texts: Vec<(&str, &str, String)> = (0..calls)
+        .map(|i| {
+            let user = principal(4, i);
+            (
+                "logger",
+                "log",
+                format!("(principal \"{user}\", \"event {i}\")"),
+            )
+        })
+        .collect();
+    queue(dir, &texts)
+}
+
+/// Installs the examples in a new host in `dir` and queues `texts` (canister, method,
+/// Candid text); returns how many.
+fn queue(dir: &Path, texts: &[(&str, &str, String)]) -> anyhow::Result<usize> {
+    let mut host = Host::open(dir)?;
+    for c in [&LOGGER, &AUDIT, &ANALYTICS] {
+        install(&mut host, c)?;
+    }
     let calls: Vec<_> = texts
         .iter()
         .map(|(c, m, t)| (*c, *m, Args::Text(t), principal(3, 0)))
         .collect();
     host.submit_batch(&calls)?;
-    Ok((calls.len(), sample))
+    Ok(calls.len())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -134,21 +162,13 @@ fn tick_on(dir: &Path, threads: usize) -> anyhow::Result<(Host, usize, Duration)
     Ok((host, calls, started.elapsed()))
 }
 
-pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let tmp = tempfile::tempdir().context("cannot make a temporary directory")?;
-    let (one_dir, all_dir) = (tmp.path().join("one"), tmp.path().join("all"));
-    let (queued, sample) = prepare(&one_dir, &args)?;
-    copy_dir(&one_dir, &all_dir).context("cannot copy the data dir")?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-
-    println!("commute demo: the same {queued} queued pure calls, run twice");
-    println!(
-        "  {} logger.log from 50 users (key: user), {} audit.record between 40 accounts \
-         (keys: from, to; each fires a child call to logger.log), {} analytics.work over \
-         200 keys (CPU-bound)",
-        args.events, args.transfers, args.work
-    );
-    let (one, calls_one, t_one) = tick_on(&one_dir, 1)?;
+/// Runs the queue in `dir` on one thread and, from a byte-for-byte copy, on `cores`;
+/// prints both and the speedup, and checks the two roots are equal. Returns the host that
+/// ran on every core.
+fn twice(dir: &Path, cores: usize) -> anyhow::Result<(Host, Run)> {
+    let all_dir = dir.with_extension("all");
+    copy_dir(dir, &all_dir).context("cannot copy the data dir")?;
+    let (one, calls_one, t_one) = tick_on(dir, 1)?;
     let (all, calls_all, t_all) = tick_on(&all_dir, cores)?;
     let rate = |calls: usize, t: Duration| calls as f64 / t.as_secs_f64().max(1e-9);
     println!(
@@ -167,10 +187,54 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
         one.root() == all.root() && calls_one == calls_all,
         "the roots differ: parallel execution did not match sequential execution"
     );
+    let speedup = t_one.as_secs_f64() / t_all.as_secs_f64().max(1e-9);
+    println!("  speedup {speedup:.2}x on {cores} cores; the state roots are equal");
+    let micros_per_call = t_one.as_secs_f64() * 1e6 / calls_one.max(1) as f64;
+    Ok((
+        all,
+        Run {
+            speedup,
+            micros_per_call,
+        },
+    ))
+}
+
+/// What [`twice`] measured.
+struct Run {
+    /// 1 thread's time ÷ every core's.
+    speedup: f64,
+    /// A call's time at 1 thread, in µs.
+    micros_per_call: f64,
+}
+
+pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir().context("cannot make a temporary directory")?;
+    let (mixed_dir, tiny_dir) = (tmp.path().join("mixed"), tmp.path().join("tiny"));
+    let (queued, sample) = prepare(&mixed_dir, &args)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    println!("commute demo: the same {queued} queued pure calls, run twice");
     println!(
-        "  speedup {:.2}x on {cores} cores; the state roots are equal",
-        t_one.as_secs_f64() / t_all.as_secs_f64().max(1e-9)
+        "  {} logger.log from 50 users (key: user), {} audit.record between 40 accounts \
+         (keys: from, to; each fires a child call to logger.log), {} analytics.work over \
+         200 keys (CPU-bound)",
+        args.events, args.transfers, args.work
     );
+    let (all, mixed) = twice(&mixed_dir, cores)?;
+
+    let tiny = prepare_tiny(&tiny_dir, args.tiny)?;
+    println!("the logging case: {tiny} tiny logger.log calls, each from its own user, run twice");
+    let (_, logging) = twice(&tiny_dir, cores)?;
+    if logging.speedup < mixed.speedup {
+        println!(
+            "  why less: a tiny call costs {:.1} µs at 1 thread (the mix's calls {:.1} µs), so \
+             a round's serial part (taking calls from the queue, the commit, its flush), \
+             which one core runs, is a bigger share of it",
+            logging.micros_per_call, mixed.micros_per_call
+        );
+    } else {
+        println!("  tiny calls gain as much as the mix's");
+    }
 
     let q = |canister: &str, method: &str, arg: String| -> anyhow::Result<String> {
         Ok(all
