@@ -6,15 +6,21 @@
 //! Invariants:
 //! - (A) Arguments accepted by [`Interface::decode_text`] or [`Interface::decode_binary`]
 //!   are re-encoded against the *declared* types, so a guest always receives values of its
-//!   own types, whichever form or subtype the caller sent.
+//!   own types, whichever form or subtype the caller sent. A binary message whose header
+//!   (type table and argument types) is byte for byte the one that encoding writes already
+//!   holds values of the declared types, so it passes as sent: decoding it proved as much,
+//!   and re-encoding it was most of what checking a logging call cost.
 //! - (B) A key is the canonical Candid encoding (header, type table, value) of one declared
 //!   key argument, encoded against its declared type. Equal values of structurally equal
 //!   types give equal keys, whichever method or parameter they came from (DESIGN §4); the
 //!   host scopes them to the canister.
 
+use binrw::BinRead;
+use candid::binary_parser::Header;
 use candid::types::value::IDLValue;
 use candid::types::{Type, TypeInner};
 use candid::{IDLArgs, TypeEnv};
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use thiserror::Error;
@@ -187,6 +193,9 @@ pub struct Interface {
     env: TypeEnv,
     methods: BTreeMap<String, Method>,
     init: Vec<Arg>,
+    /// Per method, the header of its arguments' canonical encoding, once one was made
+    /// (invariant A's fast path).
+    headers: BTreeMap<String, OnceCell<Vec<u8>>>,
 }
 
 /// The error for argument `i` of `args` (of `method`) not fitting its type.
@@ -238,7 +247,16 @@ fn collapse(message: impl ToString) -> String {
 impl Interface {
     /// Assembles an interface. Used by [`crate::Did`]; methods must be keyed by their name.
     pub(crate) fn new(env: TypeEnv, methods: BTreeMap<String, Method>, init: Vec<Arg>) -> Self {
-        Interface { env, methods, init }
+        let headers = methods
+            .keys()
+            .map(|name| (name.clone(), OnceCell::new()))
+            .collect();
+        Interface {
+            env,
+            methods,
+            init,
+            headers,
+        }
     }
 
     /// The method called `name`.
@@ -397,7 +415,29 @@ impl Interface {
             values.push(value);
         }
         de.done().map_err(binary)?;
-        self.finish(m, IDLArgs { args: values })
+        let values = IDLArgs { args: values };
+        let header = self.headers.get(method);
+        if header
+            .and_then(OnceCell::get)
+            .is_some_and(|h| bytes.starts_with(h))
+        {
+            // Invariant A: the declared types' own header, so values of those types.
+            let keys = self.keys(m, &values)?;
+            return Ok(CallArgs {
+                values,
+                bytes: bytes.to_vec(),
+                keys,
+            });
+        }
+        let args = self.finish(m, values)?;
+        if let Some(cell) = header.filter(|c| c.get().is_none()) {
+            let mut probe = std::io::Cursor::new(&args.bytes);
+            if Header::read_le_args(&mut probe, (None,)).is_ok() {
+                let end = usize::try_from(probe.position()).unwrap_or(0);
+                let _ = cell.set(args.bytes[..end].to_vec());
+            }
+        }
+        Ok(args)
     }
 
     /// Decodes a reply of `method` against its declared result types; `Display` on the
@@ -442,21 +482,28 @@ impl Interface {
         let bytes = values
             .to_bytes_with_types(&self.env, &m.arg_types())
             .map_err(encode_error)?;
-        let keys = m
-            .keys
-            .iter()
-            .map(|&p| {
-                // Invariant B: one value, its declared type, the canonical encoding.
-                IDLArgs::new(&[values.args[p].clone()])
-                    .to_bytes_with_types(&self.env, &[m.args[p].ty.clone()])
-                    .map_err(encode_error)
-            })
-            .collect::<Result<_, _>>()?;
+        let keys = self.keys(m, &values)?;
         Ok(CallArgs {
             values,
             bytes,
             keys,
         })
+    }
+
+    /// The keys of a call of `m` with `values` (invariant B).
+    fn keys(&self, m: &Method, values: &IDLArgs) -> Result<Vec<Vec<u8>>, ArgError> {
+        m.keys
+            .iter()
+            .map(|&p| {
+                // Invariant B: one value, its declared type, the canonical encoding.
+                IDLArgs::new(&[values.args[p].clone()])
+                    .to_bytes_with_types(&self.env, &[m.args[p].ty.clone()])
+                    .map_err(|e| ArgError::Binary {
+                        method: m.name.clone(),
+                        message: collapse(e),
+                    })
+            })
+            .collect()
     }
 }
 

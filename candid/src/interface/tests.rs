@@ -102,11 +102,49 @@ fn binary_subtyping_is_normalized_to_declared_types() {
         b: "extra".into(),
     })
     .unwrap();
+    let narrow = candid::encode_one(Narrow { a: 1u8.into() }).unwrap();
     let got = d.interface().decode_binary("f", &wide).unwrap();
-    assert_eq!(
-        got.bytes,
-        candid::encode_one(Narrow { a: 1u8.into() }).unwrap()
-    );
+    assert_eq!(got.bytes, narrow);
+    // Once the declared header is known (a canonical call passed), still normalized.
+    d.interface().decode_binary("f", &narrow).unwrap();
+    let again = d.interface().decode_binary("f", &wide).unwrap();
+    assert_eq!(again, got);
+}
+
+/// Invariant A's fast path: once a method's canonical header is known, a message carrying
+/// it passes as sent and gives the call an interface that knew nothing gives.
+#[test]
+fn prop_a_known_header_gives_the_call_a_cold_interface_gives() {
+    fn prop(n: u8, o: Option<String>) -> bool {
+        let bytes = candid::encode_args((n, o)).unwrap();
+        let cold = did(SRC);
+        let first = cold.interface().decode_binary("small", &bytes).unwrap();
+        let warm = did(SRC);
+        let other = candid::encode_args((0u8, None::<String>)).unwrap();
+        warm.interface().decode_binary("small", &other).unwrap();
+        let second = warm.interface().decode_binary("small", &bytes).unwrap();
+        first == second && second.bytes == bytes
+    }
+    quickcheck::QuickCheck::new()
+        .tests(50)
+        .quickcheck(prop as fn(u8, Option<String>) -> bool);
+}
+
+#[test]
+fn a_known_header_passes_values_as_sent_and_keys_stay_canonical() {
+    let d = did(SRC);
+    let i = d.interface();
+    let canonical = candid::encode_args((7u8, Some("hi".to_string()))).unwrap();
+    let first = i.decode_binary("small", &canonical).unwrap();
+    assert_eq!(first.bytes, canonical);
+    // The text's length (2) written in two LEB128 bytes: the same values, other bytes.
+    let at = canonical.len() - 3;
+    assert_eq!(canonical[at], 2);
+    let mut overlong = canonical.clone();
+    overlong.splice(at..=at, [0x82, 0x00]);
+    let got = i.decode_binary("small", &overlong).unwrap();
+    assert_eq!(got.bytes, overlong, "the declared header: passed as sent");
+    assert_eq!((got.values, got.keys), (first.values, first.keys));
 }
 
 #[test]
