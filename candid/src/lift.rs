@@ -1,7 +1,7 @@
 //! Lifting the `pure_update` extension out of a `.did` file, so that the rest is plain
 //! Candid for the unmodified `candid_parser`.
 //!
-//! Two forms are read (DESIGN §9):
+//! Two forms are read (`docs/did.md`):
 //!
 //! ```text
 //! log : (user : principal, event : text) -> () pure_update key(user);   // annotation form

@@ -1,4 +1,4 @@
-//! The `commute` command line (DESIGN §10). Each subcommand lives in its own file under
+//! The `commute` command line (`docs/cli.md`). Each subcommand lives in its own file under
 //! `commands/`; this file only parses the command line and turns errors into the one-line,
 //! exit-status-1 form every command shares (usage errors exit 2, from clap).
 
