@@ -1,5 +1,5 @@
 //! The `commute` binary end to end on the logger example, each command a new process, as a
-//! canister developer runs it (DESIGN §10).
+//! canister developer runs it (`docs/cli.md`).
 
 use commute_examples::LOGGER;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Crash safety (DESIGN §6): `commute tick` killed with SIGKILL at random moments, then
+//! Crash safety (`docs/modes.md`): `commute tick` killed with SIGKILL at random moments, then
 //! restarted, reaches the root of an uninterrupted run, with every accepted call applied
 //! exactly once.
 

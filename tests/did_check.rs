@@ -80,3 +80,82 @@ fn usage_errors_exit_2() {
     let out = commute(&["did", "frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The service of a `.did` as stock `candid_parser` reads it: the init arguments and each
+/// method's function type, by name.
+fn stock_service(
+    text: &str,
+) -> (
+    Vec<candid::types::Type>,
+    Vec<(String, candid::types::Function)>,
+) {
+    let prog: candid_parser::IDLProg = text.parse().expect("stock parser accepts it");
+    let mut env = candid::TypeEnv::new();
+    let actor = candid_parser::check_prog(&mut env, &prog)
+        .expect("and type-checks it")
+        .expect("it has a service");
+    let (init, service) = match actor.as_ref() {
+        candid::types::TypeInner::Class(init, service) => (init.clone(), service.clone()),
+        _ => (Vec::new(), actor.clone()),
+    };
+    let methods = env
+        .as_service(&service)
+        .unwrap()
+        .iter()
+        .map(|(name, ty)| (name.clone(), env.as_func(ty).unwrap().clone()))
+        .collect();
+    (init, methods)
+}
+
+/// `commute did check` of a public interface prints a file that stock `candid_parser`
+/// reads with the same init arguments and the same methods as the published file, the
+/// pure methods (`pure`) turned `oneway` and nothing else changed; checking it again
+/// prints it unchanged.
+fn public_interface_round_trips(fixture_name: &str, published: &str, pure: &[&str]) {
+    let out = commute(&["did", "check", &fixture(fixture_name)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (init, methods) = stock_service(&text);
+    let (published_init, published_methods) = stock_service(published);
+    assert_eq!(init, published_init);
+    assert!(!init.is_empty(), "a class service keeps its init arguments");
+    assert_eq!(
+        methods.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        published_methods.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    for ((name, func), (_, mut published)) in methods.into_iter().zip(published_methods) {
+        if pure.contains(&name.as_str()) {
+            assert!(published.modes.is_empty(), "{name} was a plain update");
+            published.modes = vec![candid::types::FuncMode::Oneway];
+            assert!(text.contains(&format!("// @pure_update key(0)\n  {name} : (")));
+        }
+        assert_eq!(func, published, "method {name}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let again = dir.path().join("standard.did");
+    std::fs::write(&again, &text).unwrap();
+    let out2 = commute(&["did", "check", again.to_str().unwrap()]);
+    assert!(out2.status.success());
+    assert_eq!(String::from_utf8(out2.stdout).unwrap(), text);
+}
+
+#[test]
+fn ii_archive_with_a_pure_update_passes_and_stock_candid_reads_the_same_methods() {
+    let tagged = std::fs::read_to_string(fixture("ii_archive.did")).unwrap();
+    let tag = "write_entry : (Anchor, Timestamp, blob) -> () pure_update key(0);";
+    assert_eq!(tagged.matches(tag).count(), 1);
+    // The file as Internet Identity publishes it.
+    let published = tagged.replace(tag, "write_entry : (Anchor, Timestamp, blob) -> ();");
+    public_interface_round_trips("ii_archive.did", &published, &["write_entry"]);
+}
+
+#[test]
+fn icrc1_ledger_passes_and_stock_candid_reads_the_same_methods() {
+    let published = std::fs::read_to_string(fixture("icrc1_ledger.did")).unwrap();
+    public_interface_round_trips("icrc1_ledger.did", &published, &[]);
+}

@@ -1,5 +1,5 @@
 //! Hostile guests (hand-written WAT in tests/guests/) installed and called through the
-//! host, with well-behaved calls queued around them in the same tick (DESIGN §7).
+//! host, with well-behaved calls queued around them in the same tick (`docs/limits.md`).
 
 use commute::submit::Args;
 use commute::{Host, HostError, Principal, Status};

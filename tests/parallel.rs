@@ -1,4 +1,4 @@
-//! Parallel rounds equal sequential execution (DESIGN §3 serial equivalence, §4).
+//! Parallel rounds equal sequential execution (`docs/modes.md`: serial equivalence, keys).
 //!
 //! The `chaos` guest (tests/guests/chaos.wat) writes a counter, a map entry and a list
 //! element per call, fires a child call when `b % 3 == 0`, and traps after its writes when

@@ -1,5 +1,5 @@
 //! Emitting the standard `.did`: each pure method written as `oneway`, with its tag kept
-//! as the comment line directly above it (DESIGN §9).
+//! as the comment line directly above it (`docs/did.md`).
 //!
 //! `candid_parser`'s own pretty-printer writes the file, so the output is whatever stock
 //! Candid tools accept. The tag rides on the method's doc comments, which that printer

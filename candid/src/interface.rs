@@ -12,7 +12,7 @@
 //!   and re-encoding it was most of what checking a logging call cost.
 //! - (B) A key is the canonical Candid encoding (header, type table, value) of one declared
 //!   key argument, encoded against its declared type. Equal values of structurally equal
-//!   types give equal keys, whichever method or parameter they came from (DESIGN §4); the
+//!   types give equal keys, whichever method or parameter they came from (`docs/modes.md`); the
 //!   host scopes them to the canister.
 
 use binrw::BinRead;
@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use thiserror::Error;
 
-/// How a method runs (DESIGN §2).
+/// How a method runs (`docs/modes.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Mode {
     /// Reads the last committed state, writes nothing, replies.
@@ -52,7 +52,7 @@ impl Mode {
         matches!(self, Mode::Query | Mode::CompositeQuery | Mode::Update)
     }
 
-    /// The wasm export that implements a method in this mode, IC convention (DESIGN §8).
+    /// The wasm export that implements a method in this mode, IC convention (`docs/guest-abi.md`).
     ///
     /// ```
     /// use commute_did::Mode;
@@ -213,8 +213,8 @@ fn type_error(method: &str, args: &[Arg], i: usize, e: candid::Error) -> ArgErro
 }
 
 /// Work allowed when decoding a hostile binary message, per byte of input, on top of a
-/// fixed allowance. Bounds the classic `vec null` amplification (DESIGN: hostile input
-/// loses nothing and hangs nothing).
+/// fixed allowance. Bounds the classic `vec null` amplification: hostile input
+/// hangs nothing (`docs/limits.md`).
 const DECODING_QUOTA_PER_BYTE: usize = 64;
 const DECODING_QUOTA_BASE: usize = 1 << 20;
 

@@ -1,7 +1,7 @@
 //! Lifting the `pure_update` extension out of a `.did` file, so that the rest is plain
 //! Candid for the unmodified `candid_parser`.
 //!
-//! Two forms are read (DESIGN §9):
+//! Two forms are read (`docs/did.md`):
 //!
 //! ```text
 //! log : (user : principal, event : text) -> () pure_update key(user);   // annotation form
@@ -601,12 +601,18 @@ impl<'a> Code<'a> {
 
     /// The `{` of the canister's main service: `service [name] : [(args) ->] { ... }`, or
     /// through `type T = service { ... }` when the service is named by a type.
+    ///
+    /// The main service is told from a service *type* by the `:` after the keyword (or
+    /// after its name), not by a `;` before it: Candid lets the last definition drop its
+    /// `;` (Internet Identity's archive `.did` does), and a service type is followed by
+    /// `{` or a type name, never by `:`.
     fn actor_brace(&self) -> Option<usize> {
         let top = |i: usize| self.brace[i].is_none();
+        let colon = |i: usize| self.get(i).is_some_and(|t| t.is(':'));
         let start = (0..self.sig.len()).rev().find(|&i| {
             top(i)
                 && self.tok(i).is_word(self.src, "service")
-                && (i == 0 || self.tok(i - 1).is(';'))
+                && (colon(i + 1) || (self.word(i + 1).is_some() && colon(i + 2)))
         })?;
         let mut i = start + 1;
         if self.get(i).is_some_and(|t| !t.is(':')) {

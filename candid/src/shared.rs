@@ -3,7 +3,7 @@
 //! `candid`'s types are reference-counted with `Rc`, so an [`Interface`] can be neither
 //! sent to nor shared with another thread. A host that checks child calls on every core
 //! needs one anyway. A `SharedInterface` keeps the standard `.did` text, which parses back
-//! to the same interface (the fixed point of DESIGN §9), and each thread parses its own copy
+//! to the same interface (the fixed point of `docs/did.md`), and each thread parses its own copy
 //! on first use and keeps it for the life of the thread.
 //!
 //! Invariant (A): every copy is parsed from the text of an interface that parsed once

@@ -131,7 +131,7 @@ fn example_imports_are_rows_of_the_abi_table() {
     }
 }
 
-/// Every guest exports its memory as `memory` (DESIGN §8). That the exports implement the
+/// Every guest exports its memory as `memory` (`docs/guest-abi.md`). That the exports implement the
 /// `.did`'s methods is checked in `dids.rs`, with commute's own `.did` reader.
 #[test]
 fn memory_is_exported() {

@@ -1,7 +1,7 @@
 //! Safe wrappers of every raw import in [`crate::sys`], over byte slices.
 //!
 //! This is the only module that calls `sys`; each call states why its pointers are valid.
-//! Names and keys are byte strings (DESIGN §3); the typed layers above encode them.
+//! Names and keys are byte strings (`docs/modes.md`); the typed layers above encode them.
 
 use crate::sys;
 

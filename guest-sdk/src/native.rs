@@ -11,7 +11,7 @@
 //! - (C) `msg_reply` at most once per call; `trap` panics with its message.
 //!
 //! Writes apply at once: running calls one after another natively is the serial order the
-//! host's merge is equivalent to (DESIGN §3). Nothing is rolled back when a call panics.
+//! host's merge is equivalent to (`docs/modes.md`). Nothing is rolled back when a call panics.
 //! [`crate::testing`] is the public face of this state.
 
 use std::cell::RefCell;
@@ -289,7 +289,7 @@ pub(crate) unsafe fn list_push(name_ptr: usize, name_len: usize, val_ptr: usize,
     });
 }
 
-/// Whether `name` is a valid canister name, `[a-z0-9_-]{1,64}` (DESIGN §1).
+/// Whether `name` is a valid canister name, `[a-z0-9_-]{1,64}` (`docs/modes.md`).
 fn valid_canister_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name

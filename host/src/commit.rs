@@ -1,4 +1,4 @@
-//! The commit: the one owner of what makes a round (or an install) durable (DESIGN §6).
+//! The commit: the one owner of what makes a round (or an install) durable (`docs/modes.md`).
 //!
 //! A round's commit is one atomic unit holding, for every call of the round: its merged
 //! writes (none if it trapped); its leaving the queue (the store's last seq passes it, and

@@ -1,5 +1,5 @@
 //! The execute stage: one call of one canister method on real wasm, under wasmtime
-//! (DESIGN §2, §7, §8).
+//! (`docs/modes.md`, `docs/limits.md`, `docs/guest-abi.md`).
 //!
 //! Upstream hands this stage a compiled canister, a [`Call`], a read-only [`StateView`] of
 //! the committed state and a [`ChildCalls`] validator; it hands downstream an
@@ -18,7 +18,7 @@
 //! # Invariants
 //!
 //! - (A) **Fresh instance.** Every call gets a new `Store` and a new instance from the
-//!   `InstancePre`: nothing in the wasm heap or globals survives a call (DESIGN §2).
+//!   `InstancePre`: nothing in the wasm heap or globals survives a call (`docs/modes.md`).
 //! - (B) **Only the ABI.** [`Engine::compile`] refuses any import that is not a row of
 //!   [`commute_abi::IMPORTS`] with that row's exact signature, and the linker defines
 //!   every row, so a compiled module always links.
@@ -40,7 +40,7 @@
 //! - (H) **Deterministic.** The [`Outcome`], the log, the children and `fuel_used` are a
 //!   function of the module, the [`Call`], the state and the validator's answers alone.
 //!
-//! # Determinism (DESIGN §7)
+//! # Determinism (`docs/limits.md`)
 //!
 //! [`Engine::new`] configures wasmtime so that (H) holds:
 //!
@@ -54,7 +54,7 @@
 //! - **fuel on** (`consume_fuel`): the instruction budget is counted in wasm operators,
 //!   not in time, so running out of it happens at the same point on every machine;
 //! - **memory64, multi-memory and custom page sizes off**: pointers are `i32` into the one
-//!   memory, which is what DESIGN §8 means by "memory 0";
+//!   memory, which is what `docs/guest-abi.md` means by "memory 0";
 //! - **no GC, exceptions, stack switching or component model** (their cargo features are
 //!   not built): not needed by Rust-built canisters, and GC timing is not wasm-visible but
 //!   not worth the surface;
@@ -72,7 +72,7 @@
 //! memory and the host (names, keys, values, arguments, replies, printed text), so a guest
 //! cannot make the host copy megabytes in a loop for the price of a few instructions.
 //!
-//! # Decisions where DESIGN is silent
+//! # Decisions beyond the documented contract
 //!
 //! - `msg_reject` ends the call as [`Outcome::Trapped`] with the reject message: its
 //!   writes and children are dropped (on the IC a rejecting update keeps its writes;
@@ -140,13 +140,13 @@ pub enum ExecuteError {
         reason: String,
     },
     /// The module imports something outside the ABI.
-    #[error("wasm imports {import}, which is not in the commute ABI")]
+    #[error("wasm imports {import}, which is not in the commute ABI (docs/guest-abi.md)")]
     ForbiddenImport {
         /// `module.name`.
         import: String,
     },
     /// The module imports an ABI function with the wrong signature.
-    #[error("wasm imports {import} as {found}, but the ABI says {expected}")]
+    #[error("wasm imports {import} as {found}, but the ABI says {expected} (docs/guest-abi.md)")]
     ImportSignature {
         /// `module.name`.
         import: String,

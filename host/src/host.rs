@@ -90,7 +90,7 @@ pub type Perturb = Arc<dyn Fn(u64) + Send + Sync>;
 /// How a host runs calls.
 #[derive(Clone)]
 pub struct Config {
-    /// Per-call limits (DESIGN §7).
+    /// Per-call limits (`docs/limits.md`).
     pub limits: Limits,
     /// The most calls one round takes.
     pub max_round_calls: usize,
@@ -626,7 +626,7 @@ impl Host {
     }
 
     /// A handle that answers queries from any thread, against the last committed state,
-    /// without waiting for the round in flight (DESIGN §2). It sees the canisters installed
+    /// without waiting for the round in flight (`docs/modes.md`). It sees the canisters installed
     /// when it was made.
     pub fn queries(&self) -> Queries {
         Queries::new(
@@ -642,7 +642,7 @@ impl Host {
     /// Rounds are pipelined: while round k commits, the pure calls of round k + 1 already
     /// run beside it on the same worker pool. A pure call reads no state, so what it does
     /// cannot depend on whether round k has committed; an update or oneway reads state, so
-    /// it waits for the commit (the barrier of DESIGN §4). Commits stay one at a time, in
+    /// it waits for the commit (the barrier of `docs/modes.md`). Commits stay one at a time, in
     /// seq order, each flushed before it is reported, so every committed state is that of
     /// a prefix of the calls in seq order, and the last is what [`Host::tick_round`] in a
     /// loop reaches. The rounds may be cut differently: they shrink as the backlog drains

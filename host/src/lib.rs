@@ -20,7 +20,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The stages, upstream to downstream (`../shared/DESIGN.md`):
+//! The stages, upstream to downstream:
 //!
 //! - [`registry`]: installed canisters (install lives on [`Host::install`]);
 //! - [`submit`]: checking a call before it is accepted;

@@ -1,4 +1,4 @@
-//! The `commute` command line (DESIGN §10). Each subcommand lives in its own file under
+//! The `commute` command line (`docs/cli.md`). Each subcommand lives in its own file under
 //! `commands/`; this file only parses the command line and turns errors into the one-line,
 //! exit-status-1 form every command shares (usage errors exit 2, from clap).
 
@@ -58,6 +58,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create a canister crate NAME/ of one's own, outside any workspace.
+    New(commands::new::NewArgs),
     /// Work with `.did` files.
     #[command(subcommand)]
     Did(commands::did::DidCommand),
@@ -104,6 +106,7 @@ fn run(cli: Cli) -> ExitCode {
     let dir = cli.data_dir.as_path();
     let url = cli.url.as_deref();
     let result = match cli.command {
+        Command::New(args) => commands::new::run(args),
         Command::Did(cmd) => commands::did::run(cmd),
         Command::Install(args) => commands::install::run(dir, url, args),
         Command::Call(args) => commands::call::run(dir, url, args),

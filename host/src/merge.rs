@@ -1,4 +1,4 @@
-//! Merging write logs: the [`Delta`] of a set of calls (DESIGN §3).
+//! Merging write logs: the [`Delta`] of a set of calls (`docs/modes.md`).
 //!
 //! A round runs many pure calls at once; each leaves a [`WriteLog`]. This module folds the
 //! logs of a set of calls, each tagged with its `seq` and canister, into one [`Delta`]: the
@@ -535,7 +535,7 @@ mod tests;
 
 #[cfg(test)]
 pub(crate) mod laws {
-    //! The laws of DESIGN §3 as quickcheck properties.
+    //! The laws of `docs/modes.md` as quickcheck properties.
 
     use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 

@@ -1,4 +1,4 @@
-//! What became of a call: the answer to a ticket (DESIGN §5).
+//! What became of a call: the answer to a ticket (`docs/modes.md`).
 //!
 //! # Byte layout
 //!
@@ -42,7 +42,7 @@ pub enum Status {
 }
 
 impl fmt::Display for Status {
-    /// `pending`, `done` or `trapped: MESSAGE` (DESIGN §10).
+    /// `pending`, `done` or `trapped: MESSAGE` (`docs/cli.md`).
     ///
     /// ```
     /// use commute::outcome::{Outcome, Status};

@@ -1,5 +1,5 @@
 //! Queries: answered at once, from any thread, against the last committed state
-//! (DESIGN §2). A query never waits for the round in flight: it reads sled, which commits a
+//! (`docs/modes.md`). A query never waits for the round in flight: it reads sled, which commits a
 //! round's batch atomically, so it sees every round whole or not at all. The same holds for
 //! the other reads a server answers beside its rounds: ticket status, root, dump.
 

@@ -1,4 +1,4 @@
-//! The durable queue of accepted calls (DESIGN §5, §6).
+//! The durable queue of accepted calls (`docs/modes.md`).
 //!
 //! A call is *accepted* when its [`QueuedCall`] is in the queue area of the store and
 //! flushed; only then is its seq returned to the caller. It stops being pending in the same
@@ -107,7 +107,7 @@ pub struct QueuedCall {
     pub caller: ByteBuf,
     /// The arguments, Candid-encoded against the declared types.
     pub arg: ByteBuf,
-    /// The call's canonical keys (DESIGN §4), unscoped; empty for all but keyed pure calls.
+    /// The call's canonical keys (`docs/modes.md`), unscoped; empty for all but keyed pure calls.
     pub keys: Vec<ByteBuf>,
     /// Nanoseconds since the epoch at acceptance; what the `time` import returns.
     pub time: u64,

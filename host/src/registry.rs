@@ -6,7 +6,7 @@
 //! 'i' ‖ name   →   Installed record, Candid-encoded: { wasm : blob; did : text }
 //! ```
 //!
-//! `did` is the standard `.did` text (DESIGN §9), which parses back to the same interface.
+//! `did` is the standard `.did` text (`docs/did.md`), which parses back to the same interface.
 //!
 //! # Invariants
 //!
@@ -145,7 +145,7 @@ pub fn principal_of(name: &str) -> Principal {
     Principal::from_slice(&id)
 }
 
-/// Whether `name` is a valid canister name: `[a-z0-9_-]{1,64}` (DESIGN §1).
+/// Whether `name` is a valid canister name: `[a-z0-9_-]{1,64}` (`docs/modes.md`).
 ///
 /// ```
 /// use commute::registry::valid_name;

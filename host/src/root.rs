@@ -1,5 +1,5 @@
 //! The state root: a lattice hash over every entry of every canister's stable structures
-//! (DESIGN §6).
+//! (`docs/modes.md`).
 //!
 //! # Construction
 //!

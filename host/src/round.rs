@@ -1,4 +1,4 @@
-//! Rounds: which accepted calls run together, and running them (DESIGN §4); their commit
+//! Rounds: which accepted calls run together, and running them (`docs/modes.md`); their commit
 //! is [`crate::commit`]'s.
 //!
 //! A round is either a run of consecutive pending pure calls (up to a size cap), or one
@@ -226,7 +226,7 @@ pub fn run_call(
 /// A call that ran: its seq, the call, and what running it did.
 pub type Executed = (u64, QueuedCall, Execution);
 
-/// The merged delta of a round's calls (DESIGN §3): their write logs folded in parallel on
+/// The merged delta of a round's calls (`docs/modes.md`): their write logs folded in parallel on
 /// the current rayon pool. The merge law makes the grouping rayon picks irrelevant, and it
 /// needs no state, so a round's delta is folded while the round before it still commits
 /// instead of on the serial commit path.

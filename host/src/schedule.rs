@@ -1,5 +1,5 @@
 //! Scheduling a round's pure calls: the key DAG, and running it on a rayon pool
-//! (DESIGN §4).
+//! (`docs/modes.md`).
 //!
 //! # The DAG
 //!

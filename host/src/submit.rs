@@ -1,4 +1,4 @@
-//! Ingress: checking a call before it is accepted (DESIGN §5).
+//! Ingress: checking a call before it is accepted (`docs/modes.md`).
 //!
 //! Everything that can be checked before a call runs is checked here, *before* it gets a
 //! seq: the canister exists, the method exists and takes a seq (not a query), the arguments
@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
-/// Nanoseconds since the epoch: a call's `time` (DESIGN §8).
+/// Nanoseconds since the epoch: a call's `time` (`docs/guest-abi.md`).
 pub(crate) fn now_nanos() -> u64 {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -216,7 +216,7 @@ fn check_against(
     })
 }
 
-/// Accepts calls from any thread (DESIGN §5): checks them against the installed canisters,
+/// Accepts calls from any thread (`docs/modes.md`): checks them against the installed canisters,
 /// queues them on the shared [`Tail`], and makes them durable before any seq is handed out.
 /// Cheap to clone; a server's request handlers each hold one while the round loop runs.
 #[derive(Clone)]
@@ -332,7 +332,7 @@ impl Intake {
 }
 
 /// Checks the calls a canister fires with `call_pure`, at the moment it fires them
-/// (DESIGN §5): the same checks as ingress, and the method must be a pure update.
+/// (`docs/modes.md`): the same checks as ingress, and the method must be a pure update.
 #[derive(Debug, Clone, Copy)]
 pub struct ChildCheck<'a> {
     /// The installed canisters.

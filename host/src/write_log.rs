@@ -1,4 +1,4 @@
-//! The write log: the ordered writes one call emitted (DESIGN §1, §7).
+//! The write log: the ordered writes one call emitted (`docs/modes.md`, `docs/limits.md`).
 //!
 //! A call never touches the store directly. Each write import the guest calls
 //! (`counter_add`, `map_put`, `map_remove`, `list_push`) appends one [`Op`] to the call's
@@ -19,7 +19,7 @@
 
 use thiserror::Error;
 
-/// One write a call emitted. Names, keys and values are byte strings (DESIGN §3).
+/// One write a call emitted. Names, keys and values are byte strings (`docs/modes.md`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     /// `counter_add`: add `delta` to entry `key` of counter `name` (empty key: a plain counter).
@@ -78,7 +78,7 @@ impl Op {
     }
 }
 
-/// Per-call caps on a [`WriteLog`] (DESIGN §7). [`Default`] gives 16,384 ops and 4 MiB.
+/// Per-call caps on a [`WriteLog`] (`docs/limits.md`). [`Default`] gives 16,384 ops and 4 MiB.
 ///
 /// Both caps are `u32`, so an op's index within its call, and the length of any name, key or
 /// value, always fit a `u32`: [`crate::merge`] and [`crate::store`] rely on that.
@@ -101,7 +101,7 @@ pub struct LogLimits {
 }
 
 impl LogLimits {
-    /// The defaults of DESIGN §7: 16,384 ops, 4 MiB.
+    /// The defaults of `docs/limits.md`: 16,384 ops, 4 MiB.
     pub const DEFAULT: LogLimits = LogLimits {
         max_ops: 16_384,
         max_bytes: 4 << 20,

@@ -1,6 +1,6 @@
 ;; Every import of the ABI, called with all-zero arguments, from two exports each:
 ;; `canister_update NAME` writes once (list_push) and then calls NAME; `canister_query NAME`
-;; only calls NAME. The tests run them in every mode and check the mode rules (DESIGN §7).
+;; only calls NAME. The tests run them in every mode and check the mode rules (`docs/guest-abi.md`).
 (module
   (import "ic0" "msg_arg_data_size" (func $msg_arg_data_size (result i32)))
   (import "ic0" "msg_arg_data_copy" (func $msg_arg_data_copy (param i32 i32 i32)))

@@ -3,6 +3,10 @@ use candid_parser::syntax::IDLProg;
 use quickcheck::{quickcheck, Arbitrary, Gen, TestResult};
 
 const LEDGER: &str = include_str!("../../../tests/fixtures/ledger.did");
+/// Internet Identity's archive `.did`, `write_entry` tagged `pure_update key(0)`.
+const II_ARCHIVE: &str = include_str!("../../../tests/fixtures/ii_archive.did");
+/// The ICRC-1 ledger's `.did`, as published.
+const ICRC1_LEDGER: &str = include_str!("../../../tests/fixtures/icrc1_ledger.did");
 
 /// `file:line:col: message` of the error `src` gives, with `file` = `t.did`.
 fn error(src: &str) -> String {
@@ -247,6 +251,79 @@ fn ledger_is_accepted_and_emits_standard_candid() {
         Did::parse("out.did", did.standard()).unwrap().standard(),
         did.standard()
     );
+}
+
+/// A class service (`service : (Init) -> ...`), its methods written in place or named by
+/// a type: tags and keys are read, the init arguments kept, and the standard form has the
+/// tag comment above a `oneway` method, the class intact, and reads back to itself.
+#[test]
+fn class_services_take_tags_in_both_shapes() {
+    let methods = "{\n  log : (user : principal, event : text) -> () pure_update key(user);\n  \
+                   count : (principal) -> (nat64) query;\n}";
+    for src in [
+        format!("type Init = record {{ owner : principal }}\nservice : (init : Init) -> {methods}"),
+        format!("type Init = record {{ owner : principal }};\ntype S = service {methods};\nservice : (init : Init) -> S"),
+    ] {
+        let did = Did::parse("t.did", &src).unwrap_or_else(|e| panic!("{e}\n{src}"));
+        let i = did.interface();
+        let log = i.method("log").unwrap();
+        assert_eq!((log.mode, log.keys.clone()), (Mode::PureUpdate, vec![0]));
+        assert_eq!(i.method("count").unwrap().mode, Mode::Query);
+        assert_eq!(i.init_args().len(), 1);
+        assert_eq!(i.init_args()[0].name.as_deref(), Some("init"));
+        let standard = did.standard();
+        assert!(
+            standard.contains("  // @pure_update key(user)\n  log : (user : principal, event : text) -> () oneway;"),
+            "{standard}"
+        );
+        assert!(standard.contains("service : (init : Init) -> "), "{standard}");
+        let stock: IDLProg = standard.parse().unwrap();
+        candid_parser::check_prog(&mut TypeEnv::new(), &stock).unwrap();
+        let again = Did::parse("out.did", standard).unwrap();
+        assert_eq!(again.standard(), standard);
+        assert_eq!(again.interface().method("log").unwrap().keys, vec![0]);
+    }
+}
+
+/// Internet Identity's archive: a class service whose last type definition has no `;`.
+#[test]
+fn ii_archive_tagged_is_accepted() {
+    let did = Did::parse("ii_archive.did", II_ARCHIVE).unwrap();
+    let i = did.interface();
+    let write = i.method("write_entry").unwrap();
+    assert_eq!(
+        (write.mode, write.keys.clone()),
+        (Mode::PureUpdate, vec![0])
+    );
+    assert_eq!(i.method("status").unwrap().mode, Mode::Update);
+    assert_eq!(i.method("get_entries").unwrap().mode, Mode::Query);
+    assert_eq!(i.init_args().len(), 1);
+    assert!(did.standard().contains(
+        "  // @pure_update key(0)\n  write_entry : (Anchor, Timestamp, blob) -> () oneway;"
+    ));
+    assert_eq!(
+        Did::parse("out.did", did.standard()).unwrap().standard(),
+        did.standard()
+    );
+    // The same call's key, whichever form its anchor is written in.
+    let a = i.decode_text("write_entry", "(7, 1, blob \"x\")").unwrap();
+    let b = i
+        .decode_text("write_entry", "(7 : nat64, 2, blob \"y\")")
+        .unwrap();
+    assert_eq!(a.keys, b.keys);
+}
+
+/// The ICRC-1 ledger: every update replies, so no method can be a pure update; the file
+/// is accepted as it is, its init argument named.
+#[test]
+fn icrc1_ledger_is_accepted_untagged() {
+    let did = Did::parse("icrc1_ledger.did", ICRC1_LEDGER).unwrap();
+    let i = did.interface();
+    assert!(i.methods().all(|m| m.mode != Mode::PureUpdate));
+    assert_eq!(i.method("icrc1_transfer").unwrap().mode, Mode::Update);
+    assert_eq!(i.init_args()[0].name.as_deref(), Some("ledger_arg"));
+    assert_eq!(i.methods().count(), 24);
+    assert!(!did.standard().contains("@pure_update"));
 }
 
 /// Found by `cargo fuzz`: candid_parser prints a NUL in a quoted name as `\0`, which it

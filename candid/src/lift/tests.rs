@@ -98,6 +98,35 @@ fn service_named_by_a_type_is_the_main_service() {
     assert_eq!(tags(src)[0].0, "f");
 }
 
+/// Candid lets the last definition drop its `;` (Internet Identity's archive `.did` does):
+/// the `service` after it is still the main service, in every form.
+#[test]
+fn main_service_after_a_definition_without_semicolon() {
+    for src in [
+        "type A = record {}\nservice : (A) -> { f : () -> () pure_update }",
+        "type A = record {}\nservice : { f : () -> () pure_update }",
+        "type A = record {}\nservice named : (a : A) -> { f : () -> () pure_update }",
+        "type S = service { f : () -> () pure_update };\ntype A = nat\nservice : (A) -> S",
+        "type A = record {}\nservice : (A) -> {\n  // @pure_update\n  f : () -> () oneway;\n}",
+    ] {
+        assert_eq!(tags(src).len(), 1, "{src}");
+        assert_eq!(tags(src)[0].0, "f", "{src}");
+    }
+}
+
+/// A service type among the init arguments is not the main service.
+#[test]
+fn a_service_type_in_init_arguments_is_not_the_main_service() {
+    let src = "type A = nat\nservice : (peer : service { g : () -> () pure_update }) -> {}";
+    let err = lift(src).unwrap_err();
+    assert!(
+        err.message
+            .contains("not a method of the canister's service"),
+        "{}",
+        err.message
+    );
+}
+
 #[test]
 fn both_forms_on_one_method_is_an_error() {
     let src = "service : {\n  // @pure_update\n  f : () -> () pure_update;\n}";

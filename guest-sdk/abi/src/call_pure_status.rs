@@ -1,6 +1,6 @@
 //! The codes `commute.call_pure` returns.
 //!
-//! DESIGN §5 says only "0 queued; non-zero: invalid". These constants give the non-zero
+//! The ABI promises only "0 queued; non-zero: refused". These constants give the non-zero
 //! values names so the host can say why and the guest SDK can report it; a guest must
 //! still treat *every* non-zero value as "refused, nothing queued".
 //!

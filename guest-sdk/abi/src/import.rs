@@ -123,7 +123,7 @@ pub enum Class {
 
 impl Class {
     /// Whether a call in `mode` may use an import of this class. The host traps a call
-    /// that uses a forbidden import, naming the method and the import (DESIGN §7).
+    /// that uses a forbidden import, naming the method and the import (`docs/guest-abi.md`).
     ///
     /// | class | init | update | oneway | query | pure update |
     /// | --- | --- | --- | --- | --- | --- |
@@ -158,7 +158,7 @@ impl Class {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Param {
-    /// The parameter's name in DESIGN §8 (documentation only; wasm has no names).
+    /// The parameter's name in `docs/guest-abi.md` (documentation only; wasm has no names).
     pub name: &'static str,
     /// Its wasm type.
     pub ty: ValType,
@@ -213,7 +213,7 @@ impl Import {
     }
 }
 
-/// `module.name(param: type, ...) -> result`, the form DESIGN §8 and error messages use.
+/// `module.name(param: type, ...) -> result`, the form `docs/guest-abi.md` and error messages use.
 impl fmt::Display for Import {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}(", self.module, self.name)?;

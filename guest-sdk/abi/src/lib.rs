@@ -1,6 +1,6 @@
 //! The guest ABI of commute, written down once.
 //!
-//! A commute canister is a wasm module that imports the functions of DESIGN §8 from the
+//! A commute canister is a wasm module that imports the functions of `docs/guest-abi.md` from the
 //! modules `ic0` and `commute`, and exports its methods as `canister_query NAME`,
 //! `canister_update NAME` and `canister_init`. This crate is that contract as data:
 //!

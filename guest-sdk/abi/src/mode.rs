@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// The mode a call runs in (DESIGN §2). It decides which imports the call may use
+/// The mode a call runs in (`docs/modes.md`). It decides which imports the call may use
 /// ([`Class::allowed_in`](crate::Class::allowed_in)).
 ///
 /// ```

@@ -1,4 +1,4 @@
-//! [`IMPORTS`]: the table of DESIGN §8, the one place the ABI's imports are written down.
+//! [`IMPORTS`]: the table of `docs/guest-abi.md`, the one place the ABI's imports are written down.
 
 use crate::import::{Class, Import, Module, Param, ValType};
 
@@ -28,7 +28,8 @@ macro_rules! import {
     };
 }
 
-/// Every import a commute canister may use, `ic0` first, each module in DESIGN §8's order.
+/// Every import a commute canister may use, `ic0` first, each module in the order of
+/// `docs/guest-abi.md`.
 ///
 /// Invariant (A): `(module, name)` is unique. Invariant (B): the `ic0` rows have the
 /// Internet Computer System API's names and 32-bit signatures. Both are tested, and a test

@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use crate::export::{self, Kind};
 use crate::{import, Class, Mode, Module, ValType, IMPORTS};
 
-/// The whole table as DESIGN §8 writes it, one line per import (golden: a change to the
+/// The whole table as `docs/guest-abi.md` writes it, one line per import (golden: a change to the
 /// ABI must change this list on purpose).
 const GOLDEN: &[&str] = &[
     "ic0.msg_arg_data_size() -> i32",
@@ -95,8 +95,8 @@ fn classes_are_as_designed() {
     }
 }
 
-/// DESIGN §7: "In a pure call every read import, and `msg_reply*`, traps [...]. In a
-/// query every write import traps." Pinned as the full matrix.
+/// `docs/guest-abi.md`: a pure update may not read or reply, a query may not write or
+/// call. Pinned as the full matrix.
 #[test]
 fn mode_matrix() {
     use Mode::*;
@@ -159,90 +159,134 @@ fn exports_round_trip() {
     assert_eq!(export::parse("canister_heartbeat"), None);
 }
 
-/// Reads DESIGN §8 itself (in `shared/` beside the repository, where CI and developers
-/// have it) and checks the table against it, so the document and the code cannot drift.
-#[test]
-fn table_matches_design_document() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/DESIGN.md");
-    let Ok(design) = std::fs::read_to_string(path) else {
-        eprintln!("note: {path} not found; the golden table test still pins the ABI");
-        return;
-    };
-    let section = design
-        .split("## 8. Guest ABI")
+/// The section of `docs/guest-abi.md` under the heading `heading`, up to the next heading
+/// of the same or a higher level.
+fn doc_section<'a>(doc: &'a str, heading: &str) -> &'a str {
+    let level = heading.split(' ').next().unwrap_or("");
+    let body = doc
+        .split(&format!("\n{heading}\n"))
         .nth(1)
-        .and_then(|s| s.split("\n## ").next())
-        .expect("DESIGN.md has a section 8");
-
-    // ic0: the names listed after "Imports from module **`ic0`**".
-    let ic0_list = section
-        .split("Imports from module **`ic0`**")
-        .nth(1)
-        .and_then(|s| s.split("Any other import").next())
-        .expect("DESIGN §8 lists the ic0 imports");
-    let ic0_names: BTreeSet<&str> = ic0_list
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .filter(|s| s.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        .collect();
-    let table_ic0: BTreeSet<&str> = IMPORTS
-        .iter()
-        .filter(|i| i.module == Module::Ic0)
-        .map(|i| i.name)
-        .collect();
-    assert_eq!(ic0_names, table_ic0);
-
-    // commute: the rows "| `name` | `(a, b: i64) -> i32` | notes |".
-    let mut rows = 0;
-    for line in section.lines() {
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells.len() < 4 || !cells[2].starts_with("`(") {
-            continue;
+        .unwrap_or_else(|| panic!("docs/guest-abi.md has no `{heading}`"));
+    let mut end = body.len();
+    for (i, _) in body.match_indices('\n') {
+        let next = &body[i + 1..];
+        let hashes = next.len() - next.trim_start_matches('#').len();
+        if hashes > 0 && hashes <= level.len() && next[hashes..].starts_with(' ') {
+            end = i;
+            break;
         }
-        rows += 1;
-        let name = cells[1].trim_matches('`');
-        let sig = cells[2].trim_matches('`');
-        let (params, result) = match sig.split_once(" -> ") {
-            Some((p, r)) => (p, Some(r)),
-            None => (sig, None),
-        };
-        let want_params: Vec<(String, ValType)> = params
-            .trim_start_matches('(')
-            .trim_end_matches(')')
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| match p.split_once(':') {
-                Some((n, t)) => (n.trim().to_owned(), parse_ty(t.trim())),
-                None => (p.to_owned(), ValType::I32),
-            })
-            .collect();
-        let want_result: Vec<ValType> = result.map(parse_ty).into_iter().collect();
-        let got = import("commute", name)
-            .unwrap_or_else(|| panic!("DESIGN §8 has commute.{name}, the table does not"));
-        let got_params: Vec<(String, ValType)> = got
-            .params
-            .iter()
-            .map(|p| (p.name.to_owned(), p.ty))
-            .collect();
-        assert_eq!(got_params, want_params, "parameters of {name}");
-        assert_eq!(got.results, want_result.as_slice(), "result of {name}");
     }
-    let table_commute = IMPORTS
-        .iter()
-        .filter(|i| i.module == Module::Commute)
-        .count();
-    assert_eq!(
-        rows, table_commute,
-        "DESIGN §8 and the table list different commute imports"
-    );
+    &body[..end]
+}
+
+/// The rows of the first table in `section` after its header and separator lines, each
+/// split into trimmed cells.
+fn table_rows(section: &str) -> Vec<Vec<&str>> {
+    section
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .collect()
+}
+
+/// Reads the user documentation of the ABI, `docs/guest-abi.md`, and checks its import
+/// tables (name, signature, class) and its mode table against [`IMPORTS`] and
+/// [`Class::allowed_in`], so the page and the code cannot drift.
+#[test]
+fn table_matches_user_documentation() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/guest-abi.md");
+    let doc = std::fs::read_to_string(path).expect("docs/guest-abi.md is in the repository");
+    for module in [Module::Ic0, Module::Commute] {
+        let section = doc_section(&doc, &format!("### Module `{module}`"));
+        let rows = table_rows(section);
+        let names: Vec<&str> = rows.iter().map(|r| r[0].trim_matches('`')).collect();
+        let table: Vec<&str> = IMPORTS
+            .iter()
+            .filter(|i| i.module == module)
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names, table, "the imports of `{module}`, in order");
+        for row in &rows {
+            let name = row[0].trim_matches('`');
+            let sig = row[1].trim_matches('`');
+            let (params, result) = match sig.split_once(" -> ") {
+                Some((p, r)) => (p, Some(r)),
+                None => (sig, None),
+            };
+            let want_params: Vec<(String, ValType)> = params
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once(':') {
+                    Some((n, t)) => (n.trim().to_owned(), parse_ty(t.trim())),
+                    None => (p.to_owned(), ValType::I32),
+                })
+                .collect();
+            let want_result: Vec<ValType> = result.map(parse_ty).into_iter().collect();
+            let got = import(module.as_str(), name).unwrap();
+            let got_params: Vec<(String, ValType)> = got
+                .params
+                .iter()
+                .map(|p| (p.name.to_owned(), p.ty))
+                .collect();
+            assert_eq!(got_params, want_params, "parameters of {module}.{name}");
+            assert_eq!(
+                got.results,
+                want_result.as_slice(),
+                "result of {module}.{name}"
+            );
+            assert_eq!(
+                format!("{:?}", got.class).to_lowercase(),
+                row[2],
+                "class of {module}.{name}"
+            );
+        }
+    }
+
+    let section = doc_section(&doc, "## Which mode may use which import");
+    let rows = table_rows(section);
+    let header: Vec<&str> = section
+        .lines()
+        .find(|l| l.starts_with('|'))
+        .unwrap()
+        .trim_matches('|')
+        .split('|')
+        .map(str::trim)
+        .collect();
+    let modes = [
+        Mode::Init,
+        Mode::Update,
+        Mode::Oneway,
+        Mode::Query,
+        Mode::PureUpdate,
+    ];
+    assert_eq!(header[1..], modes.map(Mode::as_str));
+    let classes = [
+        Class::Context,
+        Class::Arg,
+        Class::Reply,
+        Class::Read,
+        Class::Write,
+        Class::Call,
+        Class::Diagnostics,
+    ];
+    assert_eq!(rows.len(), classes.len());
+    for (row, class) in rows.iter().zip(classes) {
+        assert_eq!(row[0], format!("{class:?}").to_lowercase());
+        for (cell, mode) in row[1..].iter().zip(modes) {
+            let want = if class.allowed_in(mode) { "yes" } else { "no" };
+            assert_eq!(*cell, want, "{class:?} in {mode}");
+        }
+    }
 }
 
 fn parse_ty(t: &str) -> ValType {
     match t {
         "i32" => ValType::I32,
         "i64" => ValType::I64,
-        other => panic!("unknown type {other} in DESIGN §8"),
+        other => panic!("unknown type {other} in docs/guest-abi.md"),
     }
 }

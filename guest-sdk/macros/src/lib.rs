@@ -3,7 +3,7 @@
 //!
 //! Each macro leaves the function as written and adds an exported wrapper that decodes the
 //! Candid arguments from `msg_arg_data`, calls the function, and (for queries and updates)
-//! encodes the result and replies. The export names follow DESIGN §8 and are taken from
+//! encodes the result and replies. The export names follow `docs/guest-abi.md` and are taken from
 //! `commute_abi::export`.
 //!
 //! [commute-cdk]: https://docs.rs/commute-cdk

@@ -11,7 +11,7 @@ use crate::stable::{read_hint, Storable};
 /// stable-structures' `StableBTreeMap`: `insert` and `remove` return nothing, so that pure
 /// updates, which cannot read, can use them; `len` walks the keys.
 ///
-/// When parallel calls write the same key, the call accepted last wins (DESIGN §3).
+/// When parallel calls write the same key, the call accepted last wins (`docs/modes.md`).
 ///
 /// ```
 /// use commute_cdk::stable::Map;

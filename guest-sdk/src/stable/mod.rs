@@ -26,7 +26,7 @@
 //! differs from stable-structures: `insert` and `remove` return nothing (a pure update
 //! cannot see the old value), and there is no `set` or `pop` on lists.
 //!
-//! # How writes of parallel calls merge (DESIGN §3)
+//! # How writes of parallel calls merge (`docs/modes.md`)
 //!
 //! - counters: the exact sum of every `add`, as an `i128` (wrapping at 2^127);
 //! - maps: per key, the write of the call accepted last wins; within one call, the later

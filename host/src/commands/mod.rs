@@ -6,6 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod did;
 pub(crate) mod dump;
 pub(crate) mod install;
+pub(crate) mod new;
 pub(crate) mod root;
 pub(crate) mod serve;
 pub(crate) mod status;

@@ -52,7 +52,7 @@ pub struct Call<'a> {
 }
 
 /// A pure call fired by `call_pure` and accepted by [`ChildCalls::validate`]; queued when
-/// the parent's writes commit (DESIGN §5).
+/// the parent's writes commit (`docs/modes.md`).
 ///
 /// # Examples
 ///

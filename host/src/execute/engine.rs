@@ -48,7 +48,7 @@ pub(super) enum Allocation {
     OnDemand,
 }
 
-/// wasmtime configured as DESIGN §7 requires, with [`Limits`] and the host side of every
+/// wasmtime configured as `docs/limits.md` requires, with [`Limits`] and the host side of every
 /// import of [`commute_abi::IMPORTS`]. Cheap to clone, and shared by every thread.
 ///
 /// The configuration and why each setting is there are in the [`crate::execute`] module
@@ -253,7 +253,7 @@ impl Engine {
     /// let engine = Engine::new(Limits::default())?;
     /// let wasm = wat::parse_str(r#"(module (import "env" "abort" (func)) (memory (export "memory") 1))"#)?;
     /// let err = engine.compile(&wasm).unwrap_err();
-    /// assert_eq!(err.to_string(), "wasm imports env.abort, which is not in the commute ABI");
+    /// assert_eq!(err.to_string(), "wasm imports env.abort, which is not in the commute ABI (docs/guest-abi.md)");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, ExecuteError> {

@@ -1,10 +1,10 @@
 //! Bounds-checked ranges of guest memory (invariant (G) of [`crate::execute`]).
 //!
 //! Every pointer and length an import receives is an `i32` that wasm means as a `u32`
-//! (DESIGN §8: "pointers and lengths are i32 into memory 0"). [`GuestRange::new`] turns
-//! such a pair into a byte range and checks it against the memory's current size, with
-//! checked arithmetic, before anything is read or written; a range that does not fit is a
-//! [`OutOfBounds`] and the import traps with its message.
+//! (`docs/guest-abi.md`: "pointers and lengths are `i32` offsets into memory 0").
+//! [`GuestRange::new`] turns such a pair into a byte range and checks it against the
+//! memory's current size, with checked arithmetic, before anything is read or written; a
+//! range that does not fit is a [`OutOfBounds`] and the import traps with its message.
 
 use std::ops::Range;
 

@@ -599,7 +599,7 @@ fn define_one(linker: &mut Linker<Host>, imp: &'static Import) -> wasmtime::Resu
             name,
             move |mut c: C<'_>, np: i32, nl: i32, ap: i32, al: i32, dst: i32, cap: i32| -> R<i32> {
                 allow(&c, imp)?;
-                // DESIGN §8: after_len -1 means "from the start" (after_ptr is ignored).
+                // `docs/guest-abi.md`: after_len -1 means "from the start" (after_ptr is ignored).
                 let from_start = al == -1;
                 let after = if from_start { (0, 0) } else { (ap, al) };
                 let (memory, [n, a]) = ranges(&mut c, imp, [(np, nl), after])?;

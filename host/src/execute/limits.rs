@@ -1,11 +1,11 @@
-//! [`Limits`]: the per-call caps of DESIGN §7.
+//! [`Limits`]: the per-call caps of `docs/limits.md`.
 
 use crate::write_log::LogLimits;
 
-/// Per-call caps (DESIGN §7). Going over one traps that call only; see invariant (E) of
+/// Per-call caps (`docs/limits.md`). Going over one traps that call only; see invariant (E) of
 /// [`crate::execute`].
 ///
-/// [`Default`] gives the defaults of DESIGN §7 and a fuel budget of
+/// [`Default`] gives the defaults of `docs/limits.md` and a fuel budget of
 /// [`Limits::DEFAULT_FUEL`].
 ///
 /// # Examples
@@ -51,7 +51,7 @@ impl Limits {
     /// ```
     pub const DEFAULT_FUEL: u64 = 1_000_000_000;
 
-    /// The defaults of DESIGN §7: 64 MiB of memory, 2 MiB of arguments, the default
+    /// The defaults of `docs/limits.md`: 64 MiB of memory, 2 MiB of arguments, the default
     /// [`LogLimits`], 256 child calls; and [`Limits::DEFAULT_FUEL`].
     ///
     /// ```

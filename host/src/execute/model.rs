@@ -7,7 +7,7 @@ use super::state::{StateError, StateView};
 use crate::write_log::Op;
 
 /// One canister's state, with writes applied one by one as one-at-a-time execution in
-/// seq order defines them (DESIGN §3).
+/// seq order defines them (`docs/modes.md`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Model {
     counters: BTreeMap<(Vec<u8>, Vec<u8>), i128>,

@@ -1,16 +1,16 @@
 //! [`Overlay`]: a call's own writes, laid over the committed state so that an update reads
-//! what it wrote (DESIGN §2, invariant (F) of [`crate::execute`]).
+//! what it wrote (`docs/modes.md`, invariant (F) of [`crate::execute`]).
 //!
 //! The overlay gets every op the call's [`WriteLog`](crate::write_log::WriteLog) gets, in
 //! the same order, and answers reads as the store would after committing the call alone
-//! on top of the committed state (the merge rules of DESIGN §3, within one call):
+//! on top of the committed state (the merge rules of `docs/modes.md`, within one call):
 //!
 //! - counter: committed value plus the call's deltas, wrapping at 2^127 as the store does;
 //! - map: the call's last `put` or `remove` of a key wins over the committed value;
 //!   `map_next_key` merges the call's keys with the committed ones, skipping keys the call
 //!   removed;
 //! - list: the call's pushes come after every committed element (the call's seq is above
-//!   every committed one, since updates are barriers: DESIGN §4).
+//!   every committed one, since updates are barriers: `docs/modes.md`).
 //!
 //! # Invariant
 //!

@@ -20,7 +20,7 @@ use crate::store::{StateReader, StoreError};
 #[error("{0}")]
 pub struct StateError(pub String);
 
-/// Committed state as one canister's call sees it: the read imports of DESIGN §8, with
+/// Committed state as one canister's call sees it: the read imports of `docs/guest-abi.md`, with
 /// names, keys and values as byte strings.
 ///
 /// An implementation must answer the same question the same way for the whole call (a
@@ -225,7 +225,7 @@ impl Refused {
     }
 }
 
-/// Validates a `call_pure` at the moment the guest makes it (DESIGN §5).
+/// Validates a `call_pure` at the moment the guest makes it (`docs/modes.md`).
 ///
 /// `Ok` holds the normalized argument bytes to queue with the child call; `Err` refuses
 /// it: the import returns [`Refused::code`] and nothing is queued. Answers must be a

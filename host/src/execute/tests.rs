@@ -408,7 +408,7 @@ fn write_flood_traps_and_keeps_nothing() {
     );
 }
 
-/// DESIGN §7: every read import and `msg_reply*` traps in a pure call, naming the method
+/// `docs/guest-abi.md`: every read import and `msg_reply*` traps in a pure call, naming the method
 /// and the import; the call's earlier write is dropped.
 #[test]
 fn pure_reads_and_replies_trap_naming_the_import() {
@@ -434,7 +434,7 @@ fn pure_reads_and_replies_trap_naming_the_import() {
     }
 }
 
-/// DESIGN §7: every write import (and `call_pure`) traps in a query, naming it.
+/// `docs/guest-abi.md`: every write import (and `call_pure`) traps in a query, naming it.
 #[test]
 fn query_writes_trap_naming_the_import() {
     let guest = compile(engine(), guest!("mode_probe"));
@@ -497,13 +497,13 @@ fn forbidden_import_is_refused_by_name() {
     );
     assert_eq!(
         err.to_string(),
-        "wasm imports ic0.stable64_write, which is not in the commute ABI"
+        "wasm imports ic0.stable64_write, which is not in the commute ABI (docs/guest-abi.md)"
     );
     let err =
         compile_err(r#"(module (import "env" "map_get" (func)) (memory (export "memory") 1))"#);
     assert_eq!(
         err.to_string(),
-        "wasm imports env.map_get, which is not in the commute ABI"
+        "wasm imports env.map_get, which is not in the commute ABI (docs/guest-abi.md)"
     );
 }
 
@@ -514,7 +514,7 @@ fn import_with_another_signature_or_kind_is_refused() {
     );
     assert_eq!(
         err.to_string(),
-        "wasm imports ic0.time as ic0.time() -> i32, but the ABI says ic0.time() -> i64"
+        "wasm imports ic0.time as ic0.time() -> i32, but the ABI says ic0.time() -> i64 (docs/guest-abi.md)"
     );
     let err = compile_err(
         r#"(module (import "commute" "list_len" (func (param i32 i32))) (memory (export "memory") 1))"#,
@@ -583,7 +583,7 @@ fn modules_without_memory_or_with_odd_entry_points_are_refused() {
     );
 }
 
-/// DESIGN §7: threads, relaxed SIMD and memory64 are off.
+/// `docs/limits.md`: threads, relaxed SIMD and memory64 are off.
 #[test]
 fn nondeterministic_features_are_refused() {
     for wat in [
@@ -599,7 +599,7 @@ fn nondeterministic_features_are_refused() {
     }
 }
 
-/// DESIGN §7: NaNs are canonicalized. sqrt(-1) gives the sign-bit NaN 0xffc00000 on x86;
+/// `docs/limits.md`: NaNs are canonicalized. sqrt(-1) gives the sign-bit NaN 0xffc00000 on x86;
 /// canonicalized, every machine gives 0x7fc00000.
 #[test]
 fn nans_are_canonical() {

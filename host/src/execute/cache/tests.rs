@@ -144,7 +144,7 @@ fn a_loaded_module_passes_the_same_checks() {
     let err = engine.module(&bad, Some(dir.path())).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "wasm imports env.abort, which is not in the commute ABI"
+        "wasm imports env.abort, which is not in the commute ABI (docs/guest-abi.md)"
     );
     assert_eq!(engine.cache_stats(), stats(0, 0, 1));
 }

@@ -1,0 +1,164 @@
+//! `commute new`: the crate it writes passes its own unit test, builds to wasm32 as
+//! generated, installs with the `.did` it embeds, and answers a pure update, an update and
+//! a query.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn commute(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_commute"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run commute")
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `cargo ARGS` in the crate at `dir`, as a user runs it, but offline and into the
+/// examples' target directory: the generated crate has the examples' release profile and
+/// wasm stack flag and, given the repository's `Cargo.lock`, their dependency versions,
+/// so every dependency is already built there and only the new crate compiles.
+fn cargo(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd =
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")));
+    cmd.current_dir(dir)
+        .args(args)
+        .arg("--offline")
+        .env("CARGO_TARGET_DIR", repo().join("target/wasm-examples"));
+    // The outer build's flags (coverage, a wrapper, a host CPU) are not the canister's.
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        let outer = [
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "RUSTC_WRAPPER",
+            "RUSTC_WORKSPACE_WRAPPER",
+        ]
+        .contains(&name.as_ref())
+            || [
+                "CARGO_BUILD_",
+                "CARGO_PROFILE_",
+                "CARGO_TARGET_",
+                "CARGO_LLVM_COV",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p));
+        if outer && name != "CARGO_TARGET_DIR" {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.output().expect("run cargo")
+}
+
+#[test]
+fn a_new_canister_tests_builds_installs_and_answers() {
+    // Inside this repository's target directory on purpose: the crate's own `[workspace]`
+    // table must keep it out of the repository's workspace above it.
+    let parent = Path::new(env!("CARGO_TARGET_TMPDIR")).join("commute-new");
+    let krate = parent.join("mycan");
+    if krate.exists() {
+        std::fs::remove_dir_all(&krate).unwrap();
+    }
+    std::fs::create_dir_all(&parent).unwrap();
+
+    let out = ok(commute(&parent, &["new", "mycan"]), "commute new");
+    let sdk = std::fs::canonicalize(repo().join("guest-sdk")).unwrap();
+    assert!(
+        out.starts_with(&format!(
+            "created mycan/ (commute-cdk at {})\n",
+            sdk.display()
+        )),
+        "{out}"
+    );
+    let again = commute(&parent, &["new", "mycan"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(again.stderr).unwrap(),
+        "error: mycan: already exists\n"
+    );
+
+    std::fs::copy(repo().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    // Without debug info: the same test, half the disk (some 170 MB) in the shared target.
+    let tested = ok(
+        cargo(
+            &krate,
+            &["test", "--quiet", "--config", "profile.dev.debug=false"],
+        ),
+        "cargo test",
+    );
+    assert!(tested.contains("test result: ok. 1 passed"), "{tested}");
+    ok(
+        cargo(
+            &krate,
+            &[
+                "build",
+                "--quiet",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--release",
+            ],
+        ),
+        "cargo build",
+    );
+    let wasm = repo().join("target/wasm-examples/wasm32-unknown-unknown/release/mycan.wasm");
+
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--data-dir", data.path().to_str().unwrap()];
+        all.extend_from_slice(args);
+        ok(commute(&krate, &all), &format!("commute {args:?}"))
+    };
+    // No `--did`: the wasm embeds the `.did`, its tag and key included.
+    assert_eq!(
+        run(&["install", "mycan", "--wasm", wasm.to_str().unwrap()]),
+        "installed mycan\n"
+    );
+    assert_eq!(
+        run(&["call", "mycan", "add", r#"("alice", 5)"#]),
+        "queued 1\n"
+    );
+    assert_eq!(
+        run(&["call", "mycan", "add", r#"("alice", 2)"#]),
+        "queued 2\n"
+    );
+    assert_eq!(
+        run(&["call", "mycan", "add", r#"("bob", 1)"#]),
+        "queued 3\n"
+    );
+    let round: serde_json::Value = serde_json::from_str(run(&["tick"]).trim()).unwrap();
+    assert_eq!(
+        (round["calls"].as_u64(), round["trapped"].as_u64()),
+        (Some(3), Some(0))
+    );
+    assert_eq!(
+        run(&["call", "mycan", "score", r#"("alice")"#]),
+        "(7 : nat64)\n"
+    );
+    assert_eq!(
+        run(&["call", "mycan", "reset", r#"("alice")"#]),
+        "(7 : nat64)\n"
+    );
+    assert_eq!(
+        run(&["call", "mycan", "score", r#"("alice")"#]),
+        "(0 : nat64)\n"
+    );
+    assert_eq!(
+        run(&["call", "mycan", "score", r#"("bob")"#]),
+        "(1 : nat64)\n"
+    );
+}
