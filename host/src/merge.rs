@@ -22,7 +22,8 @@
 //! of `i128`, the max of distinct clocks, and the union of disjoint bags). Clocks are
 //! distinct because seqs are: a delta knows the seqs it holds and refuses to merge with a
 //! delta that shares one ([`MergeError::DuplicateSeq`]), so no call is ever counted twice.
-//! Everything is kept in `BTreeMap`s, so no hash order can reach the state.
+//! Everything is kept in `BTreeMap`s (nested by canister, name and key, so that an op on an
+//! entry already held allocates nothing), so no hash order can reach the state.
 //!
 //! # Decisions
 //!
@@ -35,7 +36,6 @@
 //! This module imports only [`crate::write_log`]; its tests reach downstream into
 //! [`crate::store`] to check the committed state.
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
@@ -53,11 +53,65 @@ pub enum MergeError {
     },
 }
 
-/// A map or counter entry: `(canister, name, key)`.
-type EntryId = (String, Vec<u8>, Vec<u8>);
+/// Values by canister, then structure name, then `K` (an entry's key, or a list element's
+/// clock), in that order. Nested rather than keyed by `(canister, name, key)` tuples so that
+/// an op on an entry already held is found from the op's own slices, with no allocation:
+/// a round adds to the same few entries again and again. No inner map is ever left empty,
+/// so equal contents are equal values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Nested<K, V>(BTreeMap<String, BTreeMap<Vec<u8>, BTreeMap<K, V>>>);
 
-/// A list element: `(canister, name, seq, index)`.
-type ElementId = (String, Vec<u8>, u64, u32);
+impl<K, V> Default for Nested<K, V> {
+    fn default() -> Self {
+        Nested(BTreeMap::new())
+    }
+}
+
+impl<K: Ord, V> Nested<K, V> {
+    /// The entries of structure `name` of `canister`, made if missing: the caller leaves
+    /// at least one in it, or calls [`Nested::prune`].
+    fn slot(&mut self, canister: &str, name: &[u8]) -> &mut BTreeMap<K, V> {
+        if !self.0.contains_key(canister) {
+            self.0.insert(canister.to_owned(), BTreeMap::new());
+        }
+        let names = self.0.get_mut(canister).expect("inserted above");
+        if !names.contains_key(name) {
+            names.insert(name.to_vec(), BTreeMap::new());
+        }
+        names.get_mut(name).expect("inserted above")
+    }
+
+    /// Drops the entries of `name` of `canister`, and the canister's, if empty.
+    fn prune(&mut self, canister: &str, name: &[u8]) {
+        if let Some(names) = self.0.get_mut(canister) {
+            if names.get(name).is_some_and(BTreeMap::is_empty) {
+                names.remove(name);
+            }
+            if names.is_empty() {
+                self.0.remove(canister);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0
+            .values()
+            .flat_map(BTreeMap::values)
+            .map(BTreeMap::len)
+            .sum()
+    }
+
+    /// Every value with its canister, name and `K`, in that order.
+    fn iter(&self) -> impl Iterator<Item = (&str, &[u8], &K, &V)> {
+        self.0.iter().flat_map(|(canister, names)| {
+            names.iter().flat_map(move |(name, inner)| {
+                inner
+                    .iter()
+                    .map(move |(k, v)| (canister.as_str(), name.as_slice(), k, v))
+            })
+        })
+    }
+}
 
 /// The net effect of a set of calls on the stable structures.
 ///
@@ -94,9 +148,10 @@ type ElementId = (String, Vec<u8>, u64, u32);
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Delta {
     seqs: BTreeSet<u64>,
-    counters: BTreeMap<EntryId, i128>,
-    maps: BTreeMap<EntryId, Stamped>,
-    lists: BTreeMap<ElementId, Vec<u8>>,
+    counters: Nested<Vec<u8>, i128>,
+    maps: Nested<Vec<u8>, Stamped>,
+    /// List elements by clock `(seq, index)`.
+    lists: Nested<(u64, u32), Vec<u8>>,
 }
 
 /// A map write with the clock that orders it; `value: None` is a tombstone.
@@ -220,24 +275,14 @@ impl Delta {
                     name,
                     key,
                     delta: add,
-                } => {
-                    let id = (canister.to_owned(), name.clone(), key.clone());
-                    self.add_counter(id, i128::from(*add));
-                }
+                } => self.add_counter(canister, name, key, i128::from(*add)),
                 Op::MapPut { name, key, value } => {
-                    let id = (canister.to_owned(), name.clone(), key.clone());
-                    self.write_map(id, clock, Some(value.clone()));
+                    self.write_map(canister, name, key, clock, Some(value.clone()));
                 }
-                Op::MapRemove { name, key } => {
-                    let id = (canister.to_owned(), name.clone(), key.clone());
-                    self.write_map(id, clock, None);
-                }
+                Op::MapRemove { name, key } => self.write_map(canister, name, key, clock, None),
                 Op::ListPush { name, value } => {
-                    // `seq` is new to `self` (checked above), so the element id is too.
-                    self.lists.insert(
-                        (canister.to_owned(), name.clone(), seq, index),
-                        value.clone(),
-                    );
+                    // `seq` is new to `self` (checked above), so the element's clock is too.
+                    self.lists.slot(canister, name).insert(clock, value.clone());
                 }
             }
         }
@@ -313,14 +358,22 @@ impl Delta {
         // Insert the smaller side element by element: `BTreeMap::append` rebuilds the
         // larger tree, which made folding a round's calls one by one quadratic.
         self.seqs.extend(other.seqs);
-        for (id, add) in other.counters {
-            self.add_counter(id, add);
+        for (canister, name, key, &add) in other.counters.iter() {
+            self.add_counter(canister, name, key, add);
         }
-        for (id, write) in other.maps {
-            self.write_map(id, write.clock, write.value);
+        for (canister, names) in other.maps.0 {
+            for (name, keys) in names {
+                for (key, write) in keys {
+                    self.write_map(&canister, &name, &key, write.clock, write.value);
+                }
+            }
         }
-        // Disjoint seqs mean disjoint element ids: the union loses nothing.
-        self.lists.extend(other.lists);
+        // Disjoint seqs mean disjoint element clocks: the union loses nothing.
+        for (canister, names) in other.lists.0 {
+            for (name, elements) in names {
+                self.lists.slot(&canister, &name).extend(elements);
+            }
+        }
         Ok(())
     }
 
@@ -347,30 +400,41 @@ impl Delta {
     }
 
     /// Adds `add` to a counter entry, keeping (B): an entry summing to 0 is dropped.
-    fn add_counter(&mut self, id: EntryId, add: i128) {
-        match self.counters.entry(id) {
-            Entry::Occupied(mut sum) => {
-                *sum.get_mut() = sum.get().wrapping_add(add);
-                if *sum.get() == 0 {
-                    sum.remove();
+    fn add_counter(&mut self, canister: &str, name: &[u8], key: &[u8], add: i128) {
+        if add == 0 {
+            return;
+        }
+        let sums = self.counters.slot(canister, name);
+        match sums.get_mut(key) {
+            Some(sum) => {
+                *sum = sum.wrapping_add(add);
+                if *sum == 0 {
+                    sums.remove(key);
+                    self.counters.prune(canister, name);
                 }
             }
-            Entry::Vacant(slot) => {
-                if add != 0 {
-                    slot.insert(add);
-                }
+            None => {
+                sums.insert(key.to_vec(), add);
             }
         }
     }
 
     /// Writes a map entry at `clock` unless a later clock wrote it. Clocks are distinct
     /// across deltas with disjoint seqs (A), and within a call, so `>` decides.
-    fn write_map(&mut self, id: EntryId, clock: (u64, u32), value: Option<Vec<u8>>) {
-        match self.maps.entry(id) {
-            Entry::Occupied(mine) if mine.get().clock > clock => {}
-            Entry::Occupied(mut mine) => *mine.get_mut() = Stamped { clock, value },
-            Entry::Vacant(slot) => {
-                slot.insert(Stamped { clock, value });
+    fn write_map(
+        &mut self,
+        canister: &str,
+        name: &[u8],
+        key: &[u8],
+        clock: (u64, u32),
+        value: Option<Vec<u8>>,
+    ) {
+        let writes = self.maps.slot(canister, name);
+        match writes.get_mut(key) {
+            Some(mine) if mine.clock > clock => {}
+            Some(mine) => *mine = Stamped { clock, value },
+            None => {
+                writes.insert(key.to_vec(), Stamped { clock, value });
             }
         }
     }
@@ -466,7 +530,7 @@ impl Delta {
     pub fn counters(&self) -> impl Iterator<Item = CounterChange<'_>> {
         self.counters
             .iter()
-            .map(|((canister, name, key), &delta)| CounterChange {
+            .map(|(canister, name, key, &delta)| CounterChange {
                 canister,
                 name,
                 key,
@@ -493,7 +557,7 @@ impl Delta {
     pub fn maps(&self) -> impl Iterator<Item = MapChange<'_>> {
         self.maps
             .iter()
-            .map(|((canister, name, key), write)| MapChange {
+            .map(|(canister, name, key, write)| MapChange {
                 canister,
                 name,
                 key,
@@ -520,11 +584,11 @@ impl Delta {
     pub fn lists(&self) -> impl Iterator<Item = ListAppend<'_>> {
         self.lists
             .iter()
-            .map(|((canister, name, seq, index), value)| ListAppend {
+            .map(|(canister, name, &(seq, index), value)| ListAppend {
                 canister,
                 name,
-                seq: *seq,
-                index: *index,
+                seq,
+                index,
                 value,
             })
     }
