@@ -74,7 +74,14 @@ fn logger_end_to_end_across_processes() {
     }
     assert_eq!(cli.ok(&["status", &seqs[0].to_string()]), "pending\n");
 
-    let ticked = cli.ok(&["tick"]);
+    let out = cli.run(&["tick"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "",
+        "rounds ran: no notice"
+    );
+    let ticked = String::from_utf8(out.stdout).unwrap();
     let rounds: Vec<serde_json::Value> = ticked
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -102,13 +109,64 @@ fn logger_end_to_end_across_processes() {
     assert_eq!(cli.ok(&["root"]), format!("{root}\n"));
 
     let dump: serde_json::Value = serde_json::from_str(&cli.ok(&["dump", "logger"])).unwrap();
-    let events = dump["lists"][hex("events")].as_array().unwrap();
+    let events = dump["lists"]["events"].as_array().unwrap();
     assert_eq!(events.len(), 3);
-    assert_eq!(events[0], hex("signed in"));
+    assert_eq!(events[0], "signed in");
 }
 
-fn hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
+#[test]
+fn tick_with_nothing_pending_says_so_on_stderr_only() {
+    let cli = Cli::new();
+    let out = cli.run(&["tick"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "");
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), "nothing pending\n");
+}
+
+/// `dump` shows printable UTF-8 as text and other bytes as `0x` hex, in names, keys and
+/// values alike; `--hex` gives every one in hex, on one line.
+#[test]
+fn dump_shows_text_as_text_and_bytes_as_hex() {
+    let cli = Cli::new();
+    cli.install_logger();
+    // A principal whose bytes are text, one whose bytes are not UTF-8, and an event with a
+    // control character (BEL), which reads as bytes.
+    let alice = commute::Principal::from_slice(b"alice");
+    let binary = commute::Principal::from_slice(&[0xff, 0x01]);
+    for (user, event) in [(alice, "signed in"), (binary, "ring\\07")] {
+        let arg = format!("(principal \"{}\", \"{event}\")", user.to_text());
+        cli.ok(&["call", "logger", "log", &arg]);
+    }
+    cli.ok(&["tick"]);
+
+    let out = cli.ok(&["dump", "logger"]);
+    assert!(out.lines().count() > 1, "pretty-printed: {out}");
+    let readable: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        readable,
+        serde_json::json!({
+            "counters": {"events_per_user": {"alice": "1", "0xff01": "1"}},
+            "maps": {"last_event": {"alice": "signed in", "0xff01": "0x72696e6707"}},
+            "lists": {"events": ["signed in", "0x72696e6707"]},
+        })
+    );
+
+    let h = |b: &[u8]| hex::encode(b);
+    let out = cli.ok(&["dump", "--hex", "logger"]);
+    assert_eq!(out.lines().count(), 1, "one line: {out}");
+    let hex: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        hex,
+        serde_json::json!({
+            "counters": {h(b"events_per_user"): {h(b"alice"): "1", h(&[0xff, 0x01]): "1"}},
+            "maps": {h(b"last_event"): {h(b"alice"): h(b"signed in"), h(&[0xff, 0x01]): h(b"ring\x07")}},
+            "lists": {h(b"events"): [h(b"signed in"), h(b"ring\x07")]},
+        })
+    );
 }
 
 #[test]

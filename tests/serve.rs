@@ -307,7 +307,7 @@ fn ten_thousand_calls_from_eight_clients_equal_a_sequential_run() {
         format!("{}\n", reference.root().to_hex())
     );
     let dumped: serde_json::Value =
-        serde_json::from_str(&cli_ok(dir.path(), &["dump", "logger"])).unwrap();
+        serde_json::from_str(&cli_ok(dir.path(), &["dump", "--hex", "logger"])).unwrap();
     assert_eq!(dumped, reference.dump("logger").unwrap());
     let queued = cli_ok(
         dir.path(),

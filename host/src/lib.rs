@@ -37,6 +37,7 @@
 
 pub mod client;
 pub mod commit;
+pub mod dump;
 pub mod execute;
 pub mod host;
 pub mod merge;

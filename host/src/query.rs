@@ -176,6 +176,7 @@ impl Queries {
 
     /// The state of canister `name` as JSON: `{"counters":{..},"maps":{..},"lists":{..}}`,
     /// names, keys and values as hex, counter values as decimal strings, in a stable order.
+    /// [`crate::dump::readable`] turns it into the form `commute dump` prints.
     ///
     /// # Errors
     ///

@@ -1,20 +1,31 @@
-//! `commute dump NAME`.
+//! `commute dump NAME [--hex]`.
 
 use super::target::{self, Target};
 use std::path::Path;
 
-/// Print a canister's stable structures as JSON, bytes as hex, in a stable order.
+/// Print a canister's stable structures as JSON, in a stable order: names, keys and values
+/// as text where they are printable UTF-8, else as `0x` and hex.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DumpArgs {
     /// The canister.
     name: String,
+    /// Every name, key and value in hex, on one line: the form the HTTP API serves.
+    #[arg(long)]
+    hex: bool,
 }
 
 pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: DumpArgs) -> anyhow::Result<()> {
+    // Both a local host and a server give the hex form; the readable one is made from it
+    // here, so that it reads the same either way.
     let dump = match target::open(data_dir, url)? {
         Target::Local(host) => host.dump(&args.name)?,
         Target::Server(server) => server.dump(&args.name)?,
     };
-    println!("{dump}");
+    if args.hex {
+        println!("{dump}");
+    } else {
+        let readable = commute::dump::readable(&dump)?;
+        println!("{}", serde_json::to_string_pretty(&readable)?);
+    }
     Ok(())
 }

@@ -6,7 +6,8 @@ use commute::{Config, Host};
 use std::io::Write;
 use std::path::Path;
 
-/// Run rounds until nothing is pending; print one JSON object per round.
+/// Run rounds until nothing is pending; print one JSON object per round (with nothing
+/// pending, none, and `nothing pending` on stderr).
 #[derive(Debug, clap::Args)]
 pub(crate) struct TickArgs {
     /// Worker threads for pure rounds [default: the machine's cores].
@@ -41,7 +42,9 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow:
     let mut host = Host::open_with(data_dir, config)?;
     let mut out = std::io::stdout().lock();
     let mut failed = None;
+    let mut rounds = 0u64;
     host.tick(|report| {
+        rounds += 1;
         // Each round is committed and flushed before it is reported; print it as it lands.
         let line = serde_json::to_string(report).expect("a report serializes");
         if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
@@ -50,6 +53,11 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow:
     })?;
     if let Some(e) = failed {
         return Err(e).context("cannot write to stdout");
+    }
+    // Without it, an empty queue and a tick that did not run look the same to its user;
+    // stdout stays empty for scripts reading one line per round.
+    if rounds == 0 {
+        eprintln!("nothing pending");
     }
     Ok(())
 }

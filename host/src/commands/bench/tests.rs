@@ -1,4 +1,5 @@
-//! Tests of the benchmark's pieces: thread lists, the sampler, medians, interleaving.
+//! Tests of the benchmark's pieces: thread lists, the sampler, medians, interleaving,
+//! the verdict.
 //! No test here times anything.
 
 use super::rng::{SplitMix64, Zipf};
@@ -163,4 +164,87 @@ calls     syscall
     assert_eq!(super::syscalls::parse(named), [12, 3, 0, 0, 1002]);
     // Columns the other way round count nothing rather than misread.
     assert_eq!(super::syscalls::parse(summary), [0, 0, 0, 0, 0]);
+}
+
+#[test]
+fn every_measure_has_one_target_in_order() {
+    let measures: Vec<&str> = super::verdict::TARGETS.iter().map(|t| t.measure).collect();
+    assert_eq!(measures, super::MEASURES);
+    for target in &super::verdict::TARGETS {
+        assert!(!target.bounds.is_empty(), "{}", target.measure);
+        for bound in target.bounds {
+            assert!(bound.value().is_finite(), "{}", target.measure);
+        }
+    }
+}
+
+/// `(measure, target)` of each row of a markdown table whose first cell is a `measure`,
+/// its target in the last cell.
+fn doc_targets(table: &str) -> Vec<(String, String)> {
+    table
+        .lines()
+        .filter_map(|l| l.trim_start_matches("//!").trim().strip_prefix("| `"))
+        .map(|row| {
+            let cells: Vec<&str> = row.trim_end_matches('|').split(" | ").collect();
+            let measure = cells[0].trim_end_matches('`').to_string();
+            (measure, cells[cells.len() - 1].trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_docs_show_the_verdicts_targets() {
+    let expected: Vec<(String, String)> = super::verdict::TARGETS
+        .iter()
+        .map(|t| (t.measure.to_string(), t.doc()))
+        .collect();
+    let module_doc = include_str!("../bench.rs");
+    assert_eq!(
+        doc_targets(module_doc),
+        expected,
+        "the module doc of bench.rs"
+    );
+    // docs/bench.md: the table of "The measures", not the results further down.
+    let user_doc = include_str!("../../../../docs/bench.md");
+    let measures = user_doc
+        .split("## The measures")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/bench.md has a section `The measures`");
+    let table: String = measures
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with('|'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(doc_targets(&table), expected, "docs/bench.md");
+}
+
+#[test]
+fn the_verdict_shows_met_missed_and_missing_figures() {
+    use serde_json::json;
+    let lines = [
+        // Met at 2 threads, though the line's own figure is at 4.
+        json!({"measure": "speedup_uniform", "ratio": 2.9, "threads": 4,
+               "curve": [{"threads": 1, "ratio": 1.0}, {"threads": 2, "ratio": 1.933},
+                         {"threads": 4, "ratio": 2.9}]}),
+        // Not measured at 2 threads: no figure to judge, and why.
+        json!({"measure": "speedup_tiny", "ratio": 1.0, "threads": 1}),
+        json!({"measure": "growth", "ratio": 1.319}),
+        json!({"measure": "scheduler_ns_per_call", "value": 149.1}),
+        json!({"measure": "mm_syscalls_per_call", "value": null,
+               "why": "strace is not installed"}),
+        // Both bounds must hold: the first does, the second not.
+        json!({"measure": "serve_calls_per_s", "value": 22807.4, "speedup": 0.96}),
+    ];
+    let expected = "\
+measure                figure                target                         verdict    what it means
+speedup_uniform        1.933                 ≥ 1.9 at 2                     met        independent ~50 µs calls on 2 threads, times as fast as on 1
+speedup_tiny           —                     ≥ 1.8 at 2                     no figure  not measured at 2 threads, where the target is (--threads 1,2)
+growth                 1.319                 ≤ 1.3                          MISSED     cost per write at 10^6 entries vs at 10^4: near 1, state size barely matters
+scheduler_ns_per_call  149.1                 ≤ 1,000                        met        ns to order and dispatch one call by its keys, no wasm
+mm_syscalls_per_call   —                     ≤ 0.05                         no figure  strace is not installed
+serve_calls_per_s      22,807; speedup 0.96  ≥ 20,000 (value); speedup > 1  MISSED     calls/s to durable over HTTP from 64 clients; speedup: all cores vs 1 worker
+2 of 4 targets met
+";
+    assert_eq!(super::verdict::render(&lines), expected);
 }
