@@ -300,3 +300,25 @@ fn a_query_never_waits_for_the_round_in_flight() {
     );
     assert_eq!(query(&host, "logger", "events_len", "()"), "(1 : nat64)");
 }
+
+#[test]
+fn an_install_whose_did_disagrees_with_the_compiled_modes_is_refused_by_name() {
+    // `log` is a #[pure_update]; a .did calling it an update would have run it as one,
+    // and every call would have trapped ("did not reply").
+    let did = LOGGER.did.replace("pure_update key(user)", "");
+    assert_ne!(did, LOGGER.did, "the example's .did tags `log`");
+    let mut host = Host::temporary().unwrap();
+    let err = host
+        .install("logger", LOGGER.wasm, Some(("logger.did", &did)), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`log` is `update` in the .did")
+            && err.contains("#[pure_update]")
+            && !err.contains('\n'),
+        "{err}"
+    );
+    assert!(host.registry().get("logger").is_none(), "nothing installed");
+    // The .did the wasm was built with installs.
+    install(&mut host, &LOGGER);
+}

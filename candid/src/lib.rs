@@ -41,7 +41,9 @@ pub use interface::{Arg, ArgError, CallArgs, Interface, Method, Mode};
 pub use nesting::{MAX_DID_LEVELS, MAX_NESTING, PARSER_STACK_BYTES};
 pub use position::Position;
 pub use shared::SharedInterface;
-pub use wasm_section::{candid_service_section, SectionError, CANDID_SERVICE_SECTION};
+pub use wasm_section::{
+    candid_service_section, custom_section_text, SectionError, CANDID_SERVICE_SECTION,
+};
 
 /// Re-exported so users name the same `candid` types this crate uses.
 pub use candid;

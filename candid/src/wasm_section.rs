@@ -1,4 +1,5 @@
-//! Reading a `.did` embedded in a wasm module, as `dfx` and `ic-wasm` embed it.
+//! Reading text a wasm module carries in custom sections: a `.did` embedded as `dfx` and
+//! `ic-wasm` embed it, and the commute SDK's record of its methods' modes.
 
 use thiserror::Error;
 
@@ -12,8 +13,8 @@ pub enum SectionError {
     #[error("not a wasm module: {0}")]
     NotWasm(String),
     /// The section is there but is not UTF-8 text.
-    #[error("custom section `{CANDID_SERVICE_SECTION}` is not UTF-8 text")]
-    NotText,
+    #[error("custom section `{0}` is not UTF-8 text")]
+    NotText(String),
 }
 
 /// The text of the `icp:public candid:service` custom section of `wasm`, if it has one.
@@ -34,19 +35,42 @@ pub enum SectionError {
 /// assert!(candid_service_section(b"not wasm").is_err());
 /// ```
 pub fn candid_service_section(wasm: &[u8]) -> Result<Option<String>, SectionError> {
+    custom_section_text(wasm, CANDID_SERVICE_SECTION)
+}
+
+/// The text of the custom sections called `name` in `wasm`, concatenated in module order
+/// (a linker may leave one per object file), if it has any. Only the section headers are
+/// read, not the code.
+///
+/// # Errors
+///
+/// [`SectionError`] if `wasm` is not a wasm module or the sections are not UTF-8.
+///
+/// # Examples
+///
+/// ```
+/// use commute_did::custom_section_text;
+///
+/// assert_eq!(custom_section_text(b"\0asm\x01\0\0\0", "commute:modes").unwrap(), None);
+/// ```
+pub fn custom_section_text(wasm: &[u8], name: &str) -> Result<Option<String>, SectionError> {
+    let mut found: Option<Vec<u8>> = None;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(|e| SectionError::NotWasm(e.message().to_string()))?;
         match payload {
-            wasmparser::Payload::CustomSection(c) if c.name() == CANDID_SERVICE_SECTION => {
-                let text = std::str::from_utf8(c.data()).map_err(|_| SectionError::NotText)?;
-                return Ok(Some(text.to_string()));
+            wasmparser::Payload::CustomSection(c) if c.name() == name => {
+                found
+                    .get_or_insert_with(Vec::new)
+                    .extend_from_slice(c.data());
             }
             // Function bodies are skipped unparsed; stop at the end of the module.
             wasmparser::Payload::End(_) => break,
             _ => {}
         }
     }
-    Ok(None)
+    found
+        .map(|bytes| String::from_utf8(bytes).map_err(|_| SectionError::NotText(name.into())))
+        .transpose()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::store::faults::Faults;
 use crate::store::{StateReader, Store, StoreError};
 use crate::submit::{now_nanos, Args, Intake, SubmitError};
 use candid::Principal;
-use commute_did::{candid_service_section, Did, DidError, Mode};
+use commute_did::{candid_service_section, custom_section_text, Did, DidError, Mode};
 use serde_bytes::ByteBuf;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -397,6 +397,7 @@ impl Host {
                 )));
             }
         }
+        check_modes(wasm, &did).map_err(refuse)?;
         let first = self.registry.get(name).is_none();
         if !first && init_arg.is_some() {
             return Err(refuse(
@@ -896,6 +897,44 @@ impl Host {
     pub fn dump(&self, name: &str) -> Result<serde_json::Value, HostError> {
         self.queries().dump(name)
     }
+}
+
+/// Refuses a `.did` that gives a method another mode than the wasm was compiled for, as
+/// the SDK's macros record it (`commute:modes`): `update`, `oneway` and `pure_update` share
+/// one export name, so nothing else tells them apart before a call traps. A wasm without
+/// the record (not built with the SDK) is not checked.
+fn check_modes(wasm: &[u8], did: &Did) -> Result<(), String> {
+    use commute_abi::{export, Mode as Built};
+    let Some(text) = custom_section_text(wasm, export::MODES_SECTION).map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let records = export::parse_modes(&text).map_err(|line| {
+        let line: String = line.chars().take(80).collect();
+        format!(
+            "the wasm's `{}` section has a record that is not `MODE NAME`: `{line}`",
+            export::MODES_SECTION
+        )
+    })?;
+    for (built, method) in records {
+        let Some(declared) = did.interface().method(method).map(|m| m.mode) else {
+            continue;
+        };
+        let agree = match built {
+            Built::PureUpdate => declared == Mode::PureUpdate,
+            Built::Update => matches!(declared, Mode::Update | Mode::Oneway),
+            Built::Oneway => declared == Mode::Oneway,
+            Built::Query => matches!(declared, Mode::Query | Mode::CompositeQuery),
+            Built::Init => true,
+        };
+        if !agree {
+            return Err(format!(
+                "method `{method}` is `{declared}` in the .did but the wasm was compiled with \
+                 #[{built}]: the two must agree"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A round's calls, taken from the queue.

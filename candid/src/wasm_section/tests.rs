@@ -32,7 +32,22 @@ fn other_sections_are_ignored() {
 #[test]
 fn non_text_section_and_non_wasm_are_errors() {
     let wasm = module_with_section(CANDID_SERVICE_SECTION, b"\xff\xfe");
-    assert_eq!(candid_service_section(&wasm), Err(SectionError::NotText));
+    assert_eq!(
+        candid_service_section(&wasm),
+        Err(SectionError::NotText(CANDID_SERVICE_SECTION.into()))
+    );
     let err = candid_service_section(b"\0asm\x01\0\0\0\x00\x7f").unwrap_err();
     assert!(matches!(err, SectionError::NotWasm(_)), "{err}");
+}
+
+#[test]
+fn sections_of_one_name_are_concatenated() {
+    let mut wasm = module_with_section("commute:modes", b"query a\n");
+    wasm.extend_from_slice(&module_with_section("commute:modes", b"update b\n")[8..]);
+    assert_eq!(
+        custom_section_text(&wasm, "commute:modes")
+            .unwrap()
+            .as_deref(),
+        Some("query a\nupdate b\n")
+    );
 }

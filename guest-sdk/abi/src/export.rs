@@ -97,3 +97,51 @@ pub fn parse(export: &str) -> Option<(Kind, &str)> {
             .map(|name| (Kind::Update, name))
     }
 }
+
+/// The custom section in which the SDK's entry-point macros record the mode each method was
+/// compiled for, so that an install can refuse a `.did` that disagrees: `update`, `oneway`
+/// and `pure_update` share one export name, and a mismatch would otherwise show only as a
+/// trap at run time. One [`mode_record`] per method; the linker concatenates them.
+///
+/// ```
+/// assert_eq!(commute_abi::export::MODES_SECTION, "commute:modes");
+/// ```
+pub const MODES_SECTION: &str = "commute:modes";
+
+/// The record of [`MODES_SECTION`] for `method`, compiled for `mode`: `MODE NAME\n`.
+///
+/// ```
+/// use commute_abi::{export, Mode};
+///
+/// assert_eq!(export::mode_record(Mode::PureUpdate, "log"), "pure_update log\n");
+/// ```
+pub fn mode_record(mode: Mode, method: &str) -> String {
+    format!("{mode} {method}\n")
+}
+
+/// The `(mode, method)` pairs of a [`MODES_SECTION`]'s text, in the order written; `Err`
+/// with the first record that is not `MODE NAME` with a known mode.
+///
+/// ```
+/// use commute_abi::{export, Mode};
+///
+/// let text = "query count\npure_update log\n";
+/// assert_eq!(
+///     export::parse_modes(text),
+///     Ok(vec![(Mode::Query, "count"), (Mode::PureUpdate, "log")])
+/// );
+/// assert_eq!(export::parse_modes("sometimes log\n"), Err("sometimes log"));
+/// ```
+pub fn parse_modes(text: &str) -> Result<Vec<(Mode, &str)>, &str> {
+    text.lines()
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (mode, name) = line.split_once(' ').ok_or(line)?;
+            let mode = Mode::ALL
+                .into_iter()
+                .find(|m| m.as_str() == mode)
+                .ok_or(line)?;
+            Ok((mode, name))
+        })
+        .collect()
+}

@@ -209,8 +209,27 @@ pub(crate) fn expand(
     };
     fun.block.stmts.insert(0, enter);
 
+    // The mode this method is compiled for, in the wasm's `commute:modes` section, so an
+    // install whose `.did` says otherwise is refused by name instead of trapping later.
+    let record = (mode != Mode::Init).then(|| {
+        let bytes = commute_abi::export::mode_record(mode, &method).into_bytes();
+        let len = bytes.len();
+        let literal = syn::LitByteStr::new(&bytes, Span::call_site());
+        let section = commute_abi::export::MODES_SECTION;
+        let name = format_ident!("__COMMUTE_MODE_{}", wrapper.to_string().to_uppercase());
+        quote! {
+            #[cfg(target_arch = "wasm32")]
+            #[doc(hidden)]
+            #[used]
+            #[unsafe(link_section = #section)]
+            static #name: [u8; #len] = *#literal;
+        }
+    });
+
     Ok(quote! {
         #fun
+
+        #record
 
         #[doc(hidden)]
         #[cfg_attr(target_arch = "wasm32", unsafe(export_name = #export_name))]
