@@ -55,6 +55,13 @@ pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         e => e.into(),
     })?;
     let server = Server::start(host, args.listen, Signals::Handle)?;
+    if !server.addr().ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}, not a loopback address: anyone who can reach it can call canisters (installs and dumps need the token in {})",
+            server.addr(),
+            data_dir.join(commute::serve::TOKEN_FILE).display()
+        );
+    }
     let url_file = data_dir.join(URL_FILE);
     std::fs::write(&url_file, format!("{}\n", server.url()))
         .with_context(|| format!("{}: cannot write", url_file.display()))?;
