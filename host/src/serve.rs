@@ -125,30 +125,28 @@ impl Server {
         signals: Signals,
         config: ServeConfig,
     ) -> Result<Server, ServeError> {
-        let listener = std::net::TcpListener::bind(listen).map_err(|error| ServeError::Bind {
-            addr: listen,
-            error,
-        })?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let token = token::Token::create(host.data_dir()).map_err(|error| ServeError::Token {
-            path: host.data_dir().join(TOKEN_FILE).display().to_string(),
-            error,
-        })?;
-        let token_text = token.text().to_string();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("commute-http")
             // Handlers parse Candid text; its depth is bounded for this stack.
             .thread_stack_size(commute_did::PARSER_STACK_BYTES)
             .build()?;
-
+        // Binding and the signal handlers register with the runtime.
+        let entered = runtime.enter();
+        let listener = connection::bind(listen).map_err(|error| ServeError::Bind {
+            addr: listen,
+            error,
+        })?;
+        let addr = listener.local_addr()?;
+        let token = token::Token::create(host.data_dir()).map_err(|error| ServeError::Token {
+            path: host.data_dir().join(TOKEN_FILE).display().to_string(),
+            error,
+        })?;
+        let token_text = token.text().to_string();
         // Handlers in place before the address is known to anyone, so an early SIGTERM
         // still stops the server cleanly.
-        let signal = {
-            let _entered = runtime.enter();
-            Signal::new(signals)?
-        };
+        let signal = Signal::new(signals)?;
+        drop(entered);
         let max_arg_bytes = host.config().limits.arg_bytes;
         let data_dir = host.data_dir().display().to_string();
         let intake = host.intake().clone();
