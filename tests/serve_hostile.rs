@@ -393,6 +393,49 @@ fn a_foreign_origin_or_host_gets_403_on_every_json_endpoint() {
     assert_eq!(log_done(&client), 1);
 }
 
+/// Off loopback the server says so; its timeouts are set from the command line.
+#[test]
+fn serve_warns_off_loopback_and_takes_its_timeouts_from_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_commute"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--keep-alive-timeout",
+            "0.2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let mut warning = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut warning)
+        .unwrap();
+    let server = Serve {
+        child,
+        url: url.trim().to_string(),
+    };
+    assert!(
+        warning.starts_with("warning: listening on 0.0.0.0:") && warning.contains(TOKEN_FILE),
+        "{warning}"
+    );
+    let port = server.url.rsplit(':').next().unwrap();
+    let mut silent = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    silent.set_read_timeout(Some(PATIENCE)).unwrap();
+    assert!(
+        closed(&mut silent),
+        "--keep-alive-timeout 0.2 was not applied"
+    );
+}
+
 /// `commute serve` as a child process on a free loopback port.
 struct Serve {
     child: Child,
