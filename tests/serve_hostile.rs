@@ -340,7 +340,7 @@ fn a_foreign_origin_or_host_gets_403_on_every_json_endpoint() {
             "text/x-candid"
         };
         format!(
-            "{method} {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {token}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n{extra}\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: bearer {token}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n{extra}\r\n{body}",
             body.len()
         )
     };
@@ -378,6 +378,11 @@ fn a_foreign_origin_or_host_gets_403_on_every_json_endpoint() {
     let own = format!("origin: http://localhost:{port}\r\n");
     let at = format!("localhost:{port}");
     assert_eq!(raw(&server, &request("GET", "/root", "", &own, &at)).0, 200);
+    // With the token (its scheme's name in any case), a dump from the own origin passes.
+    assert_eq!(
+        raw(&server, &request("GET", "/dump/logger", "", &own, &at)).0,
+        200
+    );
     // A write a page may send unasked (a CORS simple request) is refused too.
     let simple = format!(
         "POST /submit/logger/log HTTP/1.1\r\nhost: {host}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{LOG}",

@@ -128,7 +128,9 @@ impl FromRequestParts<Arc<Shared>> for Operator {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(|v| v.trim().split_once(' '))
+            // The scheme's name is case-insensitive (RFC 9110).
+            .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token));
         let file = format!("{}/{}", shared.data_dir, super::TOKEN_FILE);
         match token {
             Some(token) if shared.token.matches(token.trim()) => Ok(Operator),
