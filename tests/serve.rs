@@ -23,6 +23,8 @@ const WAIT: Duration = Duration::from_secs(30);
 struct Serve {
     child: Child,
     url: String,
+    /// The token the server wrote to the data dir, for installs and dumps.
+    token: String,
 }
 
 impl Serve {
@@ -48,11 +50,12 @@ impl Serve {
             url.starts_with("http://127.0.0.1:"),
             "serve printed {line:?}"
         );
-        Serve { child, url }
+        let token = commute::client::read_token(dir).expect("the server's token");
+        Serve { child, url, token }
     }
 
     fn client(&self) -> Client {
-        Client::new(&self.url)
+        Client::new(&self.url).with_token(&self.token)
     }
 
     fn kill(mut self) {
@@ -466,13 +469,14 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
     // A body far over the cap is refused from its declared length, before any of it is sent.
     let raw = raw_request(
         &server.url,
-        "POST /submit/logger/log HTTP/1.1\r\nhost: x\r\ncontent-length: 1099511627776\r\n\r\n",
+        "POST /submit/logger/log HTTP/1.1\r\ncontent-type: text/x-candid\r\ncontent-length: 1099511627776\r\n\r\n",
     );
     assert!(raw.starts_with("HTTP/1.1 413"), "{raw}");
     assert!(raw.contains("over the cap"), "{raw}");
     let (s, m) = status_of(
         agent
             .post(format!("{}/install/other", server.url))
+            .header("authorization", format!("Bearer {}", server.token))
             .content_type("application/json")
             .send("{not json"),
     );
@@ -484,6 +488,7 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
     let (s, m) = status_of(
         agent
             .post(format!("{}/install/other", server.url))
+            .header("authorization", format!("Bearer {}", server.token))
             .send_json(serde_json::json!({"wasm": MEMORY_ONLY_WASM, "did": "service : { f : () -> () query }"})),
     );
     assert_eq!(s, 400, "{m}");
@@ -527,6 +532,7 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
     let (s, m) = status_of(
         agent
             .post(format!("{}/install/logger", server.url))
+            .header("authorization", format!("Bearer {}", server.token))
             .send_json(serde_json::json!({"wasm": hex::encode(LOGGER.wasm), "argument": "()"})),
     );
     assert_eq!(s, 400);
@@ -537,6 +543,7 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
     let (s, m) = status_of(
         agent
             .post(format!("{}/submit/logger/log?caller=nobody", server.url))
+            .content_type("text/x-candid")
             .send(r#"(principal "aaaaa-aa", "x")"#),
     );
     assert_eq!(s, 400);
@@ -654,7 +661,7 @@ fn a_stuck_server_or_client_holds_nobody_up_forever() {
     let mut stuck = std::net::TcpStream::connect(server.url.trim_start_matches("http://")).unwrap();
     stuck
         .write_all(
-            b"POST /submit/logger/log HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n(pri",
+            b"POST /submit/logger/log HTTP/1.1\r\ncontent-type: text/x-candid\r\ncontent-length: 100\r\n\r\n(pri",
         )
         .unwrap();
     // The server has the request (its health answers after it) and the client is stuck.
@@ -671,7 +678,7 @@ fn a_second_signal_stops_at_once() {
     let mut server = Serve::start_with(dir.path(), Stdio::piped());
     let mut stuck = std::net::TcpStream::connect(server.url.trim_start_matches("http://")).unwrap();
     stuck
-        .write_all(b"POST /submit/logger/log HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n(")
+        .write_all(b"POST /submit/logger/log HTTP/1.1\r\ncontent-type: text/x-candid\r\ncontent-length: 100\r\n\r\n(")
         .unwrap();
     server.client().health().unwrap();
     let pid = server.child.id().to_string();

@@ -81,7 +81,9 @@ fn send_args(
         request = request.header("expect", "100-continue");
     }
     match args {
-        Args::Text(text) => request.content_type("text/plain; charset=utf-8").send(text),
+        Args::Text(text) => request
+            .content_type("text/x-candid; charset=utf-8")
+            .send(text),
         Args::Binary(bytes) => request.content_type("application/candid").send(bytes),
     }
 }
@@ -103,6 +105,32 @@ const MAX_RESPONSE: u64 = 1 << 30;
 pub struct Client {
     agent: ureq::Agent,
     url: String,
+    /// `Bearer TOKEN`, for installs and dumps.
+    authorization: Option<String>,
+}
+
+/// The token of the server that owns `data_dir` ([`crate::serve::TOKEN_FILE`] there), for
+/// [`Client::with_token`].
+///
+/// # Errors
+///
+/// If the file cannot be read (no server has run on the dir), or is not a token.
+pub fn read_token(data_dir: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let path = data_dir.join(crate::serve::TOKEN_FILE);
+    let mut text = String::new();
+    // A token is 64 characters; a larger file is not one, and is not read whole.
+    std::fs::File::open(&path)?
+        .take(1024)
+        .read_to_string(&mut text)?;
+    let token = text.trim();
+    if token.is_empty() || token.len() > 256 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: not a token", path.display()),
+        ));
+    }
+    Ok(token.to_string())
 }
 
 impl Client {
@@ -124,12 +152,20 @@ impl Client {
             .build();
         Client {
             agent: config.into(),
+            authorization: None,
             url: if url.contains("://") {
                 url.trim_end_matches('/').to_string()
             } else {
                 format!("http://{}", url.trim_end_matches('/'))
             },
         }
+    }
+
+    /// This client, sending `token` with installs and dumps, which need the server's
+    /// ([`crate::serve::Server::token`], or [`read_token`] from its data dir).
+    pub fn with_token(mut self, token: &str) -> Client {
+        self.authorization = Some(format!("Bearer {token}"));
+        self
     }
 
     /// The server's base URL.
@@ -158,7 +194,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError::Refused`] with the server's reason.
+    /// [`ClientError::Refused`] with the server's reason: 401 or 403 without the server's
+    /// token ([`Client::with_token`]).
     pub fn install(
         &self,
         name: &str,
@@ -172,8 +209,22 @@ impl Client {
             did_file: did.map(|(file, _)| file.to_string()),
             argument: argument.map(str::to_string),
         };
-        let url = self.at(&format!("/install/{name}"));
-        let _: Installed = self.answer(self.agent.post(url).send_json(body))?;
+        let body = serde_json::to_vec(&body).map_err(|e| ClientError::Protocol {
+            url: self.url.clone(),
+            error: e.to_string(),
+        })?;
+        let mut request = self
+            .agent
+            .post(self.at(&format!("/install/{name}")))
+            .content_type("application/json");
+        if let Some(authorization) = &self.authorization {
+            request = request.header("authorization", authorization);
+        }
+        if body.len() > EXPECT_CONTINUE_OVER {
+            // A refusal (no token, say) comes before the module is sent, not as a broken pipe.
+            request = request.header("expect", "100-continue");
+        }
+        let _: Installed = self.answer(request.send(&body[..]))?;
         Ok(())
     }
 
@@ -280,9 +331,14 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError::Refused`] (404) if no such canister.
+    /// [`ClientError::Refused`] (404) if no such canister; 401 or 403 without the server's
+    /// token ([`Client::with_token`]).
     pub fn dump(&self, canister: &str) -> Result<serde_json::Value, ClientError> {
-        self.answer(self.agent.get(self.at(&format!("/dump/{canister}"))).call())
+        let mut request = self.agent.get(self.at(&format!("/dump/{canister}")));
+        if let Some(authorization) = &self.authorization {
+            request = request.header("authorization", authorization);
+        }
+        self.answer(request.call())
     }
 
     fn at(&self, path: &str) -> String {

@@ -4,8 +4,9 @@
 //!
 //! Three kinds of threads share one [`Host`]'s store:
 //!
-//! - tokio workers answer HTTP ([`api`]): they check calls and answer reads of committed
-//!   state (queries, ticket status, root, dump) themselves, and hand the rest on;
+//! - tokio workers answer HTTP ([`api`]) on connections that are tasks, not threads
+//!   (`connection`): they check calls and answer reads of committed state (queries, ticket
+//!   status, root, dump) themselves, and hand the rest on;
 //! - the acceptor ([`accept`]) appends checked calls to the queue and flushes once for
 //!   every call waiting (group commit), then answers each with its seq;
 //! - the round thread ([`rounds`]) owns the `Host`: a round starts as soon as calls are
@@ -25,11 +26,18 @@
 
 mod accept;
 pub mod api;
+mod body;
+mod config;
+mod connection;
+mod guard;
 mod rounds;
+mod token;
 pub mod wire;
 
+pub use config::ServeConfig;
+pub use token::TOKEN_FILE;
+
 use crate::host::{Host, HostError};
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc, RwLock};
 use std::thread::JoinHandle;
@@ -54,6 +62,14 @@ pub enum ServeError {
     /// Threads or the async runtime could not be started, or HTTP failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    /// The operator's token could not be written to the data dir.
+    #[error("{path}: cannot write the server's token: {error}")]
+    Token {
+        /// The token file.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
     /// The host failed while running rounds.
     #[error(transparent)]
     Host(#[from] HostError),
@@ -79,36 +95,58 @@ pub enum Signals {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    token: String,
     stop: Option<oneshot::Sender<()>>,
     http: Option<JoinHandle<Result<(), ServeError>>>,
 }
 
 impl Server {
-    /// Binds `listen` (port 0 picks a free port) and starts serving `host`.
+    /// Binds `listen` (port 0 picks a free port) and starts serving `host`, with the
+    /// default [`ServeConfig`].
     ///
     /// # Errors
     ///
-    /// [`ServeError::Bind`] if the address is taken or not local; [`ServeError::Io`].
+    /// As [`Server::start_with`].
     pub fn start(host: Host, listen: SocketAddr, signals: Signals) -> Result<Server, ServeError> {
-        let listener = std::net::TcpListener::bind(listen).map_err(|error| ServeError::Bind {
-            addr: listen,
-            error,
-        })?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
+        Server::start_with(host, listen, signals, ServeConfig::default())
+    }
+
+    /// Binds `listen` (port 0 picks a free port) and starts serving `host` under `config`.
+    /// A fresh token goes to [`TOKEN_FILE`] in the data dir, readable by its owner only:
+    /// installs and dumps need it ([`Server::token`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Bind`] if the address is taken or not local; [`ServeError::Token`] if
+    /// the token cannot be written; [`ServeError::Io`].
+    pub fn start_with(
+        host: Host,
+        listen: SocketAddr,
+        signals: Signals,
+        config: ServeConfig,
+    ) -> Result<Server, ServeError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("commute-http")
             // Handlers parse Candid text; its depth is bounded for this stack.
             .thread_stack_size(commute_did::PARSER_STACK_BYTES)
             .build()?;
-
+        // Binding and the signal handlers register with the runtime.
+        let entered = runtime.enter();
+        let listener = connection::bind(listen).map_err(|error| ServeError::Bind {
+            addr: listen,
+            error,
+        })?;
+        let addr = listener.local_addr()?;
+        let token = token::Token::create(host.data_dir()).map_err(|error| ServeError::Token {
+            path: host.data_dir().join(TOKEN_FILE).display().to_string(),
+            error,
+        })?;
+        let token_text = token.text().to_string();
         // Handlers in place before the address is known to anyone, so an early SIGTERM
         // still stops the server cleanly.
-        let signal = {
-            let _entered = runtime.enter();
-            Signal::new(signals)?
-        };
+        let signal = Signal::new(signals)?;
+        drop(entered);
         let max_arg_bytes = host.config().limits.arg_bytes;
         let data_dir = host.data_dir().display().to_string();
         let intake = host.intake().clone();
@@ -158,6 +196,9 @@ impl Server {
             max_arg_bytes,
             data_dir,
             body_budget: tokio::sync::Semaphore::new(api::BODY_BUDGET_KIB),
+            body_timeouts: (config.body_idle_timeout, config.body_timeout),
+            addr,
+            token,
         });
         let app = api::router(shared);
         let (stop, stop_rx) = oneshot::channel::<()>();
@@ -177,9 +218,9 @@ impl Server {
                         // Wake the handlers that wait on tickets (invariant C).
                         stopping_tx.send_replace(true);
                     };
-                    let serving = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+                    let serving = connection::serve(listener, app, config, shutdown);
                     tokio::select! {
-                        served = serving.into_future() => served,
+                        () = serving => Ok::<(), std::io::Error>(()),
                         // A client that never finishes its request must not hold the
                         // stop up forever: past the grace period its connection drops.
                         () = async {
@@ -204,6 +245,7 @@ impl Server {
             })?;
         Ok(Server {
             addr,
+            token: token_text,
             stop: Some(stop),
             http: Some(http),
         })
@@ -212,6 +254,12 @@ impl Server {
     /// The address bound.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The token installs and dumps need (`Authorization: Bearer TOKEN`), as written to
+    /// [`TOKEN_FILE`] in the data dir.
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// `http://ADDR`, the base of every endpoint.

@@ -1,12 +1,15 @@
-//! `commute serve [--listen ADDR] [--threads N] [--max-pending N] [--round-size N]`.
+//! `commute serve [--listen ADDR] [--threads N] [--max-pending N] [--round-size N]
+//! [--checkpoint-bytes N] [--header-timeout S] [--keep-alive-timeout S]
+//! [--body-idle-timeout S] [--body-timeout S]`.
 
 use super::target::URL_FILE;
 use anyhow::Context;
-use commute::serve::{Server, Signals};
+use commute::serve::{ServeConfig, Server, Signals};
 use commute::{Config, Host};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 /// Serve the data dir over HTTP: accept calls from other processes, run rounds as they
 /// arrive. Prints the URL it bound; SIGINT or SIGTERM stops it cleanly.
@@ -28,6 +31,28 @@ pub(crate) struct ServeArgs {
     /// bytes, and as many as the state (0: after every round) [default: 64 MiB].
     #[arg(long, value_name = "BYTES")]
     checkpoint_bytes: Option<usize>,
+    /// Seconds from a request's first byte to its last header line [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    header_timeout: Option<Duration>,
+    /// Seconds a connection may send nothing while no request is under way [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    keep_alive_timeout: Option<Duration>,
+    /// Seconds a request body may pause between two pieces [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    body_idle_timeout: Option<Duration>,
+    /// Seconds a whole request body may take [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    body_timeout: Option<Duration>,
+}
+
+/// A positive number of seconds, at most a day.
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds above 0, at most 86400"
+        )),
+    }
 }
 
 pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
@@ -54,7 +79,23 @@ pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         },
         e => e.into(),
     })?;
-    let server = Server::start(host, args.listen, Signals::Handle)?;
+    let defaults = ServeConfig::default();
+    let serve_config = ServeConfig {
+        header_timeout: args.header_timeout.unwrap_or(defaults.header_timeout),
+        keep_alive_timeout: args
+            .keep_alive_timeout
+            .unwrap_or(defaults.keep_alive_timeout),
+        body_idle_timeout: args.body_idle_timeout.unwrap_or(defaults.body_idle_timeout),
+        body_timeout: args.body_timeout.unwrap_or(defaults.body_timeout),
+    };
+    let server = Server::start_with(host, args.listen, Signals::Handle, serve_config)?;
+    if !server.addr().ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}, not a loopback address: anyone who can reach it can call canisters (installs and dumps need the token in {})",
+            server.addr(),
+            data_dir.join(commute::serve::TOKEN_FILE).display()
+        );
+    }
     let url_file = data_dir.join(URL_FILE);
     std::fs::write(&url_file, format!("{}\n", server.url()))
         .with_context(|| format!("{}: cannot write", url_file.display()))?;

@@ -36,12 +36,12 @@ pub(crate) fn open(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Target>
 /// If a server answers its health check with an error.
 pub(crate) fn server(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Option<Client>> {
     if let Some(url) = url {
-        return Ok(Some(Client::new(url)));
+        return Ok(Some(with_token(Client::new(url), data_dir)));
     }
     let Ok(url) = std::fs::read_to_string(data_dir.join(URL_FILE)) else {
         return Ok(None);
     };
-    let client = Client::new(url.trim());
+    let client = with_token(Client::new(url.trim()), data_dir);
     match client.health() {
         // The address left behind may now be another dir's server's (a reused port).
         Ok(health) if Path::new(&health.data_dir) == std::fs::canonicalize(data_dir)? => {
@@ -51,5 +51,14 @@ pub(crate) fn server(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Optio
         // Killed without cleaning up: nobody serves the dir any more.
         Err(ClientError::Unreachable { .. }) => Ok(None),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `client`, sending the token the data dir's server left there, if any: installs and
+/// dumps need it, other requests go without.
+fn with_token(client: Client, data_dir: &Path) -> Client {
+    match commute::client::read_token(data_dir) {
+        Ok(token) => client.with_token(&token),
+        Err(_) => client,
     }
 }

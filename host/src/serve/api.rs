@@ -10,17 +10,21 @@
 //! | `POST /call/{canister}/{method}[?caller=P]` | arguments | [`Called`]: a reply, or 202 [`Queued`] |
 //! | `POST /query/{canister}/{method}[?caller=P]` | arguments | [`Replied`] |
 //! | `GET /status/{seq}[?wait=SECONDS]` | | [`Ticket`]; with `wait`, once it is not pending (or the wait ends) |
-//! | `POST /install/{name}` | [`Install`] JSON | [`Installed`] |
+//! | `POST /install/{name}` (token) | [`Install`] JSON | [`Installed`] |
 //! | `GET /root` | | [`RootHex`] |
-//! | `GET /dump/{canister}` | | the JSON of `commute dump` |
+//! | `GET /dump/{canister}` (token) | | the JSON of `commute dump` |
 //!
-//! Arguments are Candid text (`text/plain`, no content type, or curl's default for `-d`) or a Candid binary message
-//! (`application/candid` or `application/octet-stream`); an empty body is `()`. A body over
-//! the argument cap is refused with 413 from its `Content-Length`, or as soon as more than
-//! the cap has arrived, never read whole. Errors are [`wire::Error`] with a 4xx status
-//! naming what was wrong (5xx for the host's own failures), and nothing is queued.
+//! Arguments are Candid text (`text/x-candid`) or a Candid binary message
+//! (`application/candid` or `application/octet-stream`); an empty body is `()`. Who may
+//! send what is [`super::guard`]'s: no request from another origin, no POST of a type a web
+//! page may send unasked, and installs and dumps only with the operator's token. Bodies are
+//! read as [`super::body`] says: capped, timed, and within a share of a budget. Errors are
+//! [`wire::Error`] with a 4xx status naming what was wrong (5xx for the host's own
+//! failures), and nothing is queued.
 
 use super::accept::{Accept, NotAccepted};
+use super::body::read_capped;
+use super::guard::{self, Operator};
 use super::rounds::{Job, OwnedArgs};
 use super::wire::{self, Called, Health, Install, Installed, Queued, Replied, RootHex, Ticket};
 use crate::host::HostError;
@@ -36,6 +40,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use candid::Principal;
 use commute_did::Mode;
+use std::net::SocketAddr;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -43,9 +48,6 @@ use tokio::sync::{oneshot, watch};
 
 /// The longest a `GET /status/{seq}?wait=` holds a request open.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
-
-/// How long a request body may take to arrive.
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How large an install request may be: a hex wasm of up to 32 MiB and its `.did`.
 const MAX_INSTALL_BYTES: usize = 65 << 20;
@@ -62,6 +64,12 @@ pub(crate) struct Shared {
     pub(crate) data_dir: String,
     /// KiB of request bodies that may be in memory at once, across all requests.
     pub(crate) body_budget: tokio::sync::Semaphore,
+    /// The longest pause between two pieces of a body, and the longest a body may take.
+    pub(crate) body_timeouts: (Duration, Duration),
+    /// The address the server listens on, for the `Host` check.
+    pub(crate) addr: SocketAddr,
+    /// What installs and dumps must carry.
+    pub(crate) token: super::token::Token,
 }
 
 /// How many KiB of request bodies the server holds in memory at once: with 8 MiB text
@@ -99,6 +107,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 "method not allowed here: GET /health, /status, /root, /dump; POST /submit, /call, /query, /install".into(),
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            guard::same_origin,
+        ))
         .with_state(shared)
 }
 
@@ -110,11 +122,16 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: String) -> ApiError {
+    pub(crate) fn new(status: StatusCode, message: String) -> ApiError {
         ApiError { status, message }
     }
 
-    fn bad(message: String) -> ApiError {
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub(crate) fn bad(message: String) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 
@@ -204,15 +221,19 @@ async fn arguments(
     let binary = match headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
         None => false,
         Some(Ok(t)) => {
-            let t = t.split(';').next().unwrap_or("").trim();
-            match t {
+            let t = t
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            match t.as_str() {
                 "application/candid" | "application/octet-stream" => true,
-                // curl's `-d` says form-encoded; what it sends is the text as typed.
-                "text/plain" | "application/x-www-form-urlencoded" | "" => false,
+                "text/x-candid" => false,
                 other => {
                     return Err(ApiError::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        format!("content type `{other}`: send Candid text as text/plain or a Candid message as application/candid"),
+                        format!("content type `{other}`: send Candid text as text/x-candid or a Candid message as application/candid"),
                     ))
                 }
             }
@@ -237,63 +258,6 @@ async fn arguments(
     } else {
         text
     }))
-}
-
-/// The body, if it is at most `max` bytes: refused from `Content-Length` when that says
-/// more, else as soon as more has arrived.
-async fn read_capped(
-    shared: &Shared,
-    headers: &HeaderMap,
-    body: Body,
-    max: usize,
-    what: &str,
-) -> Result<Vec<u8>, ApiError> {
-    let too_large = |size: String| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("{what} are {size} bytes, over the cap of {max} bytes"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if let Some(len) = declared.filter(|&len| len > max as u64) {
-        return Err(too_large(len.to_string()));
-    }
-    // Held while the body arrives: bounds what a flood of slow or large requests buffers.
-    let kib = declared
-        .map_or(max, |len| len as usize)
-        .div_ceil(1024)
-        .max(1);
-    let kib = u32::try_from(kib.min(BODY_BUDGET_KIB)).unwrap_or(u32::MAX);
-    let Ok(_permit) = shared.body_budget.try_acquire_many(kib) else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the server is reading {BODY_BUDGET_KIB} KiB of request bodies already; retry later"),
-        ));
-    };
-    let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, max));
-    let Ok(read) = read.await else {
-        return Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "the {what} did not arrive within {} s",
-                BODY_TIMEOUT.as_secs()
-            ),
-        ));
-    };
-    match read {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(e) => {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            if over {
-                Err(too_large(format!("more than {max}")))
-            } else {
-                Err(ApiError::bad(format!("reading the body: {e}")))
-            }
-        }
-    }
 }
 
 /// Runs `f` on tokio's blocking pool: checks decode Candid and queries run wasm.
@@ -570,11 +534,22 @@ async fn status(
 }
 
 async fn install(
+    _: Operator,
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Installed>, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|t| t.to_str().ok())
+        .is_some_and(|t| t.split(';').next().unwrap_or("").trim() == "application/json");
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "an install request is JSON: send it as application/json".into(),
+        ));
+    }
     let bytes = read_capped(
         &shared,
         &headers,
@@ -613,6 +588,7 @@ async fn root(State(shared): State<Arc<Shared>>) -> Result<Json<RootHex>, ApiErr
 }
 
 async fn dump(
+    _: Operator,
     State(shared): State<Arc<Shared>>,
     Path(canister): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
