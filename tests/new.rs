@@ -128,37 +128,32 @@ fn a_new_canister_tests_builds_installs_and_answers() {
         run(&["install", "mycan", "--wasm", wasm.to_str().unwrap()]),
         "installed mycan\n"
     );
-    assert_eq!(
-        run(&["call", "mycan", "add", r#"("alice", 5)"#]),
-        "queued 1\n"
-    );
-    assert_eq!(
-        run(&["call", "mycan", "add", r#"("alice", 2)"#]),
-        "queued 2\n"
-    );
-    assert_eq!(
-        run(&["call", "mycan", "add", r#"("bob", 1)"#]),
-        "queued 3\n"
-    );
+    for (args, queued) in [
+        (r#"("alice", 5)"#, 1),
+        (r#"("alice", 2)"#, 2),
+        (r#"("bob", 1)"#, 3),
+    ] {
+        assert_eq!(
+            run(&["call", "mycan", "add", args]),
+            format!("queued {queued}\n")
+        );
+    }
     let round: serde_json::Value = serde_json::from_str(run(&["tick"]).trim()).unwrap();
     assert_eq!(
         (round["calls"].as_u64(), round["trapped"].as_u64()),
         (Some(3), Some(0))
     );
-    assert_eq!(
-        run(&["call", "mycan", "score", r#"("alice")"#]),
-        "(7 : nat64)\n"
-    );
-    assert_eq!(
-        run(&["call", "mycan", "reset", r#"("alice")"#]),
-        "(7 : nat64)\n"
-    );
-    assert_eq!(
-        run(&["call", "mycan", "score", r#"("alice")"#]),
-        "(0 : nat64)\n"
-    );
-    assert_eq!(
-        run(&["call", "mycan", "score", r#"("bob")"#]),
-        "(1 : nat64)\n"
-    );
+    for (method, arg, reply) in [
+        ("score", "alice", 7),
+        ("reset", "alice", 7),
+        ("score", "alice", 0),
+        ("score", "bob", 1),
+    ] {
+        let arg = format!("(\"{arg}\")");
+        assert_eq!(
+            run(&["call", "mycan", method, &arg]),
+            format!("({reply} : nat64)\n"),
+            "{method}{arg}"
+        );
+    }
 }
