@@ -322,3 +322,24 @@ fn an_install_whose_did_disagrees_with_the_compiled_modes_is_refused_by_name() {
     // The .did the wasm was built with installs.
     install(&mut host, &LOGGER);
 }
+
+#[test]
+fn an_install_finds_its_module_compiled_by_precompile() {
+    // A server compiles an install's module off the round thread first (`Queries::precompile`),
+    // so the install on the round thread must not compile it again.
+    let mut host = Host::temporary().unwrap();
+    host.queries().precompile(LOGGER.wasm).unwrap();
+    let compiled = host.engine().cache_stats().compiled;
+    assert_eq!(compiled, 1);
+    install(&mut host, &LOGGER);
+    assert_eq!(
+        host.engine().cache_stats().compiled,
+        compiled,
+        "compiled once"
+    );
+    // A module that does not compile is refused with the install's own error.
+    let bad = b"\0asm\x01\0\0\0\x01";
+    let early = host.queries().precompile(bad).unwrap_err().to_string();
+    let late = host.install("bad", bad, Some(("a.did", "service : {}")), None);
+    assert_eq!(early, late.unwrap_err().to_string());
+}

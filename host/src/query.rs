@@ -174,6 +174,19 @@ impl Queries {
         Ok(self.reader.root()?)
     }
 
+    /// Compiles `wasm` for an install to come, on the calling thread: the engine compiles a
+    /// module once and keeps it, so the install itself, on the thread that runs rounds,
+    /// then finds it compiled instead of holding the rounds up for cranelift.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Execute`] if `wasm` does not compile or fails the import checks, as the
+    /// install would.
+    pub fn precompile(&self, wasm: &[u8]) -> Result<(), HostError> {
+        self.registry.compile(&self.engine, wasm)?;
+        Ok(())
+    }
+
     /// The state of canister `name` as JSON: `{"counters":{..},"maps":{..},"lists":{..}}`,
     /// names, keys and values as hex, counter values as decimal strings, in a stable order.
     /// [`crate::dump::readable`] turns it into the form `commute dump` prints.

@@ -569,6 +569,14 @@ async fn install(
         let file = request.did_file.unwrap_or_else(|| format!("{name}.did"));
         (file, text)
     });
+    // Compiled here, on a blocking thread: the round thread's install then finds it
+    // compiled, so a large module never stops the rounds for the seconds cranelift takes.
+    let queries = shared.queries();
+    let wasm = blocking(move || {
+        queries.precompile(&wasm)?;
+        Ok(wasm)
+    })
+    .await?;
     let (reply, answer) = oneshot::channel();
     shared.to_rounds(Job::Install {
         name: name.clone(),
