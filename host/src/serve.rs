@@ -1,5 +1,5 @@
 //! `commute serve`: a long-running host that callers in other processes fire calls at over
-//! HTTP, running rounds continuously as calls arrive (DESIGN §10), like the IC replica or
+//! HTTP, running rounds continuously as calls arrive (docs/http.md), like the IC replica or
 //! the PocketIC server.
 //!
 //! Three kinds of threads share one [`Host`]'s store:
@@ -16,7 +16,7 @@
 //!
 //! - (A) A seq is answered only once its call is durable (acceptor invariant A), so a
 //!   SIGKILL loses no answered call; the queue and the round commits are sled's, and a
-//!   restart re-runs what was not committed (DESIGN §6).
+//!   restart re-runs what was not committed (docs/http.md, durability).
 //! - (B) An idle server blocks: no thread polls.
 //! - (C) Stopping (SIGINT, SIGTERM or [`Server::stop`]): the listener stops taking
 //!   connections and the requests in flight are answered (those not done within [`GRACE`]

@@ -4,7 +4,7 @@
 //!
 //! # Invariants
 //!
-//! - (A) A seq is answered only after the flush that makes its call durable (DESIGN §5).
+//! - (A) A seq is answered only after the flush that makes its call durable (docs/http.md, durability).
 //! - (B) Each request is appended whole or refused whole; one refused for the pending cap
 //!   takes no seq and does not hold back the others.
 //! - (C) After the flush, the round thread is woken (round invariant A).
