@@ -184,7 +184,7 @@ fn bad_call_input_is_refused_and_nothing_is_queued() {
         ),
         (
             &["call", "logger", "nope", "()"],
-            "canister `logger` has no method `nope`",
+            "canister `logger` has no method `nope` (its methods: count, events, events_len, last_event, log)",
         ),
         (
             &["call", "logger", "log", "(42, \"x\")"],
@@ -310,4 +310,26 @@ fn a_data_dir_that_cannot_be_opened_is_named_once() {
     let expected = format!("cannot open the data dir {}: ", file.display());
     assert!(err.starts_with(&format!("error: {expected}")), "{err}");
     assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+}
+
+#[test]
+fn the_examples_written_out_install_as_they_are() {
+    let cli = Cli::new();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("examples");
+    let listed = cli.ok(&["examples", dir.to_str().unwrap()]);
+    assert_eq!(listed.lines().count(), 6, "{listed}");
+    assert_eq!(std::fs::read(dir.join("logger.wasm")).unwrap(), LOGGER.wasm);
+    let (wasm, did) = (dir.join("logger.wasm"), dir.join("logger.did"));
+    assert_eq!(
+        cli.ok(&[
+            "install",
+            "logger",
+            "--wasm",
+            wasm.to_str().unwrap(),
+            "--did",
+            did.to_str().unwrap()
+        ]),
+        "installed logger\n"
+    );
 }

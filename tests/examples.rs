@@ -206,7 +206,7 @@ fn refused_calls_queue_nothing() {
             "logger",
             "nope",
             good.as_str(),
-            "canister `logger` has no method `nope`",
+            "canister `logger` has no method `nope` (its methods: count, events, events_len, last_event, log)",
         ),
         (
             "logger",

@@ -434,7 +434,11 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
     let (s, m) = refused(client.submit("logger", "nope", Args::Text("()"), me));
     assert_eq!(
         (s, m.as_str()),
-        (404, "canister `logger` has no method `nope`")
+        (
+            404,
+            "canister `logger` has no method `nope` (its methods: count, events, events_len, \
+             last_event, log)"
+        )
     );
     let (s, m) = refused(client.submit("logger", "log", Args::Text("(1, 2)"), me));
     assert_eq!(s, 400);

@@ -387,6 +387,9 @@ impl Host {
             }
         };
         let compiled = self.registry.compile(&self.engine, wasm)?;
+        // Before the exports: a method the .did gives another mode than the code's has the
+        // wrong export too, and the modes say what went wrong in the author's terms.
+        check_modes(wasm, &did).map_err(refuse)?;
         for m in did.interface().methods() {
             let export = m.mode.export_name(&m.name);
             let alt = (m.mode == Mode::CompositeQuery).then(|| Mode::Query.export_name(&m.name));
@@ -397,7 +400,6 @@ impl Host {
                 )));
             }
         }
-        check_modes(wasm, &did).map_err(refuse)?;
         let first = self.registry.get(name).is_none();
         if !first && init_arg.is_some() {
             return Err(refuse(

@@ -79,6 +79,8 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Run the example canisters under load at 1 thread and at all cores; compare roots.
     Demo(commands::demo::DemoArgs),
+    /// Write the example canisters' .wasm and .did files to DIR.
+    Examples(commands::examples::ExamplesArgs),
     /// Run the benchmark suite: one JSON line per measure (ratios measured side by side).
     Bench(commands::bench::BenchArgs),
 }
@@ -116,6 +118,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Dump(args) => commands::dump::run(dir, url, args),
         Command::Serve(args) => commands::serve::run(dir, args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Examples(args) => commands::examples::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };
     match result {

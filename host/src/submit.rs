@@ -57,12 +57,14 @@ pub enum SubmitError {
     #[error("no canister `{0}` is installed")]
     UnknownCanister(String),
     /// The canister has no such method.
-    #[error("canister `{canister}` has no method `{method}`")]
+    #[error("canister `{canister}` has no method `{method}` (its methods: {known})")]
     UnknownMethod {
         /// The canister.
         canister: String,
         /// The method asked for.
         method: String,
+        /// The canister's methods, comma-separated, so a typo is plain to see.
+        known: String,
     },
     /// The method is of a mode this entry point does not take.
     #[error("`{canister}.{method}` is {} {mode} method: {hint}", article(*.mode))]
@@ -147,10 +149,24 @@ pub(crate) fn lookup<'i>(
 ) -> Result<&'i Method, SubmitError> {
     interface
         .method(method)
-        .ok_or_else(|| SubmitError::UnknownMethod {
+        .ok_or_else(|| SubmitError::unknown_method(interface, canister, method))
+}
+
+impl SubmitError {
+    /// [`SubmitError::UnknownMethod`]: `canister`, whose interface is `interface`, has no
+    /// `method`.
+    pub(crate) fn unknown_method(interface: &Interface, canister: &str, method: &str) -> Self {
+        let names: Vec<&str> = interface.methods().map(|m| m.name.as_str()).collect();
+        SubmitError::UnknownMethod {
             canister: canister.to_string(),
             method: method.to_string(),
-        })
+            known: if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            },
+        }
+    }
 }
 
 /// Checks `args` against the declared types of `method`, in whichever form they came.

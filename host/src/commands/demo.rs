@@ -213,7 +213,11 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (queued, sample) = prepare(&mixed_dir, &args)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
-    println!("commute demo: the same {queued} queued pure calls, run twice");
+    println!(
+        "commute demo: the same {queued} queued pure calls (and the {} child calls they fire), \
+         run twice",
+        args.transfers
+    );
     println!(
         "  {} logger.log from 50 users (key: user), {} audit.record between 40 accounts \
          (keys: from, to; each fires a child call to logger.log), {} analytics.work over \

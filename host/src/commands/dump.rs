@@ -19,7 +19,9 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: DumpArgs) -> anyhow:
     // here, so that it reads the same either way.
     let dump = match target::open(data_dir, url)? {
         Target::Local(host) => host.dump(&args.name)?,
-        Target::Server(server) => server.dump(&args.name)?,
+        Target::Server(server) => server
+            .dump(&args.name)
+            .map_err(|e| target::operator(e, data_dir))?,
     };
     if args.hex {
         println!("{dump}");

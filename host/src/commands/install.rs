@@ -36,9 +36,9 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: InstallArgs) -> anyh
         Target::Local(mut host) => {
             host.install(&args.name, &wasm, did, args.argument.as_deref())?
         }
-        Target::Server(server) => {
-            server.install(&args.name, &wasm, did, args.argument.as_deref())?
-        }
+        Target::Server(server) => server
+            .install(&args.name, &wasm, did, args.argument.as_deref())
+            .map_err(|e| target::operator(e, data_dir))?,
     }
     println!("installed {}", args.name);
     Ok(())

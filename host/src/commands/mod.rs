@@ -5,6 +5,7 @@ pub(crate) mod call;
 pub(crate) mod demo;
 pub(crate) mod did;
 pub(crate) mod dump;
+pub(crate) mod examples;
 pub(crate) mod install;
 pub(crate) mod new;
 pub(crate) mod root;

@@ -56,6 +56,19 @@ pub(crate) fn server(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Optio
 
 /// `client`, sending the token the data dir's server left there, if any: installs and
 /// dumps need it, other requests go without.
+/// `error`, from an install or dump through a server, with a note when `data_dir` holds
+/// no token: the server asks for one in HTTP terms, but a CLI user needs the served dir.
+pub(crate) fn operator(error: impl Into<anyhow::Error>, data_dir: &Path) -> anyhow::Error {
+    let error = error.into();
+    match commute::client::read_token(data_dir) {
+        Ok(_) => error,
+        Err(_) => error.context(format!(
+            "no server token in {} (give the dir the server serves as --data-dir)",
+            data_dir.join(commute::serve::TOKEN_FILE).display()
+        )),
+    }
+}
+
 fn with_token(client: Client, data_dir: &Path) -> Client {
     match commute::client::read_token(data_dir) {
         Ok(token) => client.with_token(&token),

@@ -25,7 +25,7 @@ pub(crate) struct TickArgs {
 pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow::Result<()> {
     if let Some(server) = target::server(data_dir, url)? {
         anyhow::bail!(
-            "the commute serve at {} runs rounds as calls arrive: there is nothing to tick",
+            "no tick needed: the commute serve at {} owns this dir and runs rounds as calls arrive",
             server.url()
         );
     }

@@ -426,10 +426,10 @@ async fn call(
         .get(canister)
         .ok_or_else(|| SubmitError::UnknownCanister(canister.clone()))?
         .interface
-        .with(|i| i.method(method).map(|m| m.mode))
-        .ok_or_else(|| SubmitError::UnknownMethod {
-            canister: canister.clone(),
-            method: method.clone(),
+        .with(|i| {
+            i.method(method)
+                .map(|m| m.mode)
+                .ok_or_else(|| SubmitError::unknown_method(i, canister, method))
         })?;
     match mode {
         Mode::PureUpdate | Mode::Oneway => accept(&shared, request).await,
