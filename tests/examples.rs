@@ -319,6 +319,16 @@ fn an_install_whose_did_disagrees_with_the_compiled_modes_is_refused_by_name() {
         "{err}"
     );
     assert!(host.registry().get("logger").is_none(), "nothing installed");
+    // A query declared an update has another export too; the modes say why.
+    let did = LOGGER.did.replace("-> (nat64) query;", "-> (nat64);");
+    let err = host
+        .install("logger", LOGGER.wasm, Some(("logger.did", &did)), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`count` is `update` in the .did") && err.contains("#[query]"),
+        "{err}"
+    );
     // The .did the wasm was built with installs.
     install(&mut host, &LOGGER);
 }
