@@ -333,3 +333,30 @@ fn the_examples_written_out_install_as_they_are() {
         "installed logger\n"
     );
 }
+
+#[test]
+fn a_command_on_a_missing_data_dir_names_it_and_makes_nothing() {
+    let parent = tempfile::tempdir().unwrap();
+    let missing = parent.path().join("nowhere");
+    for args in [
+        &["call", "logger", "count", "()"][..],
+        &["status", "1"],
+        &["tick"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_commute"))
+            .arg("--data-dir")
+            .arg(&missing)
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: no data dir ")
+                && err.contains("nowhere")
+                && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+        assert!(!missing.exists(), "{args:?} made the dir");
+    }
+}

@@ -32,7 +32,7 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: InstallArgs) -> anyh
         None => None,
     };
     let did = did.as_ref().map(|(f, t)| (f.as_str(), t.as_str()));
-    match target::open(data_dir, url)? {
+    match target::open_for_install(data_dir, url)? {
         Target::Local(mut host) => {
             host.install(&args.name, &wasm, did, args.argument.as_deref())?
         }

@@ -25,8 +25,40 @@ pub(crate) enum Target {
 pub(crate) fn open(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Target> {
     Ok(match server(data_dir, url)? {
         Some(client) => Target::Server(client),
+        None => {
+            existing(data_dir)?;
+            Target::Local(Box::new(Host::open(data_dir)?))
+        }
+    })
+}
+
+/// [`open`], for an install: a data dir that does not exist yet is made.
+///
+/// # Errors
+///
+/// As [`open`].
+pub(crate) fn open_for_install(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Target> {
+    Ok(match server(data_dir, url)? {
+        Some(client) => Target::Server(client),
         None => Target::Local(Box::new(Host::open(data_dir)?)),
     })
+}
+
+/// Refuses a data dir that does not exist, rather than leave an empty one behind in
+/// whatever directory a command was run from.
+///
+/// # Errors
+///
+/// If `data_dir` does not exist.
+pub(crate) fn existing(data_dir: &Path) -> anyhow::Result<()> {
+    if !data_dir.exists() {
+        anyhow::bail!(
+            "no data dir {}: nothing is installed there (give the right one with --data-dir, \
+             or install a canister first)",
+            data_dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// The server named by `url`, else the one that left its URL in `data_dir` if it answers.

@@ -29,6 +29,7 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow:
             server.url()
         );
     }
+    target::existing(data_dir)?;
     let mut config = Config::default();
     if let Some(n) = args.threads {
         config.threads = usize::from(n);
