@@ -5,6 +5,7 @@ use anyhow::Context;
 use commute::serve::wire::Called;
 use commute::submit::Args;
 use commute::{Mode, Principal};
+use std::io::IsTerminal;
 use std::path::Path;
 
 /// Call a method: a query or update prints its reply; a pure update or oneway is queued
@@ -30,7 +31,7 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: CallArgs) -> anyhow:
         Target::Local(host) => host,
         Target::Server(server) => {
             match server.call(&args.name, &args.method, Args::Text(&args.args), caller)? {
-                Called::Queued(q) => println!("queued {}", q.seq),
+                Called::Queued(q) => queued(q.seq, true),
                 Called::Replied(r) => println!("{}", r.reply),
             }
             return Ok(());
@@ -43,10 +44,24 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: CallArgs) -> anyhow:
     let call_args = Args::Text(&args.args);
     if matches!(mode, Some(Mode::PureUpdate | Mode::Oneway)) {
         let seq = host.submit(&args.name, &args.method, call_args, caller)?;
-        println!("queued {seq}");
+        queued(seq, false);
     } else {
         let reply = host.call(&args.name, &args.method, call_args, caller)?;
         println!("{}", reply.text);
     }
     Ok(())
+}
+
+/// Prints `queued SEQ`; on a terminal, also what a dfx user would otherwise wonder: there
+/// is no reply, and when the call runs.
+fn queued(seq: u64, served: bool) {
+    println!("queued {seq}");
+    if std::io::stderr().is_terminal() {
+        let when = if served {
+            "the server runs it in its next round"
+        } else {
+            "it runs at the next `commute tick`"
+        };
+        eprintln!("  a pure update or oneway: no reply; {when}; `commute status {seq}` says when it is done");
+    }
 }
