@@ -360,3 +360,40 @@ fn a_command_on_a_missing_data_dir_names_it_and_makes_nothing() {
         assert!(!missing.exists(), "{args:?} made the dir");
     }
 }
+
+#[test]
+fn tick_names_the_calls_that_trapped_and_why() {
+    // The `chaos` guest traps after its writes when `b % 5 == 0`.
+    let cli = Cli::new();
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("chaos.wasm");
+    std::fs::write(
+        &wasm,
+        wat::parse_str(include_str!("guests/chaos.wat")).unwrap(),
+    )
+    .unwrap();
+    let did = dir.path().join("chaos.did");
+    std::fs::write(&did, include_str!("guests/chaos.did")).unwrap();
+    cli.ok(&[
+        "install",
+        "chaos",
+        "--wasm",
+        wasm.to_str().unwrap(),
+        "--did",
+        did.to_str().unwrap(),
+    ]);
+    for b in [1, 5, 2] {
+        cli.ok(&["call", "chaos", "hit", &format!("(0, {b})")]);
+    }
+    let out = cli.run(&["tick"]);
+    assert!(out.status.success());
+    let round: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(round["trapped"], 1);
+    assert_eq!(round["trapped_seqs"], serde_json::json!([2]));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("seq 2 trapped: ") && err.lines().count() == 1,
+        "{err}"
+    );
+}

@@ -194,6 +194,7 @@ impl Committer<'_> {
         }
         let mut children = Vec::new();
         let mut trapped = 0;
+        let mut trapped_seqs = Vec::new();
         for (seq, call, ex) in ran {
             // Only what a ticket cannot tell from the last seq alone gets a record (outcome
             // invariant A): most calls simply finish, and a record each would cost them a
@@ -201,6 +202,9 @@ impl Committer<'_> {
             let outcome = match (&ex.outcome, call.kind) {
                 (execute::Outcome::Trapped(m), _) => {
                     trapped += 1;
+                    if trapped_seqs.len() < crate::round::TRAPPED_LISTED {
+                        trapped_seqs.push(*seq);
+                    }
                     Some(Outcome::Trapped(m.clone()))
                 }
                 (execute::Outcome::Replied(bytes), CallKind::Update) => {
@@ -238,6 +242,7 @@ impl Committer<'_> {
             round: self.round,
             calls: ran.len(),
             trapped,
+            trapped_seqs,
             root,
             micros: 0,
         })

@@ -56,6 +56,9 @@ pub enum RoundError {
     },
 }
 
+/// How many trapped seqs a [`RoundReport`] lists.
+pub const TRAPPED_LISTED: usize = 10;
+
 /// What a round did, as `commute tick` prints it (one JSON object per round).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RoundReport {
@@ -65,6 +68,10 @@ pub struct RoundReport {
     pub calls: usize,
     /// How many of them trapped.
     pub trapped: usize,
+    /// The seqs of the first of them ([`TRAPPED_LISTED`] at most), so that who ran the
+    /// round can say which failed; `commute status SEQ` tells why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trapped_seqs: Vec<u64>,
     /// The state root after it.
     #[serde(serialize_with = "hex_root")]
     pub root: Root,

@@ -2,7 +2,7 @@
 
 use super::target;
 use anyhow::Context;
-use commute::{Config, Host};
+use commute::{round, Config, Host};
 use std::io::Write;
 use std::path::Path;
 
@@ -44,8 +44,10 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow:
     let mut out = std::io::stdout().lock();
     let mut failed = None;
     let mut rounds = 0u64;
+    let mut trapped = Vec::new();
     host.tick(|report| {
         rounds += 1;
+        trapped.extend_from_slice(&report.trapped_seqs);
         // Each round is committed and flushed before it is reported; print it as it lands.
         let line = serde_json::to_string(report).expect("a report serializes");
         if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
@@ -54,6 +56,11 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow:
     })?;
     if let Some(e) = failed {
         return Err(e).context("cannot write to stdout");
+    }
+    // A trap is the call's outcome, not the tick's failure; but say which, and why, where
+    // a person reads it rather than in the JSON alone.
+    for seq in trapped.iter().take(round::TRAPPED_LISTED) {
+        eprintln!("seq {seq} {}", host.status(*seq)?);
     }
     // Without it, an empty queue and a tick that did not run look the same to its user;
     // stdout stays empty for scripts reading one line per round.
