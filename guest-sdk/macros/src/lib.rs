@@ -185,20 +185,23 @@ pub fn init(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Example
 ///
+/// The example of `docs/did.md`:
+///
 /// ```
-/// use commute_cdk::{pure_update, query, stable::Counter};
+/// use commute_cdk::{pure_update, query, stable::Counter, Principal};
 ///
-/// static VIEWS: Counter = Counter::init("views");
+/// static EVENTS: Counter = Counter::init("events");
 ///
-/// /// Counts a view of `page`.
-/// #[pure_update(key = "page")]
-/// fn view(page: String) {
-///     VIEWS.entry(&page).add(1);
+/// /// Counts an event of `user`.
+/// #[pure_update(key = "user")]
+/// fn log(user: Principal, _event: String) {
+///     EVENTS.entry(&user).add(1);
 /// }
 ///
+/// /// The events of `user`.
 /// #[query]
-/// fn views(page: String) -> u64 {
-///     VIEWS.entry(&page).get() as u64
+/// fn count(user: Principal) -> u64 {
+///     EVENTS.entry(&user).get() as u64
 /// }
 ///
 /// commute_cdk::export_candid!();
@@ -207,10 +210,11 @@ pub fn init(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(
 ///     __export_service(),
 ///     "service : {
-///   // Counts a view of `page`.
-///   // @pure_update key(page)
-///   view : (page : text) -> () oneway;
-///   views : (page : text) -> (nat64) query;
+///   // The events of `user`.
+///   count : (user : principal) -> (nat64) query;
+///   // Counts an event of `user`.
+///   // @pure_update key(user)
+///   log : (user : principal, event : text) -> () oneway;
 /// }
 /// "
 /// );
