@@ -379,17 +379,7 @@ impl Host {
         let compiled = self.registry.compile(&self.engine, wasm)?;
         let did = match given {
             Some(did) => did,
-            None => {
-                let runner = wasm_did::Runner {
-                    engine: &self.engine,
-                    registry: &self.registry,
-                    reader: self.store.reader(),
-                };
-                wasm_did::read(name, wasm, &compiled, &runner).map_err(|e| match e {
-                    wasm_did::WasmDidError::Did(e) => HostError::from(e),
-                    other => refuse(other.to_string()),
-                })?
-            }
+            None => self.read_wasm_did(name, wasm, &compiled)?,
         };
         for m in did.interface().methods() {
             let export = m.mode.export_name(&m.name);
@@ -447,6 +437,39 @@ impl Host {
         Arc::make_mut(&mut self.registry).insert(canister);
         self.intake.set_registry(self.registry.clone());
         Ok(())
+    }
+
+    /// The `.did` that `wasm` carries, as an install of it as `name` given no `.did` would
+    /// take it: its `icp:public candid:service` section, else what its query
+    /// `__get_candid_interface_tmp_hack` replies (`export_candid!()`). Installs nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError`] if the wasm does not compile, carries no `.did`, or carries an
+    /// invalid one.
+    pub fn wasm_did(&self, name: &str, wasm: &[u8]) -> Result<Did, HostError> {
+        let compiled = self.registry.compile(&self.engine, wasm)?;
+        self.read_wasm_did(name, wasm, &compiled)
+    }
+
+    fn read_wasm_did(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        compiled: &execute::Compiled,
+    ) -> Result<Did, HostError> {
+        let runner = wasm_did::Runner {
+            engine: &self.engine,
+            registry: &self.registry,
+            reader: self.store.reader(),
+        };
+        wasm_did::read(name, wasm, compiled, &runner).map_err(|e| match e {
+            wasm_did::WasmDidError::Did(e) => HostError::from(e),
+            other => HostError::Install {
+                name: name.to_string(),
+                reason: other.to_string(),
+            },
+        })
     }
 
     /// Runs `hook` of `canister` (if exported) as seq `next` and commits it with the
