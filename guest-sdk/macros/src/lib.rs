@@ -220,6 +220,28 @@ pub fn init(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// );
 /// # }
 /// ```
+///
+/// An `#[init]` with arguments makes the service a class, and a short service fits on one
+/// line, as Candid's printer has it:
+///
+/// ```
+/// #[commute_cdk::init]
+/// fn init(_owner: commute_cdk::Principal) {}
+///
+/// #[commute_cdk::query]
+/// fn ping() -> String {
+///     "pong".into()
+/// }
+///
+/// commute_cdk::export_candid!();
+///
+/// # fn main() {
+/// assert_eq!(
+///     __export_service(),
+///     "service : (owner : principal) -> { ping : () -> (text) query }\n"
+/// );
+/// # }
+/// ```
 #[proc_macro]
 pub fn export_candid(input: TokenStream) -> TokenStream {
     // Taken in both forms, so a crate's methods never reach the next crate's interface.
