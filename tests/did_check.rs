@@ -1,4 +1,5 @@
-//! `commute did check` through the binary, as a canister developer runs it.
+//! `commute did check` and `commute did extract` through the binary, as a canister
+//! developer runs them.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -157,4 +158,34 @@ fn ii_archive_with_a_pure_update_passes_and_stock_candid_reads_the_same_methods(
 fn icrc1_ledger_passes_and_stock_candid_reads_the_same_methods() {
     let published = std::fs::read_to_string(fixture("icrc1_ledger.did")).unwrap();
     public_interface_round_trips("icrc1_ledger.did", &published, &[]);
+}
+
+/// `did extract` prints the `.did` a wasm carries: the one the audit derives
+/// (`export_candid!()`), the logger's embedded one in the standard form; a file that is no
+/// wasm is refused naming it.
+#[test]
+fn extract_prints_the_did_a_wasm_derives_or_embeds() {
+    use commute_examples::{AUDIT, LOGGER};
+    let out = commute(&["did", "extract", AUDIT.wasm_path]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), AUDIT.did);
+    let out = commute(&["did", "extract", LOGGER.wasm_path]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let standard = commute_did::Did::parse("logger.did", LOGGER.did).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), standard.standard());
+    let out = commute(&["did", "extract", LOGGER.did_path]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with(&format!("error: {}: not a wasm module", LOGGER.did_path)),
+        "{err}"
+    );
 }

@@ -336,8 +336,17 @@ fn an_install_whose_did_disagrees_with_the_compiled_modes_is_refused_by_name() {
 #[test]
 fn an_install_finds_its_module_compiled_by_precompile() {
     // A server compiles an install's module off the round thread first (`Queries::precompile`),
-    // so the install on the round thread must not compile it again.
-    let mut host = Host::temporary().unwrap();
+    // so the install on the round thread must not compile it again. Limits of its own give
+    // it an engine of its own (a process has one per limits), uncounted by other tests.
+    let limits = commute::execute::Limits {
+        fuel: commute::execute::Limits::default().fuel - 1,
+        ..commute::execute::Limits::default()
+    };
+    let mut host = Host::temporary_with(commute::Config {
+        limits,
+        ..commute::Config::default()
+    })
+    .unwrap();
     host.queries().precompile(LOGGER.wasm).unwrap();
     let compiled = host.engine().cache_stats().compiled;
     assert_eq!(compiled, 1);
@@ -352,4 +361,81 @@ fn an_install_finds_its_module_compiled_by_precompile() {
     let early = host.queries().precompile(bad).unwrap_err().to_string();
     let late = host.install("bad", bad, Some(("a.did", "service : {}")), None);
     assert_eq!(early, late.unwrap_err().to_string());
+}
+
+/// The audit derives its `.did` (`export_candid!()`): installed with no `.did`, it gets
+/// the modes and keys its attributes declare, and its calls run as those say.
+#[test]
+fn a_derived_did_installs_with_its_modes_and_keys() {
+    let mut host = Host::temporary().unwrap();
+    install(&mut host, &LOGGER);
+    host.install("audit", AUDIT.wasm, None, None)
+        .unwrap_or_else(|e| panic!("install audit with no .did: {e}"));
+    let audit = host.registry().get("audit").unwrap();
+    let modes: Vec<(String, commute::Mode, Vec<usize>)> = audit.interface.with(|i| {
+        let mut all: Vec<_> = i
+            .methods()
+            .map(|m| (m.name.clone(), m.mode, m.keys.clone()))
+            .collect();
+        all.sort();
+        all
+    });
+    use commute::Mode::{PureUpdate, Query, Update};
+    let m = |name: &str, mode, keys: &[usize]| (name.to_string(), mode, keys.to_vec());
+    assert_eq!(
+        modes,
+        [
+            m("note", Query, &[]),
+            m("received", Query, &[]),
+            m("record", PureUpdate, &[0, 1]),
+            m("sent", Query, &[]),
+            m("set_note", Update, &[]),
+            m("transfers", Query, &[]),
+            m("transfers_len", Query, &[]),
+        ]
+    );
+
+    // 1 -> 2, 3 -> 4, 2 -> 5: only the third shares an account (2) with an earlier call.
+    for (from, to) in [(1u8, 2u8), (3, 4), (2, 5)] {
+        let arg = format!("({}, {}, 1)", p(user(from)), p(user(to)));
+        host.submit("audit", "record", Args::Text(&arg), user(9))
+            .unwrap();
+    }
+    let mut rounds = Vec::new();
+    host.tick(|r| rounds.push(r.clone())).unwrap();
+    assert_eq!(rounds[0].calls, 3, "{rounds:?}");
+    assert_eq!(rounds[0].trapped, 0, "{rounds:?}");
+    assert_eq!(
+        query(&host, "audit", "sent", &format!("({})", p(user(2)))),
+        "(1 : nat)"
+    );
+    let err = host
+        .submit("audit", "set_note", Args::Text("(\"x\")"), user(9))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("it replies"), "set_note is an update: {err}");
+}
+
+/// The DAG of a round of audit calls alone: the keys the derived `.did` declares order
+/// the third call after the first, and nothing else.
+#[test]
+fn a_derived_key_orders_the_calls_that_share_it() {
+    let mut host = Host::temporary_with(commute::Config {
+        trace: true,
+        ..commute::Config::default()
+    })
+    .unwrap();
+    host.install("audit", AUDIT.wasm, None, None).unwrap();
+    for (from, to) in [(1u8, 2u8), (3, 4), (5, 2)] {
+        let arg = format!("({}, {}, 1)", p(user(from)), p(user(to)));
+        host.submit("audit", "record", Args::Text(&arg), user(9))
+            .unwrap();
+    }
+    host.tick(|_| {}).unwrap();
+    let (schedule, _) = host.last_trace().expect("traces are on");
+    assert_eq!(schedule.len(), 3);
+    assert_eq!(
+        (schedule.preds(0), schedule.preds(1), schedule.preds(2)),
+        (&[][..], &[][..], &[0][..])
+    );
 }

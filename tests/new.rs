@@ -1,6 +1,6 @@
-//! `commute new`: the crate it writes passes its own unit test, builds to wasm32 as
-//! generated, installs with the `.did` it embeds, and answers a pure update, an update and
-//! a query.
+//! `commute new`: the crate it writes passes its own unit tests, builds to wasm32 as
+//! generated, installs with the `.did` it derives from its code (`export_candid!()`), and
+//! answers a pure update, an update and a query.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -101,7 +101,7 @@ fn a_new_canister_tests_builds_installs_and_answers() {
         ),
         "cargo test",
     );
-    assert!(tested.contains("test result: ok. 1 passed"), "{tested}");
+    assert!(tested.contains("test result: ok. 2 passed"), "{tested}");
     ok(
         cargo(
             &krate,
@@ -123,7 +123,8 @@ fn a_new_canister_tests_builds_installs_and_answers() {
         all.extend_from_slice(args);
         ok(commute(&krate, &all), &format!("commute {args:?}"))
     };
-    // No `--did`: the wasm embeds the `.did`, its tag and key included.
+    // No `--did`: install runs the wasm's query for the `.did` it derives, tag and key
+    // included.
     assert_eq!(
         run(&["install", "mycan", "--wasm", wasm.to_str().unwrap()]),
         "installed mycan\n"

@@ -8,7 +8,7 @@
 //! | --- | --- |
 //! | [`LOGGER`] | a pure update keyed by user: per-user counters, last event per user, an event list |
 //! | [`ANALYTICS`] | unkeyed pure updates (page views), a CPU-bound pure method, `canister_init` |
-//! | [`AUDIT`] | a pure update keyed by two accounts that fires `call_pure` at the logger; an ordinary update |
+//! | [`AUDIT`] | a pure update keyed by two accounts that fires `call_pure` at the logger; an ordinary update; its `.did` derived from the code |
 //! | [`ABI_PROBE`] | imports every function of the ABI, to test linkers |
 //!
 //! ```
@@ -42,12 +42,14 @@ pub struct Canister {
     /// canister calls the logger as `"logger"`).
     pub name: &'static str,
     /// The wasm module, built from source for wasm32-unknown-unknown. Its
-    /// `icp:public candid:service` custom section holds [`did`](Self::did).
+    /// `icp:public candid:service` custom section holds [`did`](Self::did), or (the
+    /// audit) its `export_candid!()` derives it.
     pub wasm: &'static [u8],
     /// Where the wasm module is on disk (in this build's `OUT_DIR`), for tests that drive
     /// the `commute` binary.
     pub wasm_path: &'static str,
-    /// The `.did` interface, with commute's `pure_update` annotations.
+    /// The `.did` interface, with commute's `pure_update` annotations (the audit's: what it
+    /// derives, in the standard form).
     pub did: &'static str,
     /// Where the `.did` is on disk.
     pub did_path: &'static str,
@@ -86,10 +88,11 @@ pub const ANALYTICS: Canister =
 
 /// The audit trail: `record(from, to, amount)`, a pure update keyed by both accounts that
 /// also fires `call_pure("logger", "log", ..)`; queries `sent`, `received`,
-/// `transfers_len`, `transfers`, `note`; the update `set_note`.
+/// `transfers_len`, `transfers`, `note`; the update `set_note`. Its `.did` is derived
+/// from the code (`export_candid!()`); `audit.did` is a copy a test keeps equal.
 ///
 /// ```
-/// assert!(commute_examples::AUDIT.did.contains("pure_update key(from, to);"));
+/// assert!(commute_examples::AUDIT.did.contains("// @pure_update key(from, to)\n"));
 /// ```
 pub const AUDIT: Canister = canister!("audit", "audit.wasm", "audit", "audit.did");
 

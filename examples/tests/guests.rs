@@ -1,6 +1,7 @@
 //! The compiled example canisters follow the ABI: their imports are rows of
 //! `commute_abi::IMPORTS` with the same types, their exports implement every method of
-//! their `.did`, and their `icp:public candid:service` section holds the `.did`.
+//! their `.did`, and the `.did` travels in their `icp:public candid:service` section or,
+//! derived, through their `.did` query.
 //!
 //! The ABI probe imports everything the SDK's `sys` module declares, so comparing it with
 //! the table checks every guest-side declaration, as compiled to wasm.
@@ -151,26 +152,33 @@ fn analytics_has_an_init() {
     assert!(parse(&analytics).functions.contains(export::INIT));
 }
 
+/// A hand-written `.did` travels in the `icp:public candid:service` section; a derived one
+/// (the audit's, `export_candid!()`) in no section but through the query that replies it.
 #[test]
-fn candid_section_holds_the_did() {
+fn the_did_travels_in_the_section_or_the_query() {
+    let query = export::method(commute_abi::Mode::Query, export::CANDID_QUERY);
     for canister in ALL.into_iter().chain([ABI_PROBE]) {
         let module = parse(&canister);
-        let section = module
-            .custom
-            .get(export::CANDID_SECTION)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{} has no {} section",
-                    canister.name,
-                    export::CANDID_SECTION
-                )
-            });
+        let section = module.custom.get(export::CANDID_SECTION);
+        if canister.name == "audit" {
+            assert_eq!(section, None, "audit derives its .did");
+            assert!(module.functions.contains(&query), "audit exports {query}");
+            continue;
+        }
+        let section = section.unwrap_or_else(|| {
+            panic!(
+                "{} has no {} section",
+                canister.name,
+                export::CANDID_SECTION
+            )
+        });
         assert_eq!(
             std::str::from_utf8(section).unwrap(),
             canister.did,
             "{}",
             canister.name
         );
+        assert!(!module.functions.contains(&query), "{}", canister.name);
     }
 }
 

@@ -13,8 +13,9 @@
 //!   [`Storable`](stable::Storable) types.
 //! - [`sys`]: the raw imports of the ABI (`commute_abi::IMPORTS`), for the rare case the
 //!   safe layers do not cover.
-//! - [`export_candid!`]: embeds the canister's `.did` in the wasm, so installs need no
-//!   `--did`; [`candid_storable!`] stores your Candid types in the structures.
+//! - [`export_candid!`]: the canister's `.did`, derived from the methods' signatures
+//!   (`export_candid!()`) or written by hand (`export_candid!("NAME.did")`), so installs
+//!   need no `--did`; [`candid_storable!`] stores your Candid types in the structures.
 //!
 //! Off wasm32 the imports are served by an in-memory implementation (one per thread), the
 //! way stable-structures uses `VectorMemory` off wasm32, so canister logic unit-tests
@@ -55,8 +56,8 @@ extern crate self as commute_cdk;
 pub mod __private;
 pub mod api;
 pub mod call;
+mod did;
 mod imports;
-mod metadata;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
 mod printer;
@@ -68,7 +69,7 @@ pub mod testing;
 pub use api::trap;
 pub use call::{call_pure, Call};
 pub use candid::{self, CandidType, Principal};
-pub use commute_cdk_macros::{init, pure_update, query, update};
+pub use commute_cdk_macros::{export_candid, init, pure_update, query, update};
 pub use serde::Deserialize;
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ use candid::DecoderConfig;
 
 pub use commute_abi::Mode;
 
+pub use crate::did::{Arg, Service};
+
 use crate::{api, imports};
 
 /// How much of the argument bytes the decoder may skip (unknown fields, extra

@@ -16,8 +16,9 @@ use crate::schedule::{Schedule, Trace};
 use crate::store::faults::Faults;
 use crate::store::{StateReader, Store, StoreError};
 use crate::submit::{now_nanos, Args, Intake, SubmitError};
+use crate::wasm_did;
 use candid::Principal;
-use commute_did::{candid_service_section, custom_section_text, Did, DidError, Mode};
+use commute_did::{custom_section_text, Did, DidError, Mode};
 use serde_bytes::ByteBuf;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -349,7 +350,8 @@ impl Host {
     }
 
     /// Installs `wasm` as `name`, with its `.did` (`did` = file name and text) or, without
-    /// one, the wasm's `icp:public candid:service` section. The first install runs
+    /// one, the wasm's: its `icp:public candid:service` section, else what its query
+    /// `__get_candid_interface_tmp_hack` replies (`export_candid!()`). The first install runs
     /// `canister_init` (with `init_arg`, Candid text for the service's init arguments);
     /// a re-install keeps the state and runs `canister_post_upgrade` if exported. Pending
     /// calls run first, so the install is ordered after every call accepted before it.
@@ -373,20 +375,12 @@ impl Host {
                 "`{name}` is not a canister name ([a-z0-9_-], 1 to 64 characters)"
             )));
         }
-        let did = match did {
-            Some((file, text)) => Did::parse(file, text)?,
-            None => {
-                let section = candid_service_section(wasm).map_err(|e| refuse(e.to_string()))?;
-                let text = section.ok_or_else(|| {
-                    refuse(
-                        "no .did given, and the wasm has no icp:public candid:service section"
-                            .into(),
-                    )
-                })?;
-                Did::parse(&format!("{name}.wasm (candid:service)"), &text)?
-            }
-        };
+        let given = did.map(|(file, text)| Did::parse(file, text)).transpose()?;
         let compiled = self.registry.compile(&self.engine, wasm)?;
+        let did = match given {
+            Some(did) => did,
+            None => self.read_wasm_did(name, wasm, &compiled)?,
+        };
         // Before the exports: a method the .did gives another mode than the code's has the
         // wrong export too, and the modes say what went wrong in the author's terms.
         check_modes(wasm, &did).map_err(refuse)?;
@@ -445,6 +439,39 @@ impl Host {
         Arc::make_mut(&mut self.registry).insert(canister);
         self.intake.set_registry(self.registry.clone());
         Ok(())
+    }
+
+    /// The `.did` that `wasm` carries, as an install of it as `name` given no `.did` would
+    /// take it: its `icp:public candid:service` section, else what its query
+    /// `__get_candid_interface_tmp_hack` replies (`export_candid!()`). Installs nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError`] if the wasm does not compile, carries no `.did`, or carries an
+    /// invalid one.
+    pub fn wasm_did(&self, name: &str, wasm: &[u8]) -> Result<Did, HostError> {
+        let compiled = self.registry.compile(&self.engine, wasm)?;
+        self.read_wasm_did(name, wasm, &compiled)
+    }
+
+    fn read_wasm_did(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        compiled: &execute::Compiled,
+    ) -> Result<Did, HostError> {
+        let runner = wasm_did::Runner {
+            engine: &self.engine,
+            registry: &self.registry,
+            reader: self.store.reader(),
+        };
+        wasm_did::read(name, wasm, compiled, &runner).map_err(|e| match e {
+            wasm_did::WasmDidError::Did(e) => HostError::from(e),
+            other => HostError::Install {
+                name: name.to_string(),
+                reason: other.to_string(),
+            },
+        })
     }
 
     /// Runs `hook` of `canister` (if exported) as seq `next` and commits it with the

@@ -51,6 +51,7 @@ pub mod schedule;
 pub mod serve;
 pub mod store;
 pub mod submit;
+mod wasm_did;
 pub mod write_log;
 
 pub use candid::Principal;

@@ -545,3 +545,15 @@ quickcheck! {
         TestResult::passed()
     }
 }
+
+/// A method's comment above its `// @pure_update` line stays in the standard form:
+/// derived `.did`s (`export_candid!()`) carry the Rust doc comment there.
+#[test]
+fn a_comment_above_the_tag_is_kept() {
+    let src = "service : {\n  // Logs.\n  // @pure_update key(user)\n  log : (user : principal) -> () oneway;\n}\n";
+    let did = Did::parse("f.did", src).unwrap();
+    assert_eq!(did.standard(), src);
+    let annotated =
+        "service : {\n  // Logs.\n  log : (user : principal) -> () pure_update key(user);\n}\n";
+    assert_eq!(Did::parse("f.did", annotated).unwrap().standard(), src);
+}

@@ -1,4 +1,5 @@
-//! The audit canister: a trail of transfers (see `audit.did`).
+//! The audit canister: a trail of transfers. Its `.did` is derived from this file by
+//! `export_candid!()`; `audit.did` is a copy, which a test keeps equal.
 //!
 //! `record(from, to, amount)` is a pure update keyed by both accounts: calls that share an
 //! account run in order, the rest in parallel. It writes its own entries and fires a pure
@@ -62,7 +63,7 @@ pub const MAX_PAGE: u64 = 1000;
 /// audit::record(p, p, 5);
 /// assert_eq!(audit::transfers_len(), 1);
 /// ```
-#[pure_update]
+#[pure_update(key = "from, to")]
 pub fn record(from: Principal, to: Principal, amount: u64) {
     add_u64(&SENT.entry(&from), amount);
     add_u64(&RECEIVED.entry(&to), amount);
@@ -122,7 +123,9 @@ pub fn transfers_len() -> u64 {
     TRANSFERS.len()
 }
 
-/// Up to `limit` transfers (at most [`MAX_PAGE`]) starting at `offset`, in record order.
+/// Up to `limit` transfers (at most 1000) starting at `offset`, in record order.
+///
+/// The cap is [`MAX_PAGE`].
 ///
 /// ```
 /// assert!(audit::transfers(0, 10).is_empty());
@@ -163,7 +166,7 @@ fn nat(total: i128) -> Nat {
     Nat::from(u128::try_from(total).unwrap_or(0))
 }
 
-commute_cdk::export_candid!("audit.did");
+commute_cdk::export_candid!();
 
 #[cfg(test)]
 mod tests;

@@ -66,3 +66,15 @@ fn note_is_an_update_that_reads_its_own_writes() {
     assert_eq!(set_note("b".into()), Some("a".into()));
     assert_eq!(note().as_deref(), Some("b"));
 }
+
+/// The `.did` derived from this crate's signatures is the one in `audit.did`, which
+/// documents it (and which tools other than commute can read). After changing a method,
+/// write the printed text to `audit.did`.
+#[test]
+fn the_derived_did_is_audit_did() {
+    let derived = crate::__export_service();
+    assert!(
+        derived == include_str!("../audit.did"),
+        "audit.did is not what export_candid!() derives:\n{derived}"
+    );
+}

@@ -45,6 +45,21 @@ pub const MEMORY: &str = "memory";
 /// ```
 pub const CANDID_SECTION: &str = "icp:public candid:service";
 
+/// The query that replies with the canister's `.did` text, as Candid `(text)`: what the
+/// SDK's `export_candid!()` exports (under ic-cdk's name for it), and what an install
+/// given no `.did` runs when the wasm has no [`CANDID_SECTION`]. Not a method of the
+/// `.did` it returns.
+///
+/// ```
+/// use commute_abi::{export, Mode};
+///
+/// assert_eq!(
+///     export::method(Mode::Query, export::CANDID_QUERY),
+///     "canister_query __get_candid_interface_tmp_hack"
+/// );
+/// ```
+pub const CANDID_QUERY: &str = "__get_candid_interface_tmp_hack";
+
 /// The export that implements `method` in `mode` (`canister_init` ignores `method`).
 ///
 /// ```

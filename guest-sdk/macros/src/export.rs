@@ -22,11 +22,15 @@
 
 use commute_abi::Mode;
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Error, Expr, ExprLit, FnArg, ItemFn, Lit, MetaNameValue, ReturnType, Token, Type};
+use syn::{Error, Expr, ExprLit, FnArg, ItemFn, Lit, MetaNameValue, Pat, ReturnType, Token, Type};
+
+use crate::interface;
 
 /// The options an entry-point attribute accepts.
 #[derive(Default)]
@@ -35,6 +39,8 @@ struct Options {
     name: Option<String>,
     /// `guard = "path"`, repeatable: functions `fn() -> Result<(), String>` run first.
     guards: Vec<syn::Path>,
+    /// `key = "a, b"`, repeatable (pure updates only): the parameters that are keys.
+    keys: Vec<(String, Span)>,
 }
 
 fn parse_options(mode: Mode, attr: TokenStream) -> Result<Options, Error> {
@@ -77,13 +83,42 @@ fn parse_options(mode: Mode, attr: TokenStream) -> Result<Options, Error> {
                 return Err(Error::new(meta.span(), "#[init] cannot have a guard"))
             }
             "guard" => options.guards.push(value.parse()?),
-            _ => {
+            "key" if mode != Mode::PureUpdate => {
                 return Err(Error::new(
-                    meta.path.span(),
+                    meta.span(),
                     format!(
-                        "unknown option `{key}`: expected `name = \"...\"` or `guard = \"...\"`"
+                        "{} cannot have a key: only a #[pure_update] declares keys",
+                        attribute(mode)
                     ),
                 ))
+            }
+            "key" => {
+                // `key = "a, b"`: each name, spanned at the literal for the errors.
+                for name in value.value().split(',').map(str::trim) {
+                    let plain = !name.is_empty()
+                        && !name.starts_with(|c: char| c.is_ascii_digit())
+                        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+                    if !plain {
+                        return Err(Error::new(
+                            value.span(),
+                            format!(
+                                "`{name}` is not a parameter name: write `key = \"user\"` or `key = \"from, to\"`"
+                            ),
+                        ));
+                    }
+                    options.keys.push((name.to_string(), value.span()));
+                }
+            }
+            _ => {
+                let also = if mode == Mode::PureUpdate {
+                    ", `guard = \"...\"` or `key = \"...\"`"
+                } else {
+                    " or `guard = \"...\"`"
+                };
+                return Err(Error::new(
+                    meta.path.span(),
+                    format!("unknown option `{key}`: expected `name = \"...\"`{also}"),
+                ));
             }
         }
     }
@@ -136,6 +171,7 @@ pub(crate) fn expand(
     }
     let mut arg_names = Vec::new();
     let mut arg_types = Vec::new();
+    let mut params = Vec::new();
     for (i, input) in sig.inputs.iter().enumerate() {
         match input {
             FnArg::Receiver(r) => {
@@ -147,6 +183,10 @@ pub(crate) fn expand(
             FnArg::Typed(typed) => {
                 arg_names.push(format_ident!("__commute_arg{i}"));
                 arg_types.push(typed.ty.as_ref().clone());
+                params.push(match typed.pat.as_ref() {
+                    Pat::Ident(p) => Some(p.ident.unraw().to_string()),
+                    _ => None,
+                });
             }
         }
     }
@@ -161,7 +201,36 @@ pub(crate) fn expand(
     }
 
     let ident = &sig.ident;
-    let method = options.name.clone().unwrap_or_else(|| ident.to_string());
+    let method = options
+        .name
+        .clone()
+        .unwrap_or_else(|| ident.unraw().to_string());
+    let keys = key_positions(&options.keys, &params, &method)?;
+    interface::record(interface::Method {
+        name: method.clone(),
+        mode,
+        args: did_names(&params)
+            .into_iter()
+            .zip(&arg_types)
+            .map(|(name, ty)| interface::Arg {
+                name,
+                ty: ty.to_token_stream().to_string(),
+            })
+            .collect(),
+        rets: match &sig.output {
+            ReturnType::Default => Vec::new(),
+            ReturnType::Type(_, ty) => match ty.as_ref() {
+                Type::Tuple(tuple) => tuple
+                    .elems
+                    .iter()
+                    .map(|t| t.to_token_stream().to_string())
+                    .collect(),
+                other => vec![other.to_token_stream().to_string()],
+            },
+        },
+        keys,
+        docs: interface::doc_summary(&fun.attrs),
+    });
     let export_name = commute_abi::export::method(mode, &method);
     let wrapper = format_ident!("__commute_{}_{}", mode.as_str(), ident);
     let mode_tokens = mode_tokens(mode);
@@ -244,7 +313,57 @@ pub(crate) fn expand(
     })
 }
 
-fn mode_tokens(mode: Mode) -> TokenStream {
+/// The positions of the parameters `keys` names, each once; an error names the first key
+/// that is no parameter of `method`, at the `key` option.
+fn key_positions(
+    keys: &[(String, Span)],
+    params: &[Option<String>],
+    method: &str,
+) -> Result<Vec<usize>, Error> {
+    let mut positions = Vec::new();
+    for (name, span) in keys {
+        let Some(p) = params.iter().position(|p| p.as_deref() == Some(name)) else {
+            let known: Vec<&str> = params.iter().flatten().map(String::as_str).collect();
+            return Err(Error::new(
+                *span,
+                format!(
+                    "key `{name}` is not a parameter of `{method}` (its parameters: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        };
+        if positions.contains(&p) {
+            return Err(Error::new(*span, format!("key `{name}` is given twice")));
+        }
+        positions.push(p);
+    }
+    Ok(positions)
+}
+
+/// The `.did` names of the parameters: the Rust name without its leading underscores
+/// (`_event` is a parameter the body ignores, still an `event` to callers) unless that
+/// makes two alike; none for a pattern.
+fn did_names(params: &[Option<String>]) -> Vec<Option<String>> {
+    params
+        .iter()
+        .map(|p| {
+            let name = p.as_deref()?;
+            let bare = name.trim_start_matches('_');
+            let clash = params.iter().any(|q| q.as_deref() == Some(bare));
+            Some(if bare.is_empty() || (clash && bare != name) {
+                name.to_string()
+            } else {
+                bare.to_string()
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn mode_tokens(mode: Mode) -> TokenStream {
     let variant = match mode {
         Mode::Init => "Init",
         Mode::Update => "Update",

@@ -12,6 +12,7 @@ use commute_abi::Mode;
 use proc_macro::TokenStream;
 
 mod export;
+mod interface;
 
 fn run(mode: Mode, attr: TokenStream, item: TokenStream) -> TokenStream {
     export::expand(mode, attr.into(), item.into())
@@ -99,6 +100,11 @@ pub fn update(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// - `name = "..."`: the method's name in the `.did`, if not the function's name.
 /// - `guard = "path"` (repeatable): a `fn() -> Result<(), String>` run first; `Err(msg)`
 ///   traps the call with `msg` (a pure call has no caller waiting to be rejected).
+/// - `key = "user"`, `key = "from, to"` (or `key` repeated): the parameters whose values
+///   are the call's keys; calls sharing a key run one after another, in order
+///   (`docs/modes.md`). Each names a parameter of the function, once. The `.did` that
+///   `export_candid!()` derives declares them as `key(...)`; with a hand-written `.did`,
+///   its own `key(...)` is what counts.
 ///
 /// # Example
 ///
@@ -107,7 +113,7 @@ pub fn update(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// static EVENTS: Counter = Counter::init("events");
 ///
-/// #[pure_update]
+/// #[pure_update(key = "user")]
 /// fn log(user: Principal, _event: String) {
 ///     EVENTS.entry(&user).add(1);
 /// }
@@ -120,6 +126,13 @@ pub fn update(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```compile_fail
 /// #[commute_cdk::pure_update]
 /// fn bump() -> u64 { 1 }
+/// ```
+///
+/// Nor does a key that names no parameter (the error names `usr` and the parameters):
+///
+/// ```compile_fail
+/// #[commute_cdk::pure_update(key = "usr")]
+/// fn log(user: commute_cdk::Principal, event: String) {}
 /// ```
 #[proc_macro_attribute]
 pub fn pure_update(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -149,4 +162,104 @@ pub fn pure_update(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn init(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(Mode::Init, attr, item)
+}
+
+/// Exports the canister's Candid interface, so that `commute install` needs no `--did`.
+/// Put it once, last in `lib.rs`, after every method.
+///
+/// - `export_candid!()` derives the `.did` from the methods' Rust signatures, as ic-cdk
+///   0.20's does: each `#[query]`, `#[update]`, `#[pure_update]` and `#[init]` of the
+///   crate, with its Rust parameter names as argument names, its doc comment's first
+///   paragraph as a comment, and each pure update as `oneway` under
+///   `// @pure_update key(...)`: the standard form `commute did check` prints. It defines
+///   `__export_service() -> String`, which returns that text (for a unit test to compare
+///   with a file), and the query `__get_candid_interface_tmp_hack`, which replies with it
+///   and which `commute install` runs when the wasm carries no `.did`. The argument and
+///   result types are named where the macro stands, so they must be in scope there (as
+///   with ic-cdk).
+/// - `export_candid!("NAME.did")` embeds a `.did` you wrote instead (standard Candid plus
+///   `pure_update key(...)`, named relative to the crate's `Cargo.toml`) as the wasm's
+///   `icp:public candid:service` section. Keep it in step with the code.
+///
+/// Either does nothing to the wasm off wasm32 (natively, `__export_service` is there).
+///
+/// # Example
+///
+/// The example of `docs/did.md`:
+///
+/// ```
+/// use commute_cdk::{pure_update, query, stable::Counter, Principal};
+///
+/// static EVENTS: Counter = Counter::init("events");
+///
+/// /// Counts an event of `user`.
+/// #[pure_update(key = "user")]
+/// fn log(user: Principal, _event: String) {
+///     EVENTS.entry(&user).add(1);
+/// }
+///
+/// /// The events of `user`.
+/// #[query]
+/// fn count(user: Principal) -> u64 {
+///     EVENTS.entry(&user).get() as u64
+/// }
+///
+/// commute_cdk::export_candid!();
+///
+/// # fn main() {
+/// assert_eq!(
+///     __export_service(),
+///     "service : {
+///   // The events of `user`.
+///   count : (user : principal) -> (nat64) query;
+///   // Counts an event of `user`.
+///   // @pure_update key(user)
+///   log : (user : principal, event : text) -> () oneway;
+/// }
+/// "
+/// );
+/// # }
+/// ```
+///
+/// An `#[init]` with arguments makes the service a class, and a short service fits on one
+/// line, as Candid's printer has it:
+///
+/// ```
+/// #[commute_cdk::init]
+/// fn init(_owner: commute_cdk::Principal) {}
+///
+/// #[commute_cdk::query]
+/// fn ping() -> String {
+///     "pong".into()
+/// }
+///
+/// commute_cdk::export_candid!();
+///
+/// # fn main() {
+/// assert_eq!(
+///     __export_service(),
+///     "service : (owner : principal) -> { ping : () -> (text) query }\n"
+/// );
+/// # }
+/// ```
+#[proc_macro]
+pub fn export_candid(input: TokenStream) -> TokenStream {
+    // Taken in both forms, so a crate's methods never reach the next crate's interface.
+    let methods = interface::take();
+    let input = proc_macro2::TokenStream::from(input);
+    let expanded = if input.is_empty() {
+        interface::expand_derived(methods)
+    } else {
+        syn::parse2::<syn::LitStr>(input)
+            .map(|path| interface::expand_file(&path))
+            .map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "export_candid! takes nothing (derive the .did) or a string literal (a .did file)",
+                )
+            })
+    };
+    expanded
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

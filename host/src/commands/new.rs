@@ -5,8 +5,8 @@
 //! its own) and depends on the guest SDK `commute-cdk`, which is not on crates.io: by path
 //! (by default the SDK this binary was built from, whose sources `cargo install --path`
 //! leaves where they are) or by git. Its files come from `new/template/`: a keyed
-//! `#[pure_update]`, an update and a query, a native unit test, the `.did`, the wasm stack
-//! size and release profile the examples use, and a README with the commands to build,
+//! `#[pure_update]`, an update and a query, `export_candid!()` (the `.did` derived from
+//! them), native unit tests, the wasm stack size and release profile the examples use, and a README with the commands to build,
 //! install and call it.
 //!
 //! A failure while writing removes the directory it created: nothing half-written stays.
@@ -42,7 +42,6 @@ const FILES: &[(&str, &str)] = &[
     ),
     (".gitignore", include_str!("new/template/gitignore.tmpl")),
     ("src/lib.rs", include_str!("new/template/lib.rs.tmpl")),
-    ("@NAME@.did", include_str!("new/template/canister.did.tmpl")),
     ("README.md", include_str!("new/template/README.md.tmpl")),
 ];
 

@@ -38,3 +38,55 @@ fn refusals() {
     let err = expand_str(Mode::Query, "name = 3", "fn f() {}").unwrap_err();
     assert!(err.contains("string literal"), "{err}");
 }
+
+#[test]
+fn keys_name_parameters() {
+    let item = "fn log(user: Principal, _event: String) {}";
+    expand_str(Mode::PureUpdate, "key = \"user\"", item).unwrap();
+    let err = expand_str(Mode::PureUpdate, "key = \"usr\"", item).unwrap_err();
+    assert!(
+        err.contains("key `usr` is not a parameter of `log` (its parameters: user, _event)"),
+        "{err}"
+    );
+    let err = expand_str(Mode::PureUpdate, "key = \"user, user\"", item).unwrap_err();
+    assert!(err.contains("key `user` is given twice"), "{err}");
+    let err = expand_str(Mode::PureUpdate, "key = \"a b\"", item).unwrap_err();
+    assert!(err.contains("`a b` is not a parameter name"), "{err}");
+    let err = expand_str(
+        Mode::Query,
+        "key = \"user\"",
+        "fn f(user: u8) -> u8 { user }",
+    )
+    .unwrap_err();
+    assert!(err.contains("#[query] cannot have a key"), "{err}");
+}
+
+#[test]
+fn did_names_drop_leading_underscores_unless_two_would_clash() {
+    let names =
+        |p: &[Option<&str>]| did_names(&p.iter().map(|n| n.map(String::from)).collect::<Vec<_>>());
+    assert_eq!(
+        names(&[Some("user"), Some("_event"), None]),
+        [Some("user".into()), Some("event".into()), None]
+    );
+    assert_eq!(
+        names(&[Some("event"), Some("_event"), Some("__")]),
+        [
+            Some("event".into()),
+            Some("_event".into()),
+            Some("__".into())
+        ]
+    );
+    assert_eq!(
+        key_positions(
+            &[
+                ("to".into(), Span::call_site()),
+                ("from".into(), Span::call_site())
+            ],
+            &[Some("from".into()), Some("to".into())],
+            "record"
+        )
+        .unwrap(),
+        [1, 0]
+    );
+}

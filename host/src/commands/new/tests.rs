@@ -102,11 +102,12 @@ fn a_new_crate_has_every_file() {
         ".cargo/config.toml",
         ".gitignore",
         "src/lib.rs",
-        "my-can.did",
         "README.md",
     ] {
         assert!(dest.join(file).is_file(), "{file}");
     }
     let lib = std::fs::read_to_string(dest.join("src/lib.rs")).unwrap();
-    assert!(lib.contains("export_candid!(\"my-can.did\")"));
+    assert!(lib.contains("export_candid!();"));
+    assert!(lib.contains("#[pure_update(key = \"player\")]"));
+    assert!(!dest.join("my-can.did").exists());
 }
