@@ -5,7 +5,7 @@ use commute::{Host, HostError, Principal, Status};
 use commute_examples::{Canister, ALL, ANALYTICS, AUDIT, LOGGER};
 
 fn install(host: &mut Host, c: &Canister) {
-    host.install(c.name, c.wasm, Some((c.did_path, c.did)), None)
+    host.install(c.name, c.wasm, c.did_file(), None)
         .unwrap_or_else(|e| panic!("install {}: {e}", c.name));
 }
 

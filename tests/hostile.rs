@@ -18,13 +18,8 @@ fn install(host: &mut Host, name: &str, file: &str, did: &str) {
 
 fn hosts_with_guests() -> Host {
     let mut host = Host::temporary().unwrap();
-    host.install(
-        "logger",
-        LOGGER.wasm,
-        Some((LOGGER.did_path, LOGGER.did)),
-        None,
-    )
-    .unwrap();
+    host.install("logger", LOGGER.wasm, LOGGER.did_file(), None)
+        .unwrap();
     install(
         &mut host,
         "spin",

@@ -181,13 +181,8 @@ fn sequential(calls: &[Log]) -> Host {
         ..Config::default()
     };
     let mut host = Host::temporary_with(config).unwrap();
-    host.install(
-        "logger",
-        LOGGER.wasm,
-        Some((LOGGER.did_path, LOGGER.did)),
-        None,
-    )
-    .unwrap();
+    host.install("logger", LOGGER.wasm, LOGGER.did_file(), None)
+        .unwrap();
     for chunk in calls.chunks(1000) {
         let args: Vec<String> = chunk.iter().map(Log::args).collect();
         let batch: Vec<_> = args
@@ -745,13 +740,8 @@ fn a_full_queue_answers_503_with_a_retry_hint() {
         ..Config::default()
     };
     let mut host = Host::temporary_with(config).unwrap();
-    host.install(
-        "logger",
-        LOGGER.wasm,
-        Some((LOGGER.did_path, LOGGER.did)),
-        None,
-    )
-    .unwrap();
+    host.install("logger", LOGGER.wasm, LOGGER.did_file(), None)
+        .unwrap();
     let server = Server::start(host, "127.0.0.1:0".parse().unwrap(), Signals::Ignore).unwrap();
     let client = Client::new(&server.url());
     let me = Principal::anonymous();

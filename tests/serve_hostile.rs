@@ -22,13 +22,8 @@ const LOG: &str = r#"(principal "2vxsx-fae", "hello")"#;
 /// An in-process server with the logger installed, under `config`.
 fn served(config: ServeConfig) -> (Server, Client) {
     let mut host = Host::temporary().unwrap();
-    host.install(
-        "logger",
-        LOGGER.wasm,
-        Some((LOGGER.did_path, LOGGER.did)),
-        None,
-    )
-    .unwrap();
+    host.install("logger", LOGGER.wasm, LOGGER.did_file(), None)
+        .unwrap();
     let server = Server::start_with(
         host,
         "127.0.0.1:0".parse().unwrap(),

@@ -24,37 +24,11 @@ pub(crate) fn tag_line(method: &Method) -> String {
         .keys
         .iter()
         .map(|&p| match method.args[p].name.as_deref() {
-            Some(n) if is_plain_name(n) => n.to_string(),
+            Some(n) if commute_abi::is_plain_key_name(n) => n.to_string(),
             _ => p.to_string(),
         })
         .collect();
     format!("@pure_update key({})", keys.join(", "))
-}
-
-/// A name the tag can spell bare: an identifier that is no Candid keyword.
-fn is_plain_name(name: &str) -> bool {
-    const KEYWORDS: [&str; 12] = [
-        "type",
-        "import",
-        "service",
-        "func",
-        "record",
-        "variant",
-        "opt",
-        "vec",
-        "blob",
-        "principal",
-        "query",
-        "oneway",
-    ];
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !KEYWORDS.contains(&name)
-        && name != "composite_query"
-        && name.parse::<u64>().is_err()
 }
 
 /// Marks every pure method of the main service in `prog` as `oneway` with its tag line.

@@ -55,6 +55,13 @@ pub struct Canister {
     pub did_path: &'static str,
 }
 
+impl Canister {
+    /// The `.did` as `Host::install` takes it: its file name and its text.
+    pub fn did_file(&self) -> Option<(&'static str, &'static str)> {
+        Some((self.did_path, self.did))
+    }
+}
+
 /// Declares a [`Canister`] built by `build.rs` from the crate at `$dir`.
 macro_rules! canister {
     ($name:literal, $wasm:literal, $dir:literal, $did:literal) => {

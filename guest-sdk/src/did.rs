@@ -180,36 +180,11 @@ fn tag(m: &Method) -> String {
         .keys
         .iter()
         .map(|&p| match m.args.get(p).and_then(|a| a.0) {
-            Some(name) if is_plain_name(name) => name.to_string(),
+            Some(name) if commute_abi::is_plain_key_name(name) => name.to_string(),
             _ => p.to_string(),
         })
         .collect();
     format!("@pure_update key({})", keys.join(", "))
-}
-
-/// A name `key(...)` can spell bare: an identifier that is no Candid keyword.
-fn is_plain_name(name: &str) -> bool {
-    const KEYWORDS: [&str; 13] = [
-        "type",
-        "import",
-        "service",
-        "func",
-        "record",
-        "variant",
-        "opt",
-        "vec",
-        "blob",
-        "principal",
-        "query",
-        "oneway",
-        "composite_query",
-    ];
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !KEYWORDS.contains(&name)
 }
 
 /// Cuts every doc of a type to its first paragraph, as the methods' are.

@@ -28,10 +28,12 @@
 pub mod call_pure_status;
 pub mod export;
 mod import;
+mod key_name;
 mod mode;
 mod table;
 
 pub use import::{Class, Import, Module, Param, ValType};
+pub use key_name::is_plain_key_name;
 pub use mode::Mode;
 pub use table::{import, IMPORTS};
 

@@ -41,7 +41,7 @@ fn principal(kind: u8, i: u32) -> Principal {
 }
 
 fn install(host: &mut Host, c: &Canister) -> anyhow::Result<()> {
-    host.install(c.name, c.wasm, Some((c.did_path, c.did)), None)
+    host.install(c.name, c.wasm, c.did_file(), None)
         .with_context(|| format!("installing the {} example", c.name))
 }
 

@@ -100,13 +100,8 @@ fn full_disk_at_every_write(checkpoint_every_round: bool) {
     let template = tempfile::tempdir().unwrap();
     {
         let mut host = Host::open_with(template.path(), config(1)).unwrap();
-        host.install(
-            LOGGER.name,
-            LOGGER.wasm,
-            Some((LOGGER.did_path, LOGGER.did)),
-            None,
-        )
-        .unwrap();
+        host.install(LOGGER.name, LOGGER.wasm, LOGGER.did_file(), None)
+            .unwrap();
     }
     let (mut replay_failures, mut replays) = (0, 0);
     let mut n = 0;

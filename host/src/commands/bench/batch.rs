@@ -15,13 +15,8 @@ use std::time::{Duration, Instant};
 /// If the host cannot start or the install is refused.
 pub(crate) fn host_with(canister: &Canister, config: Config) -> anyhow::Result<Host> {
     let mut host = Host::temporary_with(config).context("cannot start a host")?;
-    host.install(
-        canister.name,
-        canister.wasm,
-        Some((canister.did_path, canister.did)),
-        None,
-    )
-    .with_context(|| format!("cannot install the {} canister", canister.name))?;
+    host.install(canister.name, canister.wasm, canister.did_file(), None)
+        .with_context(|| format!("cannot install the {} canister", canister.name))?;
     Ok(host)
 }
 

@@ -157,13 +157,8 @@ fn count(
 }
 
 fn install(host: &mut commute::Host, guest: &Canister) -> anyhow::Result<()> {
-    host.install(
-        guest.name,
-        guest.wasm,
-        Some((guest.did_path, guest.did)),
-        None,
-    )
-    .with_context(|| format!("cannot install the {} canister", guest.name))
+    host.install(guest.name, guest.wasm, guest.did_file(), None)
+        .with_context(|| format!("cannot install the {} canister", guest.name))
 }
 
 /// The calls of each of [`COUNTED`] in an `strace -c -U name,calls` summary (0 if absent).
