@@ -353,9 +353,18 @@ impl Interface {
             method: method.to_string(),
             offset: e.offset,
         })?;
-        let parsed = candid_parser::parse_idl_args(text).map_err(|e| ArgError::Syntax {
-            method: method.to_string(),
-            message: collapse(e),
+        let parsed = candid_parser::parse_idl_args(text).map_err(|e| {
+            // The commonest slip, a bare value, gets the shape spelled out first: the
+            // parser alone says only which token it expected.
+            let hint = if text.trim_start().starts_with('(') {
+                ""
+            } else {
+                "arguments are a Candid tuple in parentheses, e.g. `(\"alice\", 5)`: "
+            };
+            ArgError::Syntax {
+                method: method.to_string(),
+                message: format!("{hint}{}", collapse(e)),
+            }
         })?;
         if parsed.args.len() > args.len() {
             return Err(ArgError::Count {

@@ -261,3 +261,25 @@ fn errors_on_large_bad_input_stay_short() {
     let last = errors.pop().unwrap();
     assert!(last.ends_with("found at 29:1048605"), "{last}");
 }
+
+#[test]
+fn a_bare_value_is_told_the_tuple_shape() {
+    let d = did(SRC);
+    let err = d
+        .interface()
+        .decode_text("bump", "home")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "arguments to `bump` are not Candid text: arguments are a Candid tuple in parentheses"
+        ),
+        "{err}"
+    );
+    let err = d
+        .interface()
+        .decode_text("bump", "(home")
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("in parentheses"), "{err}");
+}
