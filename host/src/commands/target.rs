@@ -23,13 +23,7 @@ pub(crate) enum Target {
 ///
 /// If `--url` names no server, or the data dir cannot be opened.
 pub(crate) fn open(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Target> {
-    Ok(match server(data_dir, url)? {
-        Some(client) => Target::Server(client),
-        None => {
-            existing(data_dir)?;
-            Target::Local(Box::new(Host::open(data_dir)?))
-        }
-    })
+    open_making(data_dir, url, false)
 }
 
 /// [`open`], for an install: a data dir that does not exist yet is made.
@@ -38,10 +32,18 @@ pub(crate) fn open(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Target>
 ///
 /// As [`open`].
 pub(crate) fn open_for_install(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Target> {
-    Ok(match server(data_dir, url)? {
-        Some(client) => Target::Server(client),
-        None => Target::Local(Box::new(Host::open(data_dir)?)),
-    })
+    open_making(data_dir, url, true)
+}
+
+/// [`open`], making a missing data dir only when `make`.
+fn open_making(data_dir: &Path, url: Option<&str>, make: bool) -> anyhow::Result<Target> {
+    if let Some(client) = server(data_dir, url)? {
+        return Ok(Target::Server(client));
+    }
+    if !make {
+        existing(data_dir)?;
+    }
+    Ok(Target::Local(Box::new(Host::open(data_dir)?)))
 }
 
 /// Refuses a data dir that does not exist, rather than leave an empty one behind in
