@@ -797,10 +797,10 @@ impl Host {
     }
 
     /// Commits `ready` while the pure calls of `next` run, on the same pool, then takes the
-    /// round after `next` there too; `ready` is reported once both are done. With one worker
-    /// there is nothing to overlap but the flush: the commit runs, its flush waits on the
-    /// disk on a thread of its own while the round runs on this one, then it is applied (a
-    /// `join` on one worker gives the same order, and measured 3–16% slower).
+    /// round after `next` there too; `ready` is reported once both are done. Its flush waits
+    /// on the disk on a thread of its own meanwhile; once the round has run, the commit is
+    /// applied, on the whole pool. With one worker there is nothing to overlap but the
+    /// flush (a `join` on one worker gives the same order, and measured 3–16% slower).
     fn commit_beside(
         &mut self,
         ready: Ran,
@@ -821,20 +821,19 @@ impl Host {
             let after = executor.take(ran.last_seq(), Cut::backlog(executor.pool), bound)?;
             Ok((ran, after))
         };
-        let (committed, trace, executed) = if executor.pool.current_num_threads() == 1 {
-            std::thread::scope(|scope| {
-                let (flushing, trace) = committer.commit_flushing(ready, scope);
-                let executed = run();
-                (flushing.and_then(|f| committer.flushed(f)), trace, executed)
-            })
-        } else {
-            // The whole commit, its flush and its apply beside the round: the apply is
-            // split across the pool, and work-stealing interleaves it with the calls.
-            let ((committed, trace), executed) = executor
-                .pool
-                .install(|| rayon::join(|| committer.commit(ready), run));
-            (committed, trace, executed)
-        };
+        let (committed, trace, executed) = std::thread::scope(|scope| {
+            let ((flushing, trace), executed) = if executor.pool.current_num_threads() == 1 {
+                (committer.commit_flushing(ready, scope), run())
+            } else {
+                // The commit's own work beside the round, split across the pool, where
+                // work-stealing interleaves it with the calls. Its flush is waited for
+                // here, off the pool, so that no worker sits idle on the disk.
+                executor
+                    .pool
+                    .install(|| rayon::join(|| committer.commit_flushing(ready, scope), run))
+            };
+            (flushing.and_then(|f| committer.flushed(f)), trace, executed)
+        });
         (self.committed(committed, trace), executed)
     }
 
