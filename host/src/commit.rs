@@ -99,6 +99,15 @@ pub(crate) struct Committer<'a> {
     pub(crate) round: u64,
 }
 
+/// A round whose commit is prepared ([`Committer::prepare`]) but not yet written.
+pub(crate) struct Prepared {
+    started: Instant,
+    ran: Vec<Executed>,
+    spent: Vec<u64>,
+    trace: Option<(Schedule, Trace)>,
+    commit: Result<Commit, StoreError>,
+}
+
 /// A round committed to the store whose flush is under way on a thread of its own.
 pub(crate) struct Flushing<'scope> {
     report: RoundReport,
@@ -113,20 +122,16 @@ pub(crate) type Committed<T> = (Result<T, RoundError>, Option<(Schedule, Trace)>
 impl Committer<'_> {
     /// Commits `ran` and flushes it (invariants A, C).
     pub(crate) fn commit(&mut self, ran: Ran) -> Committed<RoundReport> {
+        let prepared = self.prepare(ran);
         std::thread::scope(|scope| {
-            let (flushing, trace) = self.commit_flushing(ran, scope);
+            let (flushing, trace) = self.commit_flushing(prepared, scope);
             (flushing.and_then(|f| self.flushed(f)), trace)
         })
     }
 
-    /// Commits `ran` (invariant A) and starts its flush on a thread of `scope`, so the
-    /// caller's thread goes back to work instead of waiting on the disk; [`Committer::flushed`]
-    /// reports it once the flush is done.
-    pub(crate) fn commit_flushing<'scope>(
-        &mut self,
-        ran: Ran,
-        scope: &'scope Scope<'scope, '_>,
-    ) -> Committed<Flushing<'scope>> {
+    /// What [`Store::prepare`] makes of `ran`'s merge: every entry's new value and digests,
+    /// split across the whole pool. Nothing is written; the tail is not held.
+    pub(crate) fn prepare(&self, ran: Ran) -> Prepared {
         let Ran {
             started,
             ran,
@@ -134,10 +139,33 @@ impl Committer<'_> {
             spent,
             trace,
         } = ran;
+        let commit = self.pool.install(|| self.store.prepare(&delta));
+        Prepared {
+            started,
+            ran,
+            spent,
+            trace,
+            commit,
+        }
+    }
+
+    /// Commits `prepared` (invariant A) and starts its flush on a thread of `scope`, so the
+    /// caller's thread goes back to work instead of waiting on the disk; [`Committer::flushed`]
+    /// reports it once the flush is done.
+    pub(crate) fn commit_flushing<'scope>(
+        &mut self,
+        prepared: Prepared,
+        scope: &'scope Scope<'scope, '_>,
+    ) -> Committed<Flushing<'scope>> {
+        let Prepared {
+            started,
+            ran,
+            spent,
+            trace,
+            commit,
+        } = prepared;
         let committed = (|| {
-            // Prepared before the tail is held, on the pool: the pool's workers may run any
-            // of its jobs while they wait, the next round's take (which holds the tail) too.
-            let commit = self.pool.install(|| self.store.prepare(&delta))?;
+            let commit = commit?;
             let report = self
                 .tail
                 .with_next(|next| self.round_batch(next, (&ran, &spent, commit)))?;

@@ -821,16 +821,18 @@ impl Host {
             let after = executor.take(ran.last_seq(), Cut::backlog(executor.pool), bound)?;
             Ok((ran, after))
         };
+        // Prepared first, on every worker: beside the calls it would be one worker's chain
+        // (the others keep to their own calls), and it is most of the commit's work.
+        let prepared = committer.prepare(ready);
         let (committed, trace, executed) = std::thread::scope(|scope| {
             let ((flushing, trace), executed) = if executor.pool.current_num_threads() == 1 {
-                (committer.commit_flushing(ready, scope), run())
+                (committer.commit_flushing(prepared, scope), run())
             } else {
-                // The commit's own work beside the round, split across the pool, where
-                // work-stealing interleaves it with the calls. Its flush is waited for
-                // here, off the pool, so that no worker sits idle on the disk.
+                // The rest of the commit beside the round. Its flush is waited for here,
+                // off the pool, so that no worker sits idle on the disk.
                 executor
                     .pool
-                    .install(|| rayon::join(|| committer.commit_flushing(ready, scope), run))
+                    .install(|| rayon::join(|| committer.commit_flushing(prepared, scope), run))
             };
             (flushing.and_then(|f| committer.flushed(f)), trace, executed)
         });

@@ -1477,35 +1477,13 @@ impl Store {
         lattice.add(&written.lattice);
         batch.0.extend(written.writes);
 
-        // (A): list elements are new keys (D), so only their digests are added; hashing
-        // them (an element may be MiBs) is the part worth splitting.
-        let pushes: Vec<ListAppend<'_>> = delta.lists().collect();
-        let digests = split(
-            &pushes,
-            self.split_min,
-            |part: &mut Lattice, push| {
-                part.insert(&RootEntry::List {
-                    canister: push.canister,
-                    name: push.name,
-                    seq: push.seq,
-                    index: push.index,
-                    value: push.value,
-                });
-                Ok(())
-            },
-            |mut a, b| {
-                a.add(&b);
-                a
-            },
-        )?;
-        lattice.add(&digests);
-
-        // Each list's committed length, and its pushes so far in this delta.
+        // (A), (F): list elements are new keys (D), so only their digests are added, and
+        // each takes the next position of its list. Positions are counted here, in order;
+        // the element and position records and the digests (an element may be MiBs) are
+        // made on every worker.
         let mut pushed: BTreeMap<(&str, &[u8]), (u64, u64)> = BTreeMap::new();
-        for push in pushes {
-            // (D): seq > last committed, so this key was never written: nothing to remove.
-            let at = list_element_key(push.seq, push.index);
-            batch.insert(scoped(push.canister, LIST, push.name, &at), push.value);
+        let mut placed: Vec<(ListAppend<'_>, u64)> = Vec::new();
+        for push in delta.lists() {
             let list = (push.canister, push.name);
             let (len, count) = match pushed.entry(list) {
                 btree_map::Entry::Occupied(slot) => slot.into_mut(),
@@ -1520,13 +1498,32 @@ impl Store {
             };
             // (F): by (D) this delta's elements follow every committed one, and `lists()`
             // yields each list's in (seq, index) order, so they take positions len, len + 1…
-            let pos = *len + *count;
-            batch.insert(
-                scoped(push.canister, LIST_POS, push.name, &pos.to_be_bytes()),
-                &at[..],
-            );
+            placed.push((push, *len + *count));
             *count += 1;
         }
+        let elements = split(
+            &placed,
+            self.split_min,
+            |part: &mut Written, (push, pos)| {
+                part.lattice.insert(&RootEntry::List {
+                    canister: push.canister,
+                    name: push.name,
+                    seq: push.seq,
+                    index: push.index,
+                    value: push.value,
+                });
+                // (D): seq > last committed, so this key was never written: nothing to remove.
+                let at = list_element_key(push.seq, push.index);
+                let element = scoped(push.canister, LIST, push.name, &at);
+                part.writes.push((element, Some(push.value.into())));
+                let position = scoped(push.canister, LIST_POS, push.name, &pos.to_be_bytes());
+                part.writes.push((position, Some(at[..].into())));
+                Ok(())
+            },
+            Written::join,
+        )?;
+        lattice.add(&elements.lattice);
+        batch.0.extend(elements.writes);
         // (C): each list's length grows by its pushes.
         for ((canister, name), (len, count)) in pushed {
             let key = scoped(canister, LIST_LEN, name, b"");
