@@ -455,8 +455,11 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
     assert_eq!(s, 413);
     assert!(m.contains("over the cap"), "{m}");
 
+    // A connection per request: the server closes one whose body it refused unread, and a
+    // pooled connection's close can reach the client only after its next request went out.
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        .max_idle_connections(0)
         .build()
         .into();
     let status_of = |r: Result<ureq::http::Response<ureq::Body>, ureq::Error>| {

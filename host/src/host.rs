@@ -5,6 +5,7 @@
 //! that changes state commits atomically and flushes before it returns.
 
 use crate::commit::{self, Committer, Ran};
+use crate::disk::Disk;
 use crate::execute::{self, Engine, ExecuteError, Limits};
 use crate::outcome::{self, Outcome, Status};
 use crate::query::{reply, Queries, Reply};
@@ -286,13 +287,14 @@ impl Host {
         temp: Option<tempfile::TempDir>,
         faults: Arc<Faults>,
     ) -> Result<Host, HostError> {
-        let mut store = Store::init_with(&db, faults)?;
+        let disk = Some(Arc::new(Disk::new(dir)));
+        let mut store = Store::init_with(&db, disk.clone(), faults)?;
         store.checkpoint_after(config.checkpoint_bytes);
         let tree = store.reader().tree().clone();
         // A temporary dir goes with its host: nothing there is worth keeping compiled.
         let modules = temp.is_none().then(|| dir.to_path_buf());
         let registry = Arc::new(Registry::load(store.installed(), modules)?);
-        let tail = Tail::open(tree.clone(), store.last_seq())?;
+        let tail = Tail::open(tree.clone(), store.last_seq())?.syncing(disk);
         let intake = Intake::new(
             registry.clone(),
             tail,

@@ -37,6 +37,7 @@
 
 pub mod client;
 pub mod commit;
+pub mod disk;
 pub mod dump;
 pub mod execute;
 pub mod host;

@@ -43,6 +43,7 @@
 //!   queue and sees seq `s` sees every accepted seq below `s`. Acceptors on many threads and
 //!   the round loop share one `Tail`.
 
+use crate::disk::Disk;
 use crate::store::area;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -347,6 +348,9 @@ impl Once {
 #[derive(Clone)]
 pub struct Tail {
     tree: sled::Tree,
+    /// The database's files, synced after each flush: a queue chunk with a large argument
+    /// is a blob file of its own.
+    disk: Option<Arc<Disk>>,
     /// The next seq to hand out; held while its entry is written.
     next: Arc<Mutex<u64>>,
     /// The last committed seq, 0 before any: with `next`, how many calls are pending.
@@ -372,6 +376,7 @@ impl Tail {
         let next = next_seq(&tree, last_committed)?;
         Ok(Tail {
             tree,
+            disk: None,
             next: Arc::new(Mutex::new(next)),
             committed: Arc::new(AtomicU64::new(last_committed.unwrap_or(0))),
         })
@@ -479,7 +484,16 @@ impl Tail {
     /// [`QueueError::Sled`] if sled fails.
     pub fn flush(&self) -> Result<(), QueueError> {
         self.tree.flush()?;
+        if let Some(disk) = &self.disk {
+            disk.sync().map_err(sled::Error::Io)?;
+        }
         Ok(())
+    }
+
+    /// This tail, syncing `disk` (the files of its database) after each flush (disk D1).
+    pub fn syncing(mut self, disk: Option<Arc<Disk>>) -> Tail {
+        self.disk = disk;
+        self
     }
 
     /// The next seq to be handed out: every seq below it is queued or committed, and

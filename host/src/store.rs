@@ -84,12 +84,12 @@
 
 use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::fmt;
-use std::ops::Bound;
 use std::sync::{Arc, RwLock};
 
 use rayon::prelude::*;
 use thiserror::Error;
 
+use crate::disk::Disk;
 use crate::merge::{CounterChange, Delta, ListAppend, MapChange};
 use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError};
 
@@ -568,15 +568,10 @@ impl StateReader {
         after: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let scope = scoped(canister, MAP, name, b"");
-        let after = after.map(|after| scoped(canister, MAP, name, after));
-        let start = match &after {
-            None => Bound::Included(&scope[..]),
-            Some(after) => Bound::Excluded(&after[..]),
-        };
-        match self.shared().first_map_key_from(start) {
-            Some(key) if key.starts_with(&scope) => Ok(Some(key[scope.len()..].to_vec())),
-            _ => Ok(None),
-        }
+        Ok(self
+            .shared()
+            .map_key_after(&scope, after)
+            .map(<[u8]>::to_vec))
     }
 
     /// The number of elements of list `name` of `canister`. O(1): the length is kept
@@ -951,6 +946,7 @@ impl fmt::Debug for Store {
 #[derive(Debug)]
 pub(crate) struct Flusher {
     tree: sled::Tree,
+    disk: Option<Arc<Disk>>,
     faults: Arc<Faults>,
 }
 
@@ -963,7 +959,17 @@ impl Flusher {
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         self.faults.check("a flush")?;
         self.tree.flush()?;
-        Ok(())
+        sync_disk(self.disk.as_deref())
+    }
+}
+
+/// [`Disk::sync`], if the store's directory is known, its error as sled's.
+fn sync_disk(disk: Option<&Disk>) -> Result<(), StoreError> {
+    match disk {
+        Some(disk) => disk
+            .sync()
+            .map_err(|e| StoreError::Sled(sled::Error::Io(e))),
+        None => Ok(()),
     }
 }
 
@@ -1010,19 +1016,23 @@ pub(crate) struct Trees {
     checkpoint: sled::Tree,
     /// The installed canisters (the `i` area).
     installed: sled::Tree,
+    /// The database's log and blob files, synced after each flush (`disk.rs`); none for a
+    /// store whose directory is not known.
+    disk: Option<Arc<Disk>>,
 }
 
 impl Trees {
     /// The trees of the store in `db`, moving the journals and installed canisters that a
     /// store written before they had trees of their own keeps in the main tree. Copied,
     /// flushed, then removed: a crash between leaves copies that the next open copies again.
-    fn open(db: &sled::Db) -> Result<Trees, StoreError> {
+    fn open(db: &sled::Db, disk: Option<Arc<Disk>>) -> Result<Trees, StoreError> {
         let trees = Trees {
             db: db.clone(),
             main: db.open_tree("commute")?,
             journal: db.open_tree("commute-journal")?,
             checkpoint: db.open_tree("commute-checkpoint")?,
             installed: db.open_tree("commute-installed")?,
+            disk,
         };
         let moves = [
             (journal::PREFIX, &trees.journal),
@@ -1037,12 +1047,18 @@ impl Trees {
             }
         }
         if !moved.is_empty() {
-            trees.main.flush()?;
+            trees.flush()?;
             for key in moved {
                 trees.main.remove(key)?;
             }
         }
         Ok(trees)
+    }
+
+    /// Makes everything written to the database durable, on disk (disk D1).
+    fn flush(&self) -> Result<(), StoreError> {
+        self.main.flush()?;
+        sync_disk(self.disk.as_deref())
     }
 
     /// The tree that holds `key`, a record outside the state.
@@ -1098,7 +1114,7 @@ fn recover(trees: &Trees, faults: &Faults) -> Result<Recovered, StoreError> {
     }
     if journaled > 0 {
         faults.check("the flush of a replay")?;
-        trees.main.flush()?;
+        trees.flush()?;
     }
     Ok(Recovered {
         resident,
@@ -1312,13 +1328,17 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn init(db: &sled::Db) -> Result<Store, StoreError> {
-        Store::init_with(db, Arc::default())
+        Store::init_with(db, None, Arc::default())
     }
 
-    /// [`Store::init`], with the writes of its replay and of its commits cleared by
-    /// `faults`.
-    pub(crate) fn init_with(db: &sled::Db, faults: Arc<Faults>) -> Result<Store, StoreError> {
-        let trees = Trees::open(db)?;
+    /// [`Store::init`], syncing `disk` (the files of `db`) after every flush, with the writes
+    /// of its replay and of its commits cleared by `faults`.
+    pub(crate) fn init_with(
+        db: &sled::Db,
+        disk: Option<Arc<Disk>>,
+        faults: Arc<Faults>,
+    ) -> Result<Store, StoreError> {
+        let trees = Trees::open(db, disk)?;
         let recovered = recover(&trees, &faults)?;
         let reader = StateReader {
             tree: trees.main.clone(),
@@ -1665,6 +1685,7 @@ impl Store {
     pub(crate) fn flusher(&self) -> Flusher {
         Flusher {
             tree: self.reader.tree.clone(),
+            disk: self.trees.disk.clone(),
             faults: self.faults.clone(),
         }
     }

@@ -251,3 +251,27 @@ fn chunks_are_cut_at_about_a_mebibyte_and_a_bigger_call_is_one_alone() {
     let back: Vec<QueuedCall> = pending(&t, 0).map(|r| r.unwrap().1).collect();
     assert_eq!(back, calls);
 }
+
+/// disk D1 through the queue: a chunk over sled's blob threshold (a large argument) is a
+/// file of its own, synced by the flush that makes the call accepted.
+#[test]
+fn a_queue_chunk_over_sleds_blob_threshold_is_synced_by_the_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::Config::new()
+        .path(dir.path())
+        .flush_every_ms(None)
+        .open()
+        .unwrap();
+    let disk = Arc::new(crate::disk::Disk::new(dir.path()));
+    let tail = Tail::open(db.open_tree("t").unwrap(), None)
+        .unwrap()
+        .syncing(Some(disk.clone()));
+    let large = QueuedCall {
+        arg: ByteBuf::from(vec![0u8; 300 << 10]),
+        ..call("log")
+    };
+    tail.append(&[large], 10).unwrap();
+    tail.flush().unwrap();
+    let files = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
+    assert_eq!((files, disk.synced()), (1, 1));
+}

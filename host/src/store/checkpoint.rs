@@ -136,9 +136,9 @@ pub(crate) fn write(
     if !chunk.is_empty() {
         put(&mut chunk)?;
     }
-    // (K1): the chunks are durable before the record names them.
+    // (K1): the chunks are durable (they are disk: disk D1) before the record names them.
     faults.check("the flush of a checkpoint's chunks")?;
-    tree.flush()?;
+    trees.flush()?;
     let named = Named {
         generation,
         chunks,

@@ -15,13 +15,14 @@
 //!   changed only by [`Resident::apply`] with a settled journal's writes.
 //! - `bytes` is the sum of the lengths of its keys and values.
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::ops::Bound;
 
 use hashbrown::hash_table::Entry;
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use rayon::prelude::*;
 use sled::IVec;
 
@@ -43,9 +44,11 @@ const PARALLEL_MIN: usize = 512;
 /// Hash tables hold them all, for the point reads and writes of every read and commit:
 /// O(1) however large the state (a B-tree costs a commit a walk of ~log n keys, each a cache
 /// miss, for every write: 4× slower per write at 10^6 entries than at 10^4). Only map
-/// entries, which `map_next_key` walks in order, also sit in ordered sets (their key bytes
-/// shared, `IVec`s being reference counted); counters and lists are read by key alone, and
-/// a scan over them (a dump, a checkpoint, `verify`) sorts what it takes.
+/// entries, which `map_next_key` walks in order, also sit in ordered sets, one per map
+/// (their key bytes shared, `IVec`s being reference counted), ordered by what follows the
+/// map's prefix, so that a comparison never reads the prefix all its keys share; counters
+/// and lists are read by key alone, and a scan over them (a dump, a checkpoint, `verify`)
+/// sorts what it takes.
 ///
 /// A key's shard is picked by bits of its hash that neither the tables' bucket index nor
 /// their tags use, so that the one hash serves both and each shard's table stays as well
@@ -59,9 +62,45 @@ pub(crate) struct Resident {
 /// One shard of the records: those whose key hashes to it.
 #[derive(Clone, Default)]
 struct Shard {
-    records: HashTable<(IVec, IVec)>,
-    maps: BTreeSet<IVec>,
+    /// Key, value, and the key's hash, kept so that growing the table hashes no key again.
+    records: HashTable<(IVec, IVec, u64)>,
+    /// The keys of map entries, by map scope (`'s' ‖ canister ‖ 'm' ‖ name`, as laid out).
+    maps: HashMap<IVec, BTreeSet<Rest>>,
     bytes: usize,
+}
+
+/// A map entry's key, compared (and borrowed) as what follows its map's scope: within one
+/// map that is the order of the whole keys.
+#[derive(Clone, Debug)]
+struct Rest {
+    key: IVec,
+    at: usize,
+}
+
+impl Borrow<[u8]> for Rest {
+    fn borrow(&self) -> &[u8] {
+        &self.key[self.at..]
+    }
+}
+
+impl PartialEq for Rest {
+    fn eq(&self, other: &Rest) -> bool {
+        <Rest as Borrow<[u8]>>::borrow(self) == <Rest as Borrow<[u8]>>::borrow(other)
+    }
+}
+
+impl Eq for Rest {}
+
+impl PartialOrd for Rest {
+    fn partial_cmp(&self, other: &Rest) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Rest {
+    fn cmp(&self, other: &Rest) -> std::cmp::Ordering {
+        <Rest as Borrow<[u8]>>::borrow(self).cmp(<Rest as Borrow<[u8]>>::borrow(other))
+    }
 }
 
 impl Default for Resident {
@@ -86,7 +125,9 @@ impl fmt::Debug for Resident {
 impl PartialEq for Resident {
     fn eq(&self, other: &Resident) -> bool {
         fn maps(r: &Resident) -> Vec<&IVec> {
-            let mut all: Vec<&IVec> = r.shards.iter().flat_map(|s| &s.maps).collect();
+            let mut all: Vec<&IVec> = (r.shards.iter())
+                .flat_map(|s| s.maps.values().flatten().map(|rest| &rest.key))
+                .collect();
             all.sort_unstable();
             all
         }
@@ -106,9 +147,10 @@ pub(crate) fn is_state(key: &[u8]) -> bool {
     key.first() == Some(&area::STATE)
 }
 
-/// Whether the state record `key` is a map entry.
-fn is_map(key: &[u8]) -> bool {
-    super::parse_state_key(key).is_some_and(|(_, kind, _, _)| kind == super::MAP)
+/// The length of the scope of `key`, if it is a map entry's: where its map key starts.
+fn map_scope_len(key: &[u8]) -> Option<usize> {
+    let (_, kind, _, rest) = super::parse_state_key(key)?;
+    (kind == super::MAP).then(|| key.len() - rest.len())
 }
 
 /// The shard of a key with hash `hash`: bits 40.., above any bucket index a table of
@@ -138,18 +180,22 @@ impl Resident {
         let hash = self.hash(key);
         self.shards[shard_of(hash)]
             .records
-            .find(hash, |(k, _)| &k[..] == key)
-            .map(|(_, value)| value)
+            .find(hash, |(k, _, h)| *h == hash && &k[..] == key)
+            .map(|(_, value, _)| value)
     }
 
-    /// The first map entry's key at or after `from` (or after it, when excluded): the
-    /// least of each shard's.
-    pub(crate) fn first_map_key_from(&self, from: Bound<&[u8]>) -> Option<&[u8]> {
+    /// The least key of map `scope` (`'s' ‖ canister ‖ 'm' ‖ name`, as laid out) after
+    /// `after`, or its first with none, without the scope: the least of each shard's.
+    pub(crate) fn map_key_after(&self, scope: &[u8], after: Option<&[u8]>) -> Option<&[u8]> {
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         self.shards
             .iter()
-            .filter_map(|shard| shard.maps.range::<[u8], _>((from, Bound::Unbounded)).next())
+            .filter_map(|shard| {
+                let keys = shard.maps.get(scope)?;
+                keys.range::<[u8], _>((from, Bound::Unbounded)).next()
+            })
             .min()
-            .map(|key| &key[..])
+            .map(|rest| rest.borrow())
     }
 
     /// The keys under `prefix`, in order: O(state), for scans.
@@ -169,8 +215,8 @@ impl Resident {
             .shards
             .iter()
             .flat_map(|shard| shard.records.iter())
-            .filter(|(key, _)| key.starts_with(prefix))
-            .map(|(key, value)| (key.clone(), value))
+            .filter(|(key, _, _)| key.starts_with(prefix))
+            .map(|(key, value, _)| (key.clone(), value))
             .collect();
         records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         records
@@ -180,7 +226,7 @@ impl Resident {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &IVec)> {
         self.shards
             .iter()
-            .flat_map(|shard| shard.records.iter().map(|(k, v)| (&k[..], v)))
+            .flat_map(|shard| shard.records.iter().map(|(k, v, _)| (&k[..], v)))
     }
 
     /// How many records it holds.
@@ -196,7 +242,7 @@ impl Resident {
     /// Sets `key` to `value` (`None`: removes it).
     fn set(&mut self, key: &[u8], value: Option<&IVec>) {
         let hash = self.hash(key);
-        self.shards[shard_of(hash)].set(&self.hasher, hash, key, value);
+        self.shards[shard_of(hash)].set(hash, key, value);
     }
 
     /// Lands the `s` writes of a settled journal, in order (R); writes to other areas are
@@ -215,13 +261,12 @@ impl Resident {
             let hash = self.hash(&write.0);
             parts[shard_of(hash)].push((hash, write));
         }
-        let hasher = &self.hasher;
         self.shards
             .par_iter_mut()
             .zip(parts)
             .for_each(|(shard, part)| {
                 for (hash, (key, value)) in part {
-                    shard.set(hasher, hash, key, value.as_ref());
+                    shard.set(hash, key, value.as_ref());
                 }
             });
     }
@@ -229,32 +274,41 @@ impl Resident {
 
 impl Shard {
     /// Sets `key`, whose hash is `hash`, to `value` (`None`: removes it).
-    fn set(&mut self, hasher: &DefaultHashBuilder, hash: u64, key: &[u8], value: Option<&IVec>) {
-        let same = |(k, _): &(IVec, IVec)| &k[..] == key;
+    fn set(&mut self, hash: u64, key: &[u8], value: Option<&IVec>) {
+        let same = |(k, _, h): &(IVec, IVec, u64)| *h == hash && &k[..] == key;
         match value {
-            Some(value) => {
-                let rehash = |(k, _): &(IVec, IVec)| hasher.hash_one(&k[..]);
-                match self.records.entry(hash, same, rehash) {
-                    Entry::Occupied(mut slot) => {
-                        let old = &mut slot.get_mut().1;
-                        self.bytes = self.bytes + value.len() - old.len();
-                        *old = value.clone();
-                    }
-                    Entry::Vacant(slot) => {
-                        let key = IVec::from(key);
-                        self.bytes += key.len() + value.len();
-                        if is_map(&key) {
-                            self.maps.insert(key.clone());
-                        }
-                        slot.insert((key, value.clone()));
-                    }
+            Some(value) => match self.records.entry(hash, same, |(_, _, h)| *h) {
+                Entry::Occupied(mut slot) => {
+                    let old = &mut slot.get_mut().1;
+                    self.bytes = self.bytes + value.len() - old.len();
+                    *old = value.clone();
                 }
-            }
+                Entry::Vacant(slot) => {
+                    let key = IVec::from(key);
+                    self.bytes += key.len() + value.len();
+                    if let Some(at) = map_scope_len(&key) {
+                        let scope = IVec::from(&key[..at]);
+                        let rest = Rest {
+                            key: key.clone(),
+                            at,
+                        };
+                        self.maps.entry(scope).or_default().insert(rest);
+                    }
+                    slot.insert((key, value.clone(), hash));
+                }
+            },
             None => {
                 if let Ok(slot) = self.records.find_entry(hash, same) {
-                    let ((key, old), _) = slot.remove();
+                    let ((key, old, _), _) = slot.remove();
                     self.bytes -= key.len() + old.len();
-                    self.maps.remove(&key);
+                    if let Some(at) = map_scope_len(&key) {
+                        if let Some(keys) = self.maps.get_mut(&key[..at]) {
+                            keys.remove(&key[at..]);
+                            if keys.is_empty() {
+                                self.maps.remove(&key[..at]);
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -266,8 +320,6 @@ mod laws {
     //! Invariant R as quickcheck properties: after any rounds, checkpoints, kills and
     //! reopenings, the resident state equals what a fresh open of the same tree loads; and
     //! replaying journals already applied changes nothing.
-
-    use std::ops::Bound;
 
     use super::{Resident, PARALLEL_MIN};
     use crate::merge::laws::{quickcheck, Calls, Shape};
@@ -300,10 +352,16 @@ mod laws {
                 .unwrap();
             let mut split = Resident::default();
             pool.install(|| split.apply(&journal));
-            let from = scoped("c", MAP, b"n\x01", b"");
+            let scope = scoped("c", MAP, b"n\x01", b"");
+            let walk = |r: &Resident| {
+                let mut keys = Vec::new();
+                while let Some(key) = r.map_key_after(&scope, keys.last().map(Vec::as_slice)) {
+                    keys.push(key.to_vec());
+                }
+                keys
+            };
             in_order == split
-                && in_order.first_map_key_from(Bound::Included(&from))
-                    == split.first_map_key_from(Bound::Included(&from))
+                && walk(&in_order) == walk(&split)
                 && in_order.prefixed(b"s") == split.prefixed(b"s")
         }
         quickcheck().quickcheck(prop as fn(Vec<(u8, u8, Option<u8>)>) -> bool);

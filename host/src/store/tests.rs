@@ -714,3 +714,43 @@ fn a_store_with_its_state_in_the_main_tree_opens_unchanged() {
     assert_eq!((store.root(), dump(&store)), (root, entries));
     store.verify().unwrap();
 }
+
+/// disk D1 through the store: a round's journal and a checkpoint's chunks over sled's
+/// blob threshold (128 KiB) are files of their own, each synced before the commit or the
+/// checkpoint returns; a store that cannot tell its directory syncs none.
+#[test]
+fn journals_and_checkpoints_over_sleds_blob_threshold_are_synced_before_they_return() {
+    let blob_files = |dir: &std::path::Path| std::fs::read_dir(dir.join("blobs")).unwrap().count();
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::Config::new()
+        .path(dir.path())
+        .flush_every_ms(None)
+        .open()
+        .unwrap();
+    let disk = Arc::new(crate::disk::Disk::new(dir.path()));
+    let mut store = Store::init_with(&db, Some(disk.clone()), Arc::default()).unwrap();
+    let big = vec![7u8; 300 << 10];
+    store
+        .apply(&call(1, "c", |l| l.list_push(b"l", &big).unwrap()))
+        .unwrap();
+    assert_eq!(
+        (blob_files(dir.path()), disk.synced()),
+        (1, 1),
+        "the journal"
+    );
+    store.checkpoint().unwrap();
+    let files = blob_files(dir.path());
+    assert!(
+        files >= 2,
+        "the checkpoint's chunk is a blob too: {files} files"
+    );
+    assert_eq!(disk.synced(), files);
+
+    let other = tempfile::tempdir().unwrap();
+    let db = sled::Config::new().path(other.path()).open().unwrap();
+    let mut unsynced = Store::init(&db).unwrap();
+    unsynced
+        .apply(&call(1, "c", |l| l.list_push(b"l", &big).unwrap()))
+        .unwrap();
+    assert_eq!(blob_files(other.path()), 1);
+}
