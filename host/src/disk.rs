@@ -106,6 +106,25 @@ impl Disk {
     pub(crate) fn synced(&self) -> usize {
         self.synced.lock().map_or(0, |synced| synced.len())
     }
+
+    /// A sled database in a fresh directory, with its files: for tests. Flushed only when
+    /// asked, so that what a test's flush syncs is what it wrote.
+    #[cfg(test)]
+    pub(crate) fn temporary() -> (tempfile::TempDir, sled::Db, std::sync::Arc<Disk>) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = (sled::Config::new().path(dir.path()))
+            .flush_every_ms(None)
+            .open()
+            .expect("a fresh sled database");
+        let disk = std::sync::Arc::new(Disk::new(dir.path()));
+        (dir, db, disk)
+    }
+
+    /// How many blob files the database at `dir` holds: for tests.
+    #[cfg(test)]
+    pub(crate) fn blob_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join("blobs")).map_or(0, Iterator::count)
+    }
 }
 
 /// `err`, with what was being done to which path.
@@ -122,13 +141,7 @@ mod tests {
     /// that goes is forgotten.
     #[test]
     fn every_blob_sled_writes_is_synced_and_one_that_changes_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new()
-            .path(dir.path())
-            .flush_every_ms(None)
-            .open()
-            .unwrap();
-        let disk = Disk::new(dir.path());
+        let (dir, db, disk) = Disk::temporary();
         disk.sync().unwrap();
         assert_eq!(disk.synced(), 0, "no blob yet");
         db.insert(b"small", vec![1u8; 100]).unwrap();
@@ -136,8 +149,11 @@ mod tests {
         db.insert(b"larger", vec![3u8; 600 << 10]).unwrap();
         db.flush().unwrap();
         disk.sync().unwrap();
-        let files = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
-        assert_eq!(files, 2, "the two large values are blobs");
+        assert_eq!(
+            Disk::blob_files(dir.path()),
+            2,
+            "the two large values are blobs"
+        );
         assert_eq!(disk.synced(), 2);
 
         // A blob written meanwhile (as sled appends it) has a length the record lacks:

@@ -256,13 +256,7 @@ fn chunks_are_cut_at_about_a_mebibyte_and_a_bigger_call_is_one_alone() {
 /// file of its own, synced by the flush that makes the call accepted.
 #[test]
 fn a_queue_chunk_over_sleds_blob_threshold_is_synced_by_the_flush() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = sled::Config::new()
-        .path(dir.path())
-        .flush_every_ms(None)
-        .open()
-        .unwrap();
-    let disk = Arc::new(crate::disk::Disk::new(dir.path()));
+    let (dir, db, disk) = crate::disk::Disk::temporary();
     let tail = Tail::open(db.open_tree("t").unwrap(), None)
         .unwrap()
         .syncing(Some(disk.clone()));
@@ -272,6 +266,6 @@ fn a_queue_chunk_over_sleds_blob_threshold_is_synced_by_the_flush() {
     };
     tail.append(&[large], 10).unwrap();
     tail.flush().unwrap();
-    let files = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
+    let files = crate::disk::Disk::blob_files(dir.path());
     assert_eq!((files, disk.synced()), (1, 1));
 }

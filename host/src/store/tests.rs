@@ -720,14 +720,9 @@ fn a_store_with_its_state_in_the_main_tree_opens_unchanged() {
 /// checkpoint returns; a store that cannot tell its directory syncs none.
 #[test]
 fn journals_and_checkpoints_over_sleds_blob_threshold_are_synced_before_they_return() {
-    let blob_files = |dir: &std::path::Path| std::fs::read_dir(dir.join("blobs")).unwrap().count();
-    let dir = tempfile::tempdir().unwrap();
-    let db = sled::Config::new()
-        .path(dir.path())
-        .flush_every_ms(None)
-        .open()
-        .unwrap();
-    let disk = Arc::new(crate::disk::Disk::new(dir.path()));
+    use crate::disk::Disk;
+    let blob_files = Disk::blob_files;
+    let (dir, db, disk) = Disk::temporary();
     let mut store = Store::init_with(&db, Some(disk.clone()), Arc::default()).unwrap();
     let big = vec![7u8; 300 << 10];
     store
