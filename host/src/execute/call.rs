@@ -266,7 +266,7 @@ impl Compiled {
         let reads_own_writes =
             Class::Read.allowed_in(call.mode) && Class::Write.allowed_in(call.mode);
         let overlay = reads_own_writes.then(Overlay::default);
-        let mut store = Store::new(&engine.wasmtime, Host::new(env, who, overlay));
+        let mut store = Store::new(&engine.wasmtime, Host::new(env, overlay));
         store.limiter(|host| &mut host.limiter);
         store
             .set_fuel(limits.fuel)

@@ -8,6 +8,8 @@
 
 use std::ops::Range;
 
+use super::message::Who;
+
 /// A range of guest memory that was within bounds when it was checked. Memory only
 /// grows during a call, so it stays within bounds for the rest of the import.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,7 +28,7 @@ pub(super) struct OutOfBounds {
 
 impl OutOfBounds {
     /// `{who} passed ic0.trap an out-of-bounds range: 10 bytes at 65530, memory is 65536 bytes`.
-    pub(super) fn message(&self, who: &str, import: &str) -> String {
+    pub(super) fn message(&self, who: Who<'_>, import: &str) -> String {
         let OutOfBounds { ptr, len, memory } = *self;
         format!(
             "{who} passed {import} an out-of-bounds range: {len} bytes at {ptr}, memory is {memory} bytes"
@@ -84,7 +86,7 @@ mod tests {
         assert!(GuestRange::new(1, -1, 65536).is_err());
         assert!(GuestRange::new(i32::MAX, i32::MAX, usize::MAX).is_ok());
         assert_eq!(
-            err.message("query `q`", "ic0.trap"),
+            err.message(super::super::message::who(commute_abi::Mode::Query, "q"), "ic0.trap"),
             "query `q` passed ic0.trap an out-of-bounds range: 2 bytes at 4294967295, memory is 65536 bytes"
         );
     }

@@ -15,7 +15,7 @@ use super::call::{Call, Child};
 use super::engine::MAX_TABLE_ELEMENTS;
 use super::guest_memory::GuestRange;
 use super::limits::Limits;
-use super::message::{cut, forbidden, one_line, MESSAGE_MAX, PRINT_MAX};
+use super::message::{cut, forbidden, one_line, who, Who, MESSAGE_MAX, PRINT_MAX};
 use super::overlay::Overlay;
 use super::state::{ChildCalls, StateError, StateView};
 use super::ExecuteError;
@@ -63,7 +63,7 @@ pub(super) enum Fault {
 /// to [`MAX_TABLE_ELEMENTS`].
 pub(super) struct Limiter {
     memory_bytes: u64,
-    who: String,
+    who: Who<'static>,
     /// Set once instantiation is over; a refusal before that fails the call.
     pub(super) instantiated: bool,
     /// Why instantiation was refused, if it was.
@@ -109,7 +109,7 @@ impl ResourceLimiter for Limiter {
 pub(super) struct Host {
     pub(super) env: Env<'static>,
     /// The call as messages name it.
-    pub(super) who: String,
+    pub(super) who: Who<'static>,
     /// The instance's memory, once instantiated.
     pub(super) memory: Option<Memory>,
     pub(super) log: WriteLog,
@@ -122,12 +122,13 @@ pub(super) struct Host {
 }
 
 impl Host {
-    pub(super) fn new(env: Env<'static>, who: String, overlay: Option<Overlay>) -> Host {
+    pub(super) fn new(env: Env<'static>, overlay: Option<Overlay>) -> Host {
+        let who = who(env.call.mode, env.call.method);
         Host {
             log: WriteLog::new(env.limits.log),
             limiter: Limiter {
                 memory_bytes: env.limits.memory_bytes,
-                who: who.clone(),
+                who,
                 instantiated: false,
                 refused: None,
             },
@@ -193,7 +194,7 @@ fn allow(caller: &Caller<'_, Host>, import: &Import) -> wasmtime::Result<()> {
         Ok(())
     } else {
         Err(wasmtime::Error::new(Fault::Trap(forbidden(
-            &host.who, mode, import,
+            host.who, mode, import,
         ))))
     }
 }
@@ -238,7 +239,7 @@ fn ranges<const N: usize>(
             Ok(range) => out.push(range),
             Err(oob) => {
                 let name = format!("{}.{}", import.module, import.name);
-                let message = oob.message(&caller.data().who, &name);
+                let message = oob.message(caller.data().who, &name);
                 return Err(wasmtime::Error::new(Fault::Trap(message)));
             }
         }

@@ -1,5 +1,7 @@
 //! The words of trap messages: who trapped, and guest text made one line.
 
+use std::fmt;
+
 use commute_abi::{Class, Import, Mode};
 
 /// The most bytes of guest-provided text (`trap`, `msg_reject`) kept in a trap message;
@@ -18,19 +20,34 @@ pub const MESSAGE_MAX: usize = 1024;
 pub const PRINT_MAX: usize = 16 * 1024;
 
 /// The call as messages name it: `pure update \`log\``, `query \`views\``, `init`.
-pub(super) fn who(mode: Mode, method: &str) -> String {
-    match mode {
-        Mode::Init => "init".to_owned(),
-        Mode::Update => format!("update `{method}`"),
-        Mode::Oneway => format!("oneway `{method}`"),
-        Mode::Query => format!("query `{method}`"),
-        Mode::PureUpdate => format!("pure update `{method}`"),
+/// Written out only when a message is made: a call that succeeds formats no name.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Who<'a> {
+    mode: Mode,
+    method: &'a str,
+}
+
+/// The name of a call of `method` in `mode`.
+pub(super) fn who(mode: Mode, method: &str) -> Who<'_> {
+    Who { mode, method }
+}
+
+impl fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method = self.method;
+        match self.mode {
+            Mode::Init => f.write_str("init"),
+            Mode::Update => write!(f, "update `{method}`"),
+            Mode::Oneway => write!(f, "oneway `{method}`"),
+            Mode::Query => write!(f, "query `{method}`"),
+            Mode::PureUpdate => write!(f, "pure update `{method}`"),
+        }
     }
 }
 
 /// The message of a call in `mode` that used `import`, which `mode` does not allow:
 /// `pure update \`log\` called commute.map_get: pure updates cannot read state`.
-pub(super) fn forbidden(who: &str, mode: Mode, import: &Import) -> String {
+pub(super) fn forbidden(who: Who<'_>, mode: Mode, import: &Import) -> String {
     let modes = match mode {
         Mode::Init => "init",
         Mode::Update => "updates",
