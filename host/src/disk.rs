@@ -7,9 +7,9 @@
 //! killed process loses nothing either way, since the kernel still holds the pages; but
 //! after a power loss or a kernel crash a flushed write could be gone, or the log could
 //! point at a blob that is empty or torn, and the store would not open. commute writes
-//! such values: the journal of a large round, a checkpoint's chunks, an installed module,
-//! the queue chunk of a large argument. So every flush that reports something durable is
-//! followed by [`Disk::sync`].
+//! such values: a checkpoint's chunks, an installed module, the queue chunk of a large
+//! argument, a journal part holding one large write. So every flush that reports
+//! something durable is followed by [`Disk::sync`].
 //!
 //! # Invariant
 //!

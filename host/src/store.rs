@@ -1,8 +1,9 @@
 //! The store of stable structures, where a [`Delta`] commits atomically: as one journal
-//! record in sled, flushed, then applied (`store/journal.rs`).
+//! in sled (a few records, written in a row), flushed, then applied (`store/journal.rs`).
 //!
 //! Everything commute keeps is durable in ONE sled database, under keys whose first byte
-//! names an area, and a round lands as ONE journal record, so that it commits atomically:
+//! names an area, and a round lands as ONE journal, whole or not at all (journal J5), so
+//! that it commits atomically:
 //! its merged writes, the state root, and (written by [`crate::commit`] into the same
 //! commit through [`Commit::insert`]) the consumed queue entries, the outcomes and the
 //! round record. The records live in four trees ([`Trees`]): the main one; the journals;
@@ -885,7 +886,7 @@ impl Iterator for Records {
 ///
 /// # Durability
 ///
-/// A commit is one journal record, atomic but not flushed: [`Store::commit`] flushes it;
+/// A commit is one journal, atomic but not flushed: [`Store::commit`] flushes it;
 /// [`Store::journal`] and [`Store::settle`] leave the flush to the caller, and the state
 /// changes only once it is done.
 ///
@@ -1102,7 +1103,18 @@ fn recover(trees: &Trees, faults: &Faults) -> Result<Recovered, StoreError> {
         checkpoint::collect(trees, faults, named)?;
     }
     let (mut next_journal, mut journaled) = (from, 0);
-    for (id, bytes, writes) in journal::left(&trees.journal)? {
+    let left = journal::left(&trees.journal)?;
+    // (J5): a journal that lacks parts was never flushed, so never reported: it goes, and
+    // durably, before any journal reuses its id.
+    if !left.torn.is_empty() {
+        for key in left.torn {
+            faults.check("the removal of a torn journal")?;
+            trees.journal.remove(key)?;
+        }
+        faults.check("the flush of a replay")?;
+        trees.flush()?;
+    }
+    for (id, bytes, writes) in left.whole {
         // (K2): never replay a journal the checkpoint holds.
         if id < from {
             continue;
@@ -1602,7 +1614,7 @@ impl Store {
         Ok(root)
     }
 
-    /// Writes `commit` as one journal record, not yet flushed, and makes it the store's
+    /// Writes `commit` as one journal, not yet flushed, and makes it the store's
     /// committed state in memory (lattice, last seq, mirror); [`Store::settle`] applies it
     /// to the tree once the caller has flushed (J2). Returns the new root.
     ///
@@ -1621,12 +1633,17 @@ impl Store {
             });
         }
         let id = self.next_journal;
-        let record = journal::encode(&commit.batch.0);
-        let bytes = record.len();
-        let inserted = (self.faults.check("the journal's insert"))
-            .and_then(|()| Ok(self.trees.journal.insert(journal::key(id), record)?));
-        if let Err(err) = inserted {
-            return Err(self.break_with(err));
+        let parts = journal::encode_parts(&commit.batch.0, journal::PART_BYTES);
+        let bytes: usize = parts.iter().map(Vec::len).sum();
+        let count = u32::try_from(parts.len()).expect("fewer than 2^32 parts");
+        for (part, record) in (0..).zip(parts) {
+            let inserted = (self.faults.check("the journal's insert")).and_then(|()| {
+                let key = journal::key(id, part, count);
+                Ok(self.trees.journal.insert(key, record)?)
+            });
+            if let Err(err) = inserted {
+                return Err(self.break_with(err));
+            }
         }
         self.next_journal += 1;
         self.journaled += bytes;

@@ -1,9 +1,10 @@
-//! The journal: a commit made durable as ONE sled record, then applied.
+//! The journal: a commit made durable as one run of sled records, then applied.
 //!
 //! sled 0.34's `apply_batch` takes a process-wide write lock and inserts key by key, and
 //! once any such lock has been taken every later insert pays a shared one: a round's
-//! commit would be serial in its writes. Instead a commit is written as one value under
-//! `mj ‖ id` (a single insert, which sled makes atomic), flushed, and only then applied:
+//! commit would be serial in its writes. Instead a commit is written as a few large values
+//! under `mj ‖ id ‖ part` (one insert each, whole or missing after a crash: J5), flushed,
+//! and only then applied:
 //! its state writes to the resident state in memory (`store/resident.rs`), the few others
 //! (queue, outcomes, meta) to the tree with plain inserts and removes.
 //!
@@ -19,6 +20,14 @@
 //! - (J3) A journal is removed only once a durable checkpoint holds its writes
 //!   (`store/checkpoint.rs`, K2). Until then it stays, and is replayed at open.
 //! - (J4) Ids strictly increase with commit order, so replay in key order is commit order.
+//! - (J5) A journal is whole only with every one of its parts, which are written in order
+//!   and flushed together. A crash before that flush can leave some of them; such a
+//!   journal was never reported, and is the last one (the next is written only once this
+//!   one is flushed and applied), so at open it is dropped and its round runs again.
+//!
+//! A journal is cut between writes into parts of at most [`PART_BYTES`]: below sled's blob
+//! threshold, so that it lives in sled's log and is synced with it, instead of in a file of
+//! its own that needs an fsync of its own and of its directory (`disk.rs`).
 //!
 //! At open, every journal the checkpoint does not hold is applied in id order (J1 makes
 //! that correct whatever part of each was already applied), before anything reads.
@@ -26,7 +35,8 @@
 //! # Byte layout
 //!
 //! ```text
-//! key:   'm' 'j' ‖ id u64 BE
+//! key:   'm' 'j' ‖ id u64 BE ‖ part u32 BE ‖ parts u32 BE   (a journal written whole, before
+//!        parts existed: 'm' 'j' ‖ id u64 BE, part 0 of 1)
 //! value: repeated { u32 LE |key| ‖ key ‖ tag (0 remove, 1 insert) ‖ [u32 LE |value| ‖ value] }
 //! ```
 
@@ -39,28 +49,55 @@ pub(crate) type Write = (Vec<u8>, Option<sled::IVec>);
 /// The key prefix of the journals.
 pub(crate) const PREFIX: &[u8] = b"mj";
 
-/// The tree key of journal `id`.
-pub(crate) fn key(id: u64) -> Vec<u8> {
-    [PREFIX, &id.to_be_bytes()[..]].concat()
+/// The most bytes of one part of a journal: under sled's blob threshold (a quarter of its
+/// 512 KiB segment, less its headers). A single write larger than this is a part alone.
+pub(crate) const PART_BYTES: usize = 96 << 10;
+
+/// The tree key of part `part` of the `parts` of journal `id`.
+pub(crate) fn key(id: u64, part: u32, parts: u32) -> Vec<u8> {
+    [
+        PREFIX,
+        &id.to_be_bytes()[..],
+        &part.to_be_bytes()[..],
+        &parts.to_be_bytes()[..],
+    ]
+    .concat()
+}
+
+/// The id a journal key names, with which part of how many it is, if it is one.
+pub(crate) fn parse_key(key: &[u8]) -> Option<(u64, u32, u32)> {
+    let tail = key.strip_prefix(PREFIX)?;
+    let id = u64::from_be_bytes(tail.get(..8)?.try_into().ok()?);
+    match tail.len() {
+        8 => Some((id, 0, 1)),
+        16 => {
+            let part = u32::from_be_bytes(tail[8..12].try_into().ok()?);
+            let parts = u32::from_be_bytes(tail[12..].try_into().ok()?);
+            (part < parts).then_some((id, part, parts))
+        }
+        _ => None,
+    }
 }
 
 /// The id a journal key names, if it is one.
 pub(crate) fn id_of(key: &[u8]) -> Option<u64> {
-    let tail = key.strip_prefix(PREFIX)?;
-    Some(u64::from_be_bytes(tail.try_into().ok()?))
+    parse_key(key).map(|(id, _, _)| id)
 }
 
-/// The bytes of a journal of `writes`: a memcpy of each.
-pub(crate) fn encode(writes: &[Write]) -> Vec<u8> {
-    let size: usize = writes
-        .iter()
-        .map(|(k, v)| 9 + k.len() + v.as_ref().map_or(0, |v| v.len()))
-        .sum();
-    let mut out = Vec::with_capacity(size);
+/// The records of a journal of `writes`: [`encode`]'s layout, cut between writes into
+/// parts of at most `max` bytes (at least one part, even for no writes).
+pub(crate) fn encode_parts(writes: &[Write], max: usize) -> Vec<Vec<u8>> {
+    let mut parts = vec![Vec::new()];
     for (key, value) in writes {
-        push(&mut out, key, value.as_deref());
+        let len = 9 + key.len() + value.as_ref().map_or(0, |v| v.len());
+        let last = parts.last_mut().expect("at least one part");
+        if !last.is_empty() && last.len() + len > max {
+            parts.push(Vec::with_capacity(len.min(max)));
+        }
+        let last = parts.last_mut().expect("at least one part");
+        push(last, key, value.as_deref());
     }
-    out
+    parts
 }
 
 /// Appends one write to `out`, laid out as a journal's (a checkpoint's chunks share it).
@@ -114,18 +151,70 @@ pub(crate) fn decode(at: &[u8], bytes: &[u8]) -> Result<Vec<Write>, StoreError> 
     Ok(writes)
 }
 
-/// The journals left in `tree`, in id order (J4): their ids, sizes in bytes and writes.
-pub(crate) fn left(tree: &sled::Tree) -> Result<Vec<(u64, usize, Vec<Write>)>, StoreError> {
-    let mut out = Vec::new();
+/// The journals left in `tree`.
+#[derive(Debug, Default)]
+pub(crate) struct Left {
+    /// The whole ones, in id order (J4): their ids, sizes in bytes and writes.
+    pub(crate) whole: Vec<(u64, usize, Vec<Write>)>,
+    /// The keys of the parts of a journal that lacks some (J5), to be removed.
+    pub(crate) torn: Vec<sled::IVec>,
+}
+
+/// The parts of one journal as read: its id, how many parts it says it has, and the
+/// records seen, in key order.
+type Reading = (u64, u32, Vec<(sled::IVec, sled::IVec)>);
+
+/// The journals left in `tree` (J4, J5).
+///
+/// # Errors
+///
+/// [`StoreError::Corrupt`] if a key under the prefix is not a journal's, a record does not
+/// decode, or a journal that lacks parts is followed by another.
+pub(crate) fn left(tree: &sled::Tree) -> Result<Left, StoreError> {
+    let mut left = Left::default();
+    let mut reading: Option<Reading> = None;
+    let end = |reading: Option<Reading>, left: &mut Left| -> Result<(), StoreError> {
+        let Some((id, parts, seen)) = reading else {
+            return Ok(());
+        };
+        if let Some(key) = left.torn.first() {
+            return Err(StoreError::Corrupt {
+                key: hex(key),
+                what: format!("journal lacks parts but journal {id} follows it"),
+            });
+        }
+        // Keys sort by id, then part: whole means parts 0, 1, … of one count, none missing.
+        let whole = seen.len() == parts as usize
+            && (seen.iter().enumerate())
+                .all(|(i, (key, _))| parse_key(key) == Some((id, i as u32, parts)));
+        if !whole {
+            left.torn = seen.into_iter().map(|(key, _)| key).collect();
+            return Ok(());
+        }
+        let (mut bytes, mut writes) = (0, Vec::new());
+        for (key, value) in &seen {
+            bytes += value.len();
+            writes.extend(decode(key, value)?);
+        }
+        left.whole.push((id, bytes, writes));
+        Ok(())
+    };
     for item in tree.scan_prefix(PREFIX) {
         let (key, value) = item?;
-        let id = id_of(&key).ok_or_else(|| StoreError::Corrupt {
+        let (id, _, parts) = parse_key(&key).ok_or_else(|| StoreError::Corrupt {
             key: hex(&key),
             what: "is under the journal prefix but is not a journal key".into(),
         })?;
-        out.push((id, value.len(), decode(&key, &value)?));
+        match &mut reading {
+            Some((at, _, seen)) if *at == id => seen.push((key, value)),
+            _ => {
+                end(reading.take(), &mut left)?;
+                reading = Some((id, parts, vec![(key, value)]));
+            }
+        }
     }
-    Ok(out)
+    end(reading, &mut left)?;
+    Ok(left)
 }
 
 /// Applies `writes` to `tree` with plain inserts and removes (J1), each first cleared by
@@ -161,7 +250,7 @@ pub(crate) fn apply_one(
 mod laws {
     //! J1 and the encoding as quickcheck properties.
 
-    use super::{apply, decode, encode, Faults, Write};
+    use super::{apply, decode, encode_parts, key, left, Faults, Write};
     use crate::merge::laws::quickcheck;
     use quickcheck::{Arbitrary, Gen};
 
@@ -196,12 +285,60 @@ mod laws {
             .collect()
     }
 
+    /// Decoding a journal's parts in order gives its writes back; no part is over the
+    /// most unless it is one write alone; there is always a part.
     #[test]
-    fn prop_decode_inverts_encode() {
-        fn prop(writes: Writes) -> bool {
-            decode(b"mj", &encode(&writes.0)).unwrap() == writes.0
+    fn prop_parts_decode_to_the_writes_and_keep_under_the_most() {
+        fn prop(writes: Writes, max: u8) -> bool {
+            let max = usize::from(max);
+            let parts = encode_parts(&writes.0, max);
+            let one_write = |part: &Vec<u8>| decode(b"mj", part).map_or(0, |w| w.len()) == 1;
+            let back: Vec<Write> = parts
+                .iter()
+                .flat_map(|p| decode(b"mj", p).unwrap())
+                .collect();
+            !parts.is_empty()
+                && back == writes.0
+                && parts
+                    .iter()
+                    .all(|part| part.len() <= max || one_write(part))
         }
-        quickcheck().quickcheck(prop as fn(Writes) -> bool);
+        quickcheck().quickcheck(prop as fn(Writes, u8) -> bool);
+    }
+
+    /// J5: a journal that lacks a part (its last, a middle one, its first) is torn, and
+    /// left out; whole ones before it are read whole; one after it is corruption.
+    #[test]
+    fn a_journal_that_lacks_a_part_is_torn_and_nothing_may_follow_it() {
+        let writes: Vec<Write> = (0..6u8)
+            .map(|i| (vec![b's', i], Some(sled::IVec::from(vec![i; 40]))))
+            .collect();
+        let parts = encode_parts(&writes, 110);
+        assert_eq!(parts.len(), 3);
+        for missing in 0..3u32 {
+            let t = tree();
+            for (i, part) in (0..).zip(&parts) {
+                t.insert(key(1, i, 3), &part[..]).unwrap();
+                if i != missing {
+                    t.insert(key(2, i, 3), &part[..]).unwrap();
+                }
+            }
+            let found = left(&t).unwrap();
+            assert_eq!(found.whole.len(), 1);
+            assert_eq!((found.whole[0].0, &found.whole[0].2), (1, &writes));
+            assert_eq!(found.torn.len(), 2, "missing part {missing}");
+            t.insert(key(3, 0, 1), &parts[0][..]).unwrap();
+            assert!(left(&t).is_err(), "a journal follows a torn one");
+        }
+        // A journal written whole, before parts existed, is part 0 of 1.
+        let t = tree();
+        t.insert([&b"mj"[..], &7u64.to_be_bytes()].concat(), &parts[0][..])
+            .unwrap();
+        let found = left(&t).unwrap();
+        assert_eq!(
+            (found.whole.len(), found.torn.len(), found.whole[0].0),
+            (1, 0, 7)
+        );
     }
 
     /// J1: a crash left journals `..from` applied, and any subset of journal `from`'s

@@ -3,7 +3,7 @@
 //! A commit used to land as sled inserts, one per key (~3 µs each, and more in a larger
 //! tree): for a logging call, four of them, more than the call's own wasm. Now the state
 //! lives here, a commit's `s` writes are B-tree inserts in memory, and sled sees a round
-//! only as its journal record (`store/journal.rs`); the state reaches sled whole, in a few
+//! only as its journal (`store/journal.rs`); the state reaches sled whole, in a few
 //! large chunks, at each checkpoint (`store/checkpoint.rs`). Reads never walk sled's tree
 //! for state.
 //!

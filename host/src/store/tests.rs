@@ -626,6 +626,7 @@ fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
     assert_eq!(
         journal::left(&db.open_tree("commute-journal").unwrap())
             .unwrap()
+            .whole
             .len(),
         2
     );
@@ -633,6 +634,7 @@ fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
     assert_eq!(
         journal::left(&db.open_tree("commute-journal").unwrap())
             .unwrap()
+            .whole
             .len(),
         0
     );
@@ -658,6 +660,7 @@ fn reopening_after_an_applied_journal_changes_nothing() {
     assert!(
         !journal::left(&db.open_tree("commute-journal").unwrap())
             .unwrap()
+            .whole
             .is_empty(),
         "the last stays until a later flush"
     );
@@ -748,4 +751,41 @@ fn journals_and_checkpoints_over_sleds_blob_threshold_are_synced_before_they_ret
         .apply(&call(1, "c", |l| l.list_push(b"l", &big).unwrap()))
         .unwrap();
     assert_eq!(blob_files(other.path()), 1);
+}
+
+/// journal J5 through the store: a round whose journal was cut short before its flush (a
+/// crash between its parts) is dropped at open, and the round, run again, takes its id.
+#[test]
+fn a_journal_torn_before_its_flush_is_dropped_at_open_and_its_round_lands_again() {
+    let mut store = Store::temporary().unwrap();
+    let db = store.db().clone();
+    store
+        .apply(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
+        .unwrap();
+    let root = store.root();
+    let big = vec![9u8; journal::PART_BYTES];
+    let round = call(2, "c", |l| {
+        l.list_push(b"l", &big).unwrap();
+        l.list_push(b"l", &big).unwrap();
+    });
+    // What a crash between the parts of the next journal leaves: its first part alone.
+    let commit = store.prepare(&round).unwrap();
+    let parts = journal::encode_parts(&commit.batch.0, journal::PART_BYTES);
+    assert!(parts.len() > 1, "{} parts", parts.len());
+    let count = u32::try_from(parts.len()).unwrap();
+    let journals = db.open_tree("commute-journal").unwrap();
+    journals
+        .insert(journal::key(store.next_journal, 0, count), &parts[0][..])
+        .unwrap();
+    drop(store);
+
+    let mut reopened = Store::init(&db).unwrap();
+    assert_eq!((reopened.root(), reopened.last_seq()), (root, Some(1)));
+    let left = journal::left(&journals).unwrap();
+    assert_eq!((left.whole.len(), left.torn.len()), (1, 0));
+    let landed = reopened.apply(&round).unwrap();
+    assert_eq!(reopened.reader().list_len("c", b"l").unwrap(), 2);
+    let again = Store::init(&db).unwrap();
+    assert_eq!(again.root(), landed);
+    again.verify().unwrap();
 }
