@@ -798,11 +798,12 @@ impl Host {
         self.committed(committed, trace)
     }
 
-    /// Commits `ready` while the pure calls of `next` run, on the same pool, then takes the
-    /// round after `next` there too; `ready` is reported once both are done. Its flush waits
-    /// on the disk on a thread of its own meanwhile; once the round has run, the commit is
-    /// applied, on the whole pool. With one worker there is nothing to overlap but the
-    /// flush (a `join` on one worker gives the same order, and measured 3–16% slower).
+    /// Prepares `ready`'s commit on the whole pool, then writes it while the pure calls of
+    /// `next` run on the same pool, and takes the round after `next` there too; `ready` is
+    /// reported once both are done. Its flush waits on the disk on a thread of its own
+    /// meanwhile; once the round has run, the commit is applied, on the whole pool. With
+    /// one worker there is nothing to overlap but the flush (a `join` on one worker gives
+    /// the same order, and measured 3–16% slower).
     fn commit_beside(
         &mut self,
         ready: Ran,
