@@ -210,7 +210,7 @@ fn bad_call_input_is_refused_and_nothing_is_queued() {
 #[test]
 fn bad_installs_are_refused_and_leave_nothing() {
     let cli = Cli::new();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
     let not_wasm = dir.join("ledger.did");
     let err = cli.fails(&[
         "install",

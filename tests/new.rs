@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 /// The repository root.
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn commute(dir: &Path, args: &[&str]) -> Output {

@@ -7,7 +7,7 @@ use std::time::Duration;
 /// loopback or a LAN; tests set them small.
 ///
 /// ```
-/// use commute::serve::ServeConfig;
+/// use commute_serve::ServeConfig;
 /// use std::time::Duration;
 /// let quick = ServeConfig { keep_alive_timeout: Duration::from_millis(200), ..ServeConfig::default() };
 /// assert!(quick.keep_alive_timeout < ServeConfig::default().keep_alive_timeout);

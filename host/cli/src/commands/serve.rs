@@ -4,8 +4,8 @@
 
 use super::target::URL_FILE;
 use anyhow::Context;
-use commute::serve::{ServeConfig, Server, Signals};
 use commute::{Config, Host};
+use commute_serve::{ServeConfig, Server, Signals};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -93,7 +93,7 @@ pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         eprintln!(
             "warning: listening on {}, not a loopback address: anyone who can reach it can call canisters (installs and dumps need the token in {})",
             server.addr(),
-            data_dir.join(commute::serve::TOKEN_FILE).display()
+            data_dir.join(commute_serve::TOKEN_FILE).display()
         );
     }
     let url_file = data_dir.join(URL_FILE);

@@ -27,11 +27,6 @@ use super::body::read_capped;
 use super::guard::{self, Operator};
 use super::rounds::{Job, OwnedArgs};
 use super::wire::{self, Called, Health, Install, Installed, Queued, Replied, RootHex, Ticket};
-use crate::host::HostError;
-use crate::outcome::{Outcome, Status};
-use crate::query::{Queries, Reply};
-use crate::queue::{CallKind, QueueError};
-use crate::submit::{now_nanos, SubmitError};
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -39,6 +34,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use candid::Principal;
+use commute::host::HostError;
+use commute::outcome::{Outcome, Status};
+use commute::query::{Queries, Reply};
+use commute::queue::{CallKind, QueueError};
+use commute::submit::{now_nanos, SubmitError};
 use commute_did::Mode;
 use std::net::SocketAddr;
 use std::sync::mpsc::Sender;
@@ -54,7 +54,7 @@ const MAX_INSTALL_BYTES: usize = 65 << 20;
 
 /// What every handler shares.
 pub(crate) struct Shared {
-    pub(crate) intake: crate::submit::Intake,
+    pub(crate) intake: commute::submit::Intake,
     pub(crate) queries: Arc<RwLock<Queries>>,
     pub(crate) accept: Sender<Accept>,
     pub(crate) rounds: Sender<Job>,
@@ -212,7 +212,7 @@ impl CallerQuery {
 }
 
 /// Reads a call's arguments from the body, refusing more than the cap allows before it has
-/// all arrived: the cap for binary, [`crate::submit`]'s text allowance for text.
+/// all arrived: the cap for binary, [`commute::submit`]'s text allowance for text.
 async fn arguments(
     shared: &Shared,
     headers: &HeaderMap,
@@ -245,7 +245,7 @@ async fn arguments(
     } else {
         shared
             .max_arg_bytes
-            .saturating_mul(crate::submit::TEXT_PER_BYTE)
+            .saturating_mul(commute::submit::TEXT_PER_BYTE)
     };
     let bytes = read_capped(shared, headers, body, max, "arguments").await?;
     if binary {

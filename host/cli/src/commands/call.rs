@@ -2,9 +2,9 @@
 
 use super::target::{self, Target};
 use anyhow::Context;
-use commute::serve::wire::Called;
 use commute::submit::Args;
 use commute::{Mode, Principal};
+use commute_serve::wire::Called;
 use std::io::IsTerminal;
 use std::path::Path;
 

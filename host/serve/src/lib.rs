@@ -27,6 +27,7 @@
 mod accept;
 pub mod api;
 mod body;
+pub mod client;
 mod config;
 mod connection;
 mod guard;
@@ -37,7 +38,7 @@ pub mod wire;
 pub use config::ServeConfig;
 pub use token::TOKEN_FILE;
 
-use crate::host::{Host, HostError};
+use commute::host::{Host, HostError};
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc, RwLock};
 use std::thread::JoinHandle;
