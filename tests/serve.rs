@@ -215,7 +215,13 @@ fn install_logger(dir: &Path) {
             LOGGER.did_path,
         ],
     );
-    assert_eq!(out, "installed logger\n");
+    assert_eq!(
+        out,
+        format!(
+            "installed logger (id {})\n",
+            commute::registry::principal_of("logger")
+        )
+    );
 }
 
 /// Every event in the logger's list, in list order, from a dump (a single scan; the

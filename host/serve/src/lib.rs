@@ -31,6 +31,7 @@ pub mod client;
 mod config;
 mod connection;
 mod guard;
+pub mod ic;
 mod rounds;
 mod token;
 pub mod wire;
@@ -77,6 +78,9 @@ pub enum ServeError {
     /// The queue could not be flushed while accepting calls.
     #[error("accepting calls: {0}")]
     Accept(String),
+    /// The IC interface's keys could not be read or made.
+    #[error("IC keys: {0}")]
+    Keys(#[from] ic::KeyError),
     /// A server thread panicked.
     #[error("the {0} thread panicked")]
     Panicked(&'static str),
@@ -144,6 +148,7 @@ impl Server {
             error,
         })?;
         let token_text = token.text().to_string();
+        let keys = ic::Keys::load_or_create(host.data_dir())?;
         // Handlers in place before the address is known to anyone, so an early SIGTERM
         // still stops the server cleanly.
         let signal = Signal::new(signals)?;
@@ -200,6 +205,8 @@ impl Server {
             body_timeouts: (config.body_idle_timeout, config.body_timeout),
             addr,
             token,
+            ic: ic::Ic::new(keys),
+            json_caller: config.json_caller,
         });
         let app = api::router(shared);
         let (stop, stop_rx) = oneshot::channel::<()>();

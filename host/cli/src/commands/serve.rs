@@ -1,6 +1,6 @@
 //! `commute serve [--listen ADDR] [--threads N] [--max-pending N] [--round-size N]
 //! [--checkpoint-bytes N] [--header-timeout S] [--keep-alive-timeout S]
-//! [--body-idle-timeout S] [--body-timeout S]`.
+//! [--body-idle-timeout S] [--body-timeout S] [--no-json-caller]`.
 
 use super::target::URL_FILE;
 use anyhow::Context;
@@ -43,6 +43,10 @@ pub(crate) struct ServeArgs {
     /// Seconds a whole request body may take [default: 30].
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     body_timeout: Option<Duration>,
+    /// Refuse the JSON API's `?caller=`, which takes any principal on trust: only senders
+    /// verified by the IC interface's signatures are then callers.
+    #[arg(long)]
+    no_json_caller: bool,
 }
 
 /// A positive number of seconds, at most a day.
@@ -87,6 +91,7 @@ pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or(defaults.keep_alive_timeout),
         body_idle_timeout: args.body_idle_timeout.unwrap_or(defaults.body_idle_timeout),
         body_timeout: args.body_timeout.unwrap_or(defaults.body_timeout),
+        json_caller: !args.no_json_caller,
     };
     let server = Server::start_with(host, args.listen, Signals::Handle, serve_config)?;
     if !server.addr().ip().is_loopback() {
