@@ -236,6 +236,21 @@ fn rejects_carry_the_ic_codes() {
         let r = reject(e);
         assert_eq!(r.reject_code, RejectCode::CanisterError);
         assert_eq!(r.error_code.as_deref(), Some("IC0503"));
+
+        // A pure update that traps is rejected, certified, once its round is durable; its
+        // writes are dropped.
+        let e = agent
+            .update(&id, "boom")
+            .with_arg(Encode!().unwrap())
+            .call_and_wait()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AgentError::CertifiedReject { .. }), "{e}");
+        let r = reject(e);
+        assert_eq!(r.reject_code, RejectCode::CanisterError);
+        assert_eq!(r.error_code.as_deref(), Some("IC0503"));
+        assert!(r.reject_message.contains("boom"), "{}", r.reject_message);
+        assert_eq!(my_tally(&agent).await, 0);
     });
     server.stop().unwrap();
 }
@@ -405,5 +420,65 @@ fn with_json_caller_off_only_verified_senders_are_callers() {
         let signed = agent_of(&server, Box::new(ed25519(31))).await;
         assert_eq!(whoami(&signed).await, ed25519(31).sender().unwrap());
     });
+    server.stop().unwrap();
+}
+
+#[test]
+fn pages_of_any_origin_reach_the_ic_interface_and_only_it() {
+    let (server, _data) = server();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let page = "http://localhost:5173";
+    // A front end on a dev server: the preflight is granted, the answer readable.
+    let preflight = agent
+        .options(format!(
+            "{}/api/v3/canister/{}/call",
+            server.url(),
+            principal_of("whoami")
+        ))
+        .header("origin", page)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .call()
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    let allowed = |r: &ureq::http::Response<ureq::Body>, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(
+        allowed(&preflight, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    assert!(allowed(&preflight, "access-control-allow-headers")
+        .unwrap()
+        .contains("content-type"));
+    let status = agent
+        .get(format!("{}/api/v2/status", server.url()))
+        .header("origin", page)
+        .call()
+        .unwrap();
+    assert_eq!(status.status().as_u16(), 200);
+    assert_eq!(
+        allowed(&status, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    // The JSON API stays closed to other origins.
+    let json = agent
+        .get(format!("{}/root", server.url()))
+        .header("origin", page)
+        .call()
+        .unwrap();
+    assert_eq!(json.status().as_u16(), 403);
+    // And a rebound DNS name is refused everywhere.
+    let rebound = agent
+        .get(format!("{}/api/v2/status", server.url()))
+        .header("host", "evil.example:4943")
+        .call()
+        .unwrap();
+    assert_eq!(rebound.status().as_u16(), 403);
     server.stop().unwrap();
 }

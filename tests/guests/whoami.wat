@@ -5,6 +5,7 @@
   (import "ic0" "msg_caller_copy" (func $caller_copy (param i32 i32 i32)))
   (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
   (import "ic0" "msg_reply" (func $reply))
+  (import "ic0" "trap" (func $trap (param i32 i32)))
   (import "commute" "counter_add" (func $counter_add (param i32 i32 i32 i32 i64)))
   (import "commute" "counter_get" (func $counter_get (param i32 i32 i32 i32 i32)))
   (memory (export "memory") 1)
@@ -13,6 +14,7 @@
   ;; Candid: no types, one nat64 (0x78).
   (data (i32.const 48) "DIDL\00\01\78")    ;; 48..55
   (data (i32.const 64) "calls")            ;; 64..69
+  (data (i32.const 72) "boom")             ;; 72..76
   ;; The caller's bytes at 96, its length returned.
   (func $caller (result i32)
     (local $n i32)
@@ -34,6 +36,12 @@
     (local $n i32)
     (local.set $n (call $caller))
     (call $counter_add (i32.const 64) (i32.const 5) (i32.const 96) (local.get $n) (i64.const 1)))
+  ;; Traps after counting: the count is dropped with the call.
+  (func (export "canister_update boom")
+    (local $n i32)
+    (local.set $n (call $caller))
+    (call $counter_add (i32.const 64) (i32.const 5) (i32.const 96) (local.get $n) (i64.const 1))
+    (call $trap (i32.const 72) (i32.const 4)))
   ;; The caller's count, as a nat64 (the low 8 bytes of the i128 at 160).
   (func (export "canister_query my_tally")
     (local $n i32)
