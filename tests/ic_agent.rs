@@ -482,3 +482,69 @@ fn pages_of_any_origin_reach_the_ic_interface_and_only_it() {
     assert_eq!(rebound.status().as_u16(), 403);
     server.stop().unwrap();
 }
+
+#[test]
+fn a_restarted_server_keeps_its_identity_and_a_resent_call_runs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        let mut host = Host::open(dir.path()).unwrap();
+        let guests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/guests");
+        let wasm = wat::parse_file(guests.join("whoami.wat")).unwrap();
+        let did = std::fs::read_to_string(guests.join("whoami.did")).unwrap();
+        host.install("whoami", &wasm, Some(("whoami.did", &did)), None)
+            .unwrap();
+        let listen = "127.0.0.1:0".parse().unwrap();
+        Server::start(host, listen, Signals::Ignore).unwrap()
+    };
+    let alice = ed25519(41);
+    let signed = envelope(
+        tally_content(alice.sender().unwrap(), now() + 60_000_000_000),
+        &alice,
+        alice.public_key().unwrap(),
+    );
+    let first = start();
+    let root_key = runtime().block_on(async {
+        let agent = agent_of(&first, Box::new(ed25519(41))).await;
+        agent.read_root_key()
+    });
+    assert_eq!(post(&first, principal_of("whoami"), &signed).0, 200);
+    first.stop().unwrap();
+
+    let second = start();
+    // The same request again, after the restart: answered, not run again.
+    assert_eq!(post(&second, principal_of("whoami"), &signed).0, 200);
+    runtime().block_on(async {
+        // An agent that kept the first server's root key trusts the second's certificates.
+        let agent = Agent::builder()
+            .with_url(second.url())
+            .with_identity(ed25519(41))
+            .build()
+            .unwrap();
+        agent.set_root_key(root_key);
+        assert_eq!(my_tally(&agent).await, 1);
+    });
+    second.stop().unwrap();
+}
+
+#[test]
+fn a_call_status_is_its_senders_alone() {
+    let (server, _data) = server();
+    let alice = ed25519(51);
+    let content = tally_content(alice.sender().unwrap(), now() + 60_000_000_000);
+    let request_id = content.to_request_id();
+    let signed = envelope(content, &alice, alice.public_key().unwrap());
+    assert_eq!(post(&server, principal_of("whoami"), &signed).0, 200);
+    runtime().block_on(async {
+        let id = principal_of("whoami");
+        let alice = agent_of(&server, Box::new(ed25519(51))).await;
+        let (status, _certificate) = alice.request_status_raw(&request_id, id).await.unwrap();
+        assert!(
+            matches!(status, ic_agent::agent::RequestStatusResponse::Replied(_)),
+            "{status:?}"
+        );
+        let bob = agent_of(&server, Box::new(ed25519(52))).await;
+        let e = bob.request_status_raw(&request_id, id).await.unwrap_err();
+        assert!(e.to_string().contains("403"), "{e}");
+    });
+    server.stop().unwrap();
+}

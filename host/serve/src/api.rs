@@ -364,19 +364,21 @@ impl FromRequest<Arc<Shared>> for CallRequest {
         let Query(caller) = Query::<CallerQuery>::from_request_parts(&mut parts, shared)
             .await
             .map_err(|e| ApiError::bad(e.body_text()))?;
+        let request = CallRequest {
+            canister,
+            method,
+            caller: caller.principal()?,
+            key: idempotency_key(&parts.headers)?,
+            args: arguments(shared, &parts.headers, body).await?,
+        };
+        // Refused once the body is read, so the connection stays usable.
         if caller.caller.is_some() && !shared.json_caller {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "caller= is turned off on this server (--no-json-caller): send signed requests through the IC interface (/api/…) to call as a principal".into(),
             ));
         }
-        Ok(CallRequest {
-            canister,
-            method,
-            caller: caller.principal()?,
-            key: idempotency_key(&parts.headers)?,
-            args: arguments(shared, &parts.headers, body).await?,
-        })
+        Ok(request)
     }
 }
 
