@@ -497,10 +497,11 @@ async fn call(
         }
         Mode::PureUpdate | Mode::Oneway => {
             let checker = shared.clone();
+            let method = method_name.clone();
             let checked = tokio::task::spawn_blocking(move || {
                 checker
                     .intake
-                    .check(&name, &method_name, Args::Binary(&arg), sender, now)
+                    .check(&name, &method, Args::Binary(&arg), sender, now)
             })
             .await
             .map_err(|e| {
@@ -511,7 +512,14 @@ async fn call(
             })?;
             let call = match checked {
                 Ok(call) if call.kind != CallKind::Update => call,
-                Ok(_) => unreachable!("the mode is pure or oneway"),
+                // Reinstalled since its mode was read, with the method now an update.
+                Ok(_) => {
+                    let changed = Reject::changed_mode(&canister_id, &method_name);
+                    shared
+                        .ic
+                        .set(&request, Track::Here(Progress::Rejected(changed)));
+                    return Ok(request);
+                }
                 Err(e) => {
                     shared
                         .ic

@@ -8,7 +8,7 @@
 //! | a query endpoint asked for a method that is not a query | 3 destination invalid | `IC0302` |
 //! | arguments that do not decode as the method's types, or over the cap | 5 canister error | `IC0503`, as a Rust canister's decoding trap gives it |
 //! | the call trapped | 5 canister error | `IC0503` canister called trap (`IC0502` for a wasm trap) |
-//! | the host could not run it | 2 system transient | `IC0201` |
+//! | the host could not run it, or a reinstall changed the method's mode meanwhile | 2 system transient | `IC0201` |
 
 use commute::host::HostError;
 use commute::submit::SubmitError;
@@ -48,6 +48,15 @@ impl Reject {
             RejectCode::DestinationInvalid,
             "IC0302",
             format!("`{canister}.{method}` is not a query method: call it as an update"),
+        )
+    }
+
+    /// The method changed mode (a reinstall) while the call was being taken.
+    pub(crate) fn changed_mode(canister: &candid::Principal, method: &str) -> Reject {
+        Reject::new(
+            RejectCode::SysTransient,
+            "IC0201",
+            format!("canister {canister} was reinstalled and `{method}` changed mode while the call was taken: send it again"),
         )
     }
 
