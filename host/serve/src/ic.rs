@@ -13,9 +13,9 @@
 //! before anything is run or queued: a request that fails a check gets a 400 naming it.
 //! Errors of the interface itself (not CBOR, wrong endpoint for the request type, a canister
 //! id that is not the URL's) are 400 with a one-line text body, as a replica's are; a call
-//! the canister or host refuses is a reject with the IC's codes ([`reject`]).
+//! the canister or host refuses is a reject with the IC's codes (`reject`).
 //!
-//! A call's progress is kept by request id ([`requests`]): a pure update or oneway is
+//! A call's progress is kept by request id (`requests`): a pure update or oneway is
 //! queued as the JSON API queues it (its request id is its idempotency key, so a resent
 //! request is not run twice, even across a restart) and becomes `replied` with the empty
 //! Candid reply once the round that ran it is durable, or `rejected` if it trapped; an

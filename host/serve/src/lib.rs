@@ -1,6 +1,9 @@
 //! `commute serve`: a long-running host that callers in other processes fire calls at over
 //! HTTP, running rounds continuously as calls arrive (docs/http.md), like the IC replica or
-//! the PocketIC server.
+//! the PocketIC server. It answers two interfaces from the same handlers' state: the JSON
+//! API ([`api`], for curl, scripts and the CLI's [`client`]) and the Internet Computer's
+//! ([`ic`], for `@dfinity/agent`, `ic-agent` and `dfx`, with verified senders and
+//! certificates). The engine is the `commute` crate; this one adds the server.
 //!
 //! Three kinds of threads share one [`Host`]'s store:
 //!
