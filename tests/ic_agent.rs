@@ -2,7 +2,9 @@
 //! default checks on (certificates, query signatures): the root key, pure updates as an
 //! Ed25519, secp256k1, P-256 and delegated identity and as anonymous, their effect seen by
 //! queries, an ordinary update's reply, the signed principal as `msg_caller`, and the IC's
-//! reject codes. Then forged requests, refused with a 400 naming the check, queue nothing.
+//! reject codes. Then forged requests, refused with a 400 naming the check, queue nothing;
+//! the v2 call endpoint; a restart that keeps the server's identity; who may read a call's
+//! status; pages of other origins; `--no-json-caller`.
 
 use candid::{Decode, Encode, Principal};
 use commute::registry::principal_of;
@@ -104,6 +106,8 @@ fn ic_agent_calls_queries_and_updates_as_signed_and_anonymous_senders() {
         // The root key the agent fetched is the one the data dir keeps.
         let keys = commute_serve::ic::Keys::load_or_create(&data).unwrap();
         assert_eq!(signed.read_root_key(), keys.root_der());
+        let status = signed.status().await.unwrap();
+        assert_eq!(status.replica_health_status.as_deref(), Some("healthy"));
 
         // A pure update, certified once durable, and its effect.
         tally(&signed).await;
@@ -545,6 +549,36 @@ fn a_call_status_is_its_senders_alone() {
         let bob = agent_of(&server, Box::new(ed25519(52))).await;
         let e = bob.request_status_raw(&request_id, id).await.unwrap_err();
         assert!(e.to_string().contains("403"), "{e}");
+    });
+    server.stop().unwrap();
+}
+
+#[test]
+fn a_v2_call_is_accepted_at_once_and_polled_to_its_reply() {
+    let (server, _data) = server();
+    let alice = ed25519(61);
+    let content = tally_content(alice.sender().unwrap(), now() + 60_000_000_000);
+    let request_id = content.to_request_id();
+    let signed = envelope(content, &alice, alice.public_key().unwrap());
+    let url = format!(
+        "{}/api/v2/canister/{}/call",
+        server.url(),
+        principal_of("whoami")
+    );
+    let mut response = ureq::post(&url)
+        .header("content-type", "application/cbor")
+        .send(&signed.encode_bytes()[..])
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    assert!(response.body_mut().read_to_vec().unwrap().is_empty());
+    runtime().block_on(async {
+        let agent = agent_of(&server, Box::new(ed25519(61))).await;
+        let reply = agent
+            .wait(&request_id, principal_of("whoami"))
+            .await
+            .unwrap();
+        Decode!(&reply.0).unwrap();
+        assert_eq!(my_tally(&agent).await, 1);
     });
     server.stop().unwrap();
 }
