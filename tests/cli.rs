@@ -56,7 +56,13 @@ impl Cli {
             "--did",
             LOGGER.did_path,
         ]);
-        assert_eq!(out, "installed logger\n");
+        assert_eq!(
+            out,
+            format!(
+                "installed logger (id {})\n",
+                commute::registry::principal_of("logger")
+            )
+        );
     }
 }
 
@@ -210,7 +216,7 @@ fn bad_call_input_is_refused_and_nothing_is_queued() {
 #[test]
 fn bad_installs_are_refused_and_leave_nothing() {
     let cli = Cli::new();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
     let not_wasm = dir.join("ledger.did");
     let err = cli.fails(&[
         "install",
@@ -252,7 +258,10 @@ fn bad_installs_are_refused_and_leave_nothing() {
     // The .did can come from the wasm's candid:service section.
     assert_eq!(
         cli.ok(&["install", "logger", "--wasm", LOGGER.wasm_path]),
-        "installed logger\n"
+        format!(
+            "installed logger (id {})\n",
+            commute::registry::principal_of("logger")
+        )
     );
 }
 
@@ -330,7 +339,10 @@ fn the_examples_written_out_install_as_they_are() {
             "--did",
             did.to_str().unwrap()
         ]),
-        "installed logger\n"
+        format!(
+            "installed logger (id {})\n",
+            commute::registry::principal_of("logger")
+        )
     );
 }
 
@@ -396,4 +408,28 @@ fn tick_names_the_calls_that_trapped_and_why() {
         err.starts_with("seq 2 trapped: ") && err.lines().count() == 1,
         "{err}"
     );
+}
+
+#[test]
+fn a_canister_id_names_its_canister_where_a_name_does() {
+    let cli = Cli::new();
+    cli.install_logger();
+    let id = cli.ok(&["id", "logger"]);
+    assert_eq!(
+        id.trim(),
+        commute::registry::principal_of("logger").to_text()
+    );
+    let id = id.trim();
+    assert_eq!(
+        cli.ok(&["call", id, "log", &format!("({ALICE}, \"by id\")")]),
+        "queued 1\n"
+    );
+    cli.ok(&["tick"]);
+    assert_eq!(
+        cli.ok(&["call", id, "count", &format!("({ALICE})")]),
+        "(1 : nat64)\n"
+    );
+    assert!(cli.ok(&["dump", id]).contains("by id"));
+    let err = cli.fails(&["id", "Not-A-Name"]);
+    assert!(err.contains("`Not-A-Name` is not a canister name"), "{err}");
 }

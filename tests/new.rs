@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 /// The repository root.
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn commute(dir: &Path, args: &[&str]) -> Output {
@@ -127,7 +127,10 @@ fn a_new_canister_tests_builds_installs_and_answers() {
     // included.
     assert_eq!(
         run(&["install", "mycan", "--wasm", wasm.to_str().unwrap()]),
-        "installed mycan\n"
+        format!(
+            "installed mycan (id {})\n",
+            commute::registry::principal_of("mycan")
+        )
     );
     for (args, queued) in [
         (r#"("alice", 5)"#, 1),

@@ -3,12 +3,12 @@
 //! a sequential run of the same calls in seq order; a SIGKILL in the middle of the load; bad
 //! requests; backpressure; a second server on the same dir.
 
-use commute::client::{Client, ClientError};
-use commute::serve::wire::Called;
-use commute::serve::{Server, Signals};
 use commute::submit::Args;
 use commute::{Config, Host, Principal};
 use commute_examples::LOGGER;
+use commute_serve::client::{Client, ClientError};
+use commute_serve::wire::Called;
+use commute_serve::{Server, Signals};
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -50,7 +50,7 @@ impl Serve {
             url.starts_with("http://127.0.0.1:"),
             "serve printed {line:?}"
         );
-        let token = commute::client::read_token(dir).expect("the server's token");
+        let token = commute_serve::client::read_token(dir).expect("the server's token");
         Serve { child, url, token }
     }
 
@@ -215,7 +215,13 @@ fn install_logger(dir: &Path) {
             LOGGER.did_path,
         ],
     );
-    assert_eq!(out, "installed logger\n");
+    assert_eq!(
+        out,
+        format!(
+            "installed logger (id {})\n",
+            commute::registry::principal_of("logger")
+        )
+    );
 }
 
 /// Every event in the logger's list, in list order, from a dump (a single scan; the

@@ -3,11 +3,11 @@
 //! stalled or idle connections are closed by their timeouts while other clients are served.
 //! The timeouts are set small here, so each wait is on the server closing a socket.
 
-use commute::client::{read_token, Client, ClientError};
-use commute::serve::{ServeConfig, Server, Signals, TOKEN_FILE};
 use commute::submit::Args;
 use commute::{Host, Principal};
 use commute_examples::LOGGER;
+use commute_serve::client::{read_token, Client, ClientError};
+use commute_serve::{ServeConfig, Server, Signals, TOKEN_FILE};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;

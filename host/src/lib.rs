@@ -1,6 +1,10 @@
 //! commute: a host for Internet-Computer-style canisters whose `pure_update` methods
 //! emit only commutative writes, run in parallel, and merge their write logs into sled.
 //!
+//! This crate is the engine only: the HTTP server is `commute-serve` (`host/serve/`) and
+//! the `commute` binary is `commute-cli` (`host/cli/`), so a program embedding the engine
+//! pulls in no server, client or CLI dependencies.
+//!
 //! Start at [`Host`]: open one on a directory (or [`Host::temporary`]), install a canister,
 //! submit pure calls, tick, query.
 //!
@@ -35,7 +39,6 @@
 //! - [`store`]: the sled store of stable structures, where a delta commits atomically;
 //! - [`root`]: the lattice hash behind the 32-byte state root.
 
-pub mod client;
 pub mod commit;
 pub mod disk;
 pub mod dump;
@@ -49,7 +52,6 @@ pub mod registry;
 pub mod root;
 pub mod round;
 pub mod schedule;
-pub mod serve;
 pub mod store;
 pub mod submit;
 mod wasm_did;

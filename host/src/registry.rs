@@ -215,6 +215,31 @@ impl Registry {
         self.canisters.get(name)
     }
 
+    /// The name of the canister `name_or_id` designates: a canister installed under that
+    /// name, else the one whose principal (in text form, as IC clients and `commute id`
+    /// give it) that is.
+    ///
+    /// ```
+    /// # let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "canister_query q")))"#)?;
+    /// let mut host = commute::Host::temporary()?;
+    /// host.install("mycan", &wasm, Some(("mycan.did", "service : { q : () -> () query }")), None)?;
+    /// let id = commute::registry::principal_of("mycan").to_text();
+    /// assert_eq!(host.registry().resolve(&id), Some("mycan"));
+    /// assert_eq!(host.registry().resolve("mycan"), Some("mycan"));
+    /// assert_eq!(host.registry().resolve("other"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resolve(&self, name_or_id: &str) -> Option<&str> {
+        if let Some((name, _)) = self.canisters.get_key_value(name_or_id) {
+            return Some(name);
+        }
+        let id = Principal::from_text(name_or_id).ok()?;
+        self.canisters
+            .values()
+            .find(|c| c.principal == id)
+            .map(|c| c.name.as_str())
+    }
+
     /// Every installed canister, by name.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Canister>> {
         self.canisters.values()

@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 /// Nanoseconds since the epoch: a call's `time` (`docs/guest-abi.md`).
-pub(crate) fn now_nanos() -> u64 {
+pub fn now_nanos() -> u64 {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -104,7 +104,7 @@ fn article(mode: Mode) -> &'static str {
 
 /// Text over this many times the byte cap is refused unparsed, so no caller makes the
 /// parser chew on gigabytes; real arguments are far denser.
-pub(crate) const TEXT_PER_BYTE: usize = 4;
+pub const TEXT_PER_BYTE: usize = 4;
 
 /// Checks a call of `canister.method` and builds its queue record. Pure updates, updates
 /// and oneways take a seq; which of them an entry point accepts is the caller's choice.
@@ -155,7 +155,7 @@ pub(crate) fn lookup<'i>(
 impl SubmitError {
     /// [`SubmitError::UnknownMethod`]: `canister`, whose interface is `interface`, has no
     /// `method`.
-    pub(crate) fn unknown_method(interface: &Interface, canister: &str, method: &str) -> Self {
+    pub fn unknown_method(interface: &Interface, canister: &str, method: &str) -> Self {
         let names: Vec<&str> = interface.methods().map(|m| m.name.as_str()).collect();
         SubmitError::UnknownMethod {
             canister: canister.to_string(),

@@ -6,6 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod did;
 pub(crate) mod dump;
 pub(crate) mod examples;
+pub(crate) mod id;
 pub(crate) mod install;
 pub(crate) mod new;
 pub(crate) mod root;

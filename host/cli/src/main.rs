@@ -71,6 +71,8 @@ enum Command {
     Status(commands::status::StatusArgs),
     /// Run rounds until nothing is pending; one JSON object per round.
     Tick(commands::tick::TickArgs),
+    /// Print a canister's principal, the id IC clients address it by.
+    Id(commands::id::IdArgs),
     /// Print the state root.
     Root(commands::root::RootArgs),
     /// Print a canister's stable structures as JSON.
@@ -114,6 +116,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Call(args) => commands::call::run(dir, url, args),
         Command::Status(args) => commands::status::run(dir, url, args),
         Command::Tick(args) => commands::tick::run(dir, url, args),
+        Command::Id(args) => commands::id::run(args),
         Command::Root(args) => commands::root::run(dir, url, args),
         Command::Dump(args) => commands::dump::run(dir, url, args),
         Command::Serve(args) => commands::serve::run(dir, args),

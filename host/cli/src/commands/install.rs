@@ -40,6 +40,8 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: InstallArgs) -> anyh
             .install(&args.name, &wasm, did, args.argument.as_deref())
             .map_err(|e| target::operator(e, data_dir))?,
     }
-    println!("installed {}", args.name);
+    // The id is what IC clients (`@dfinity/agent`, `ic-agent`, `dfx`) address it by.
+    let id = commute::registry::principal_of(&args.name);
+    println!("installed {} (id {id})", args.name);
     Ok(())
 }

@@ -52,7 +52,7 @@ impl std::fmt::Display for Ticket {
     /// The ticket as `commute status` prints it: `pending`, `done` or `trapped: MESSAGE`.
     ///
     /// ```
-    /// use commute::serve::wire::Ticket;
+    /// use commute_serve::wire::Ticket;
     /// let t = Ticket { seq: 3, status: "trapped".into(), message: Some("out of fuel".into()) };
     /// assert_eq!(t.to_string(), "trapped: out of fuel");
     /// ```

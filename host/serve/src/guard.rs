@@ -15,6 +15,11 @@
 //! - (D) `POST /install/…` and `GET /dump/…` need `Authorization: Bearer TOKEN`, the token
 //!   in the data dir's `serve.token`: 401 without it, 403 with another; checked before the
 //!   body is read, so nothing is read, installed or dumped.
+//! - (E) The IC interface (`/api/…`) is open to pages of any origin, as the IC is: its
+//!   senders are verified signatures (or anonymous), so a page can act only as itself,
+//!   and a front end served from a dev server must reach it. Rule A still holds; B and C do
+//!   not; a preflight (`OPTIONS`) is granted, and answers carry
+//!   `Access-Control-Allow-Origin: *`.
 
 use super::api::{ApiError, Shared};
 use axum::extract::{FromRequestParts, Request, State};
@@ -31,9 +36,61 @@ pub(crate) async fn same_origin(
     request: Request,
     next: Next,
 ) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return open_to_all(request, next, shared.addr).await;
+    }
     match check(request.method(), request.headers(), shared.addr) {
         Ok(()) => next.run(request).await,
         Err(refused) => refused.into_response(),
+    }
+}
+
+/// Rule E, for the IC interface.
+async fn open_to_all(request: Request, next: Next, listen: SocketAddr) -> Response {
+    if let Err(refused) = check_host(request.headers(), listen) {
+        return refused.into_response();
+    }
+    let mut response = if request.method() == Method::OPTIONS {
+        let mut granted = StatusCode::NO_CONTENT.into_response();
+        let headers = granted.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::HeaderValue::from_static("GET, POST"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::HeaderValue::from_static("content-type"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            header::HeaderValue::from_static("600"),
+        );
+        granted
+    } else {
+        next.run(request).await
+    };
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        header::HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// Rule A.
+fn check_host(headers: &HeaderMap, listen: SocketAddr) -> Result<(), ApiError> {
+    let Some(host) = headers.get(header::HOST) else {
+        return Ok(());
+    };
+    let host = host
+        .to_str()
+        .map_err(|_| ApiError::bad(format!("{} is not ASCII", header::HOST)))?;
+    if is_own_host(host, listen) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("Host `{host}` is not this server's: use localhost or its IP address"),
+        ))
     }
 }
 
@@ -48,14 +105,8 @@ fn check(method: &Method, headers: &HeaderMap, listen: SocketAddr) -> Result<(),
             })
             .transpose()
     };
+    check_host(headers, listen)?;
     let host = text(header::HOST)?;
-    if let Some(host) = host {
-        if !is_own_host(host, listen) {
-            return Err(forbidden(format!(
-                "Host `{host}` is not this server's: use localhost or its IP address"
-            )));
-        }
-    }
     if let Some(origin) = text(header::ORIGIN)? {
         let own = host.is_some_and(|host| origin.eq_ignore_ascii_case(&format!("http://{host}")));
         if !own {

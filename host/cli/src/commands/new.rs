@@ -31,7 +31,7 @@ pub(crate) struct NewArgs {
 }
 
 /// The guest SDK of the sources this binary was built from.
-const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk");
+const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest-sdk");
 
 /// The files of a new crate: where each goes, and its template.
 const FILES: &[(&str, &str)] = &[

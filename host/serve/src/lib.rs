@@ -1,6 +1,9 @@
 //! `commute serve`: a long-running host that callers in other processes fire calls at over
 //! HTTP, running rounds continuously as calls arrive (docs/http.md), like the IC replica or
-//! the PocketIC server.
+//! the PocketIC server. It answers two interfaces from the same handlers' state: the JSON
+//! API ([`api`], for curl, scripts and the CLI's [`client`]) and the Internet Computer's
+//! ([`ic`], for `@dfinity/agent`, `ic-agent` and `dfx`, with verified senders and
+//! certificates). The engine is the `commute` crate; this one adds the server.
 //!
 //! Three kinds of threads share one [`Host`]'s store:
 //!
@@ -27,9 +30,11 @@
 mod accept;
 pub mod api;
 mod body;
+pub mod client;
 mod config;
 mod connection;
 mod guard;
+pub mod ic;
 mod rounds;
 mod token;
 pub mod wire;
@@ -37,7 +42,7 @@ pub mod wire;
 pub use config::ServeConfig;
 pub use token::TOKEN_FILE;
 
-use crate::host::{Host, HostError};
+use commute::host::{Host, HostError};
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc, RwLock};
 use std::thread::JoinHandle;
@@ -76,6 +81,9 @@ pub enum ServeError {
     /// The queue could not be flushed while accepting calls.
     #[error("accepting calls: {0}")]
     Accept(String),
+    /// The IC interface's keys could not be read or made.
+    #[error("IC keys: {0}")]
+    Keys(#[from] ic::KeyError),
     /// A server thread panicked.
     #[error("the {0} thread panicked")]
     Panicked(&'static str),
@@ -143,6 +151,7 @@ impl Server {
             error,
         })?;
         let token_text = token.text().to_string();
+        let keys = ic::Keys::load_or_create(host.data_dir())?;
         // Handlers in place before the address is known to anyone, so an early SIGTERM
         // still stops the server cleanly.
         let signal = Signal::new(signals)?;
@@ -199,6 +208,8 @@ impl Server {
             body_timeouts: (config.body_idle_timeout, config.body_timeout),
             addr,
             token,
+            ic: ic::Ic::new(keys),
+            json_caller: config.json_caller,
         });
         let app = api::router(shared);
         let (stop, stop_rx) = oneshot::channel::<()>();

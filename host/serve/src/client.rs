@@ -1,21 +1,20 @@
-//! A blocking client of `commute serve` ([`crate::serve::api`]): what the CLI uses when a
+//! A blocking client of `commute serve` ([`crate::api`]): what the CLI uses when a
 //! server owns the data dir, and what tests and `commute bench` fire calls with.
 //!
 //! ```no_run
-//! use commute::{client::Client, submit::Args, Principal};
+//! use commute::{submit::Args, Principal};
+//! use commute_serve::client::Client;
 //!
 //! let server = Client::new("http://127.0.0.1:4943");
 //! let seq = server.submit("logger", "log", Args::Text(r#"(principal "aaaaa-aa", "hi")"#), Principal::anonymous())?;
 //! let ticket = server.status(seq, Some(std::time::Duration::from_secs(10)))?;
 //! assert_eq!(ticket.to_string(), "done");
-//! # Ok::<(), commute::client::ClientError>(())
+//! # Ok::<(), commute_serve::client::ClientError>(())
 //! ```
 
-use crate::serve::wire::{
-    self, Called, Health, Install, Installed, Queued, Replied, RootHex, Ticket,
-};
-use crate::submit::Args;
+use crate::wire::{self, Called, Health, Install, Installed, Queued, Replied, RootHex, Ticket};
 use candid::Principal;
+use commute::submit::Args;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 use thiserror::Error;
@@ -109,7 +108,7 @@ pub struct Client {
     authorization: Option<String>,
 }
 
-/// The token of the server that owns `data_dir` ([`crate::serve::TOKEN_FILE`] there), for
+/// The token of the server that owns `data_dir` ([`crate::TOKEN_FILE`] there), for
 /// [`Client::with_token`].
 ///
 /// # Errors
@@ -117,7 +116,7 @@ pub struct Client {
 /// If the file cannot be read (no server has run on the dir), or is not a token.
 pub fn read_token(data_dir: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read;
-    let path = data_dir.join(crate::serve::TOKEN_FILE);
+    let path = data_dir.join(crate::TOKEN_FILE);
     let mut text = String::new();
     // A token is 64 characters; a larger file is not one, and is not read whole.
     std::fs::File::open(&path)?
@@ -162,7 +161,7 @@ impl Client {
     }
 
     /// This client, sending `token` with installs and dumps, which need the server's
-    /// ([`crate::serve::Server::token`], or [`read_token`] from its data dir).
+    /// ([`crate::Server::token`], or [`read_token`] from its data dir).
     pub fn with_token(mut self, token: &str) -> Client {
         self.authorization = Some(format!("Bearer {token}"));
         self

@@ -27,11 +27,6 @@ use super::body::read_capped;
 use super::guard::{self, Operator};
 use super::rounds::{Job, OwnedArgs};
 use super::wire::{self, Called, Health, Install, Installed, Queued, Replied, RootHex, Ticket};
-use crate::host::HostError;
-use crate::outcome::{Outcome, Status};
-use crate::query::{Queries, Reply};
-use crate::queue::{CallKind, QueueError};
-use crate::submit::{now_nanos, SubmitError};
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -39,6 +34,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use candid::Principal;
+use commute::host::HostError;
+use commute::outcome::{Outcome, Status};
+use commute::query::{Queries, Reply};
+use commute::queue::{CallKind, QueueError};
+use commute::submit::{now_nanos, SubmitError};
 use commute_did::Mode;
 use std::net::SocketAddr;
 use std::sync::mpsc::Sender;
@@ -54,7 +54,7 @@ const MAX_INSTALL_BYTES: usize = 65 << 20;
 
 /// What every handler shares.
 pub(crate) struct Shared {
-    pub(crate) intake: crate::submit::Intake,
+    pub(crate) intake: commute::submit::Intake,
     pub(crate) queries: Arc<RwLock<Queries>>,
     pub(crate) accept: Sender<Accept>,
     pub(crate) rounds: Sender<Job>,
@@ -70,6 +70,10 @@ pub(crate) struct Shared {
     pub(crate) addr: SocketAddr,
     /// What installs and dumps must carry.
     pub(crate) token: super::token::Token,
+    /// The IC interface's keys and calls.
+    pub(crate) ic: super::ic::Ic,
+    /// Whether `?caller=` is taken ([`super::ServeConfig::json_caller`]).
+    pub(crate) json_caller: bool,
 }
 
 /// How many KiB of request bodies the server holds in memory at once: with 8 MiB text
@@ -77,11 +81,20 @@ pub(crate) struct Shared {
 pub const BODY_BUDGET_KIB: usize = 256 << 10;
 
 impl Shared {
-    fn queries(&self) -> Queries {
+    pub(crate) fn queries(&self) -> Queries {
         self.queries
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The name of the canister `name_or_id` designates (its name, or its id as IC
+    /// clients give it); unresolved, it stays as given, for the error to name.
+    pub(crate) fn resolve(&self, name_or_id: String) -> String {
+        match self.intake.registry().resolve(&name_or_id) {
+            Some(name) => name.to_string(),
+            None => name_or_id,
+        }
     }
 
     fn to_rounds(&self, job: Job) -> Result<(), ApiError> {
@@ -100,11 +113,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/install/{name}", post(install))
         .route("/root", get(root))
         .route("/dump/{canister}", get(dump))
+        .merge(super::ic::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method not allowed here: GET /health, /status, /root, /dump; POST /submit, /call, /query, /install".into(),
+                "method not allowed here: GET /health, /status, /root, /dump, /api/v2/status; POST /submit, /call, /query, /install, /api/…".into(),
             )
         })
         .layer(axum::middleware::from_fn_with_state(
@@ -212,7 +226,7 @@ impl CallerQuery {
 }
 
 /// Reads a call's arguments from the body, refusing more than the cap allows before it has
-/// all arrived: the cap for binary, [`crate::submit`]'s text allowance for text.
+/// all arrived: the cap for binary, [`commute::submit`]'s text allowance for text.
 async fn arguments(
     shared: &Shared,
     headers: &HeaderMap,
@@ -245,7 +259,7 @@ async fn arguments(
     } else {
         shared
             .max_arg_bytes
-            .saturating_mul(crate::submit::TEXT_PER_BYTE)
+            .saturating_mul(commute::submit::TEXT_PER_BYTE)
     };
     let bytes = read_capped(shared, headers, body, max, "arguments").await?;
     if binary {
@@ -346,16 +360,25 @@ impl FromRequest<Arc<Shared>> for CallRequest {
             Path::<(String, String)>::from_request_parts(&mut parts, shared)
                 .await
                 .map_err(|e| ApiError::bad(e.body_text()))?;
+        let canister = shared.resolve(canister);
         let Query(caller) = Query::<CallerQuery>::from_request_parts(&mut parts, shared)
             .await
             .map_err(|e| ApiError::bad(e.body_text()))?;
-        Ok(CallRequest {
+        let request = CallRequest {
             canister,
             method,
             caller: caller.principal()?,
             key: idempotency_key(&parts.headers)?,
             args: arguments(shared, &parts.headers, body).await?,
-        })
+        };
+        // Refused once the body is read, so the connection stays usable.
+        if caller.caller.is_some() && !shared.json_caller {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "caller= is turned off on this server (--no-json-caller): send signed requests through the IC interface (/api/…) to call as a principal".into(),
+            ));
+        }
+        Ok(request)
     }
 }
 
@@ -600,6 +623,7 @@ async fn dump(
     State(shared): State<Arc<Shared>>,
     Path(canister): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let canister = shared.resolve(canister);
     let queries = shared.queries();
     Ok(Json(blocking(move || Ok(queries.dump(&canister)?)).await?))
 }

@@ -2,9 +2,9 @@
 
 use super::target::{self, Target};
 use anyhow::Context;
-use commute::serve::wire::Called;
 use commute::submit::Args;
 use commute::{Mode, Principal};
+use commute_serve::wire::Called;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -12,7 +12,7 @@ use std::path::Path;
 /// and prints `queued SEQ`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CallArgs {
-    /// The canister.
+    /// The canister: its name or its id (`commute id NAME`).
     name: String,
     /// The method.
     method: String,
@@ -37,16 +37,21 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: CallArgs) -> anyhow:
             return Ok(());
         }
     };
+    // A canister id names the canister installed with it.
+    let name = match host.registry().resolve(&args.name) {
+        Some(name) => name.to_string(),
+        None => args.name.clone(),
+    };
     let mode = host
         .registry()
-        .get(&args.name)
+        .get(&name)
         .and_then(|c| c.interface.with(|i| i.method(&args.method).map(|m| m.mode)));
     let call_args = Args::Text(&args.args);
     if matches!(mode, Some(Mode::PureUpdate | Mode::Oneway)) {
-        let seq = host.submit(&args.name, &args.method, call_args, caller)?;
+        let seq = host.submit(&name, &args.method, call_args, caller)?;
         queued(seq, false);
     } else {
-        let reply = host.call(&args.name, &args.method, call_args, caller)?;
+        let reply = host.call(&name, &args.method, call_args, caller)?;
         println!("{}", reply.text);
     }
     Ok(())

@@ -12,9 +12,9 @@
 //!   flush first. Any job but a wake stops the tick at the next commit, so installs,
 //!   updates and stops wait for at most two commits, not for the backlog to drain.
 
-use crate::host::{Host, HostError};
-use crate::query::{Queries, Reply};
 use candid::Principal;
+use commute::host::{Host, HostError};
+use commute::query::{Queries, Reply};
 use std::ops::ControlFlow;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, RwLock};
@@ -30,10 +30,10 @@ pub(crate) enum OwnedArgs {
 }
 
 impl OwnedArgs {
-    pub(crate) fn borrow(&self) -> crate::submit::Args<'_> {
+    pub(crate) fn borrow(&self) -> commute::submit::Args<'_> {
         match self {
-            OwnedArgs::Text(t) => crate::submit::Args::Text(t),
-            OwnedArgs::Binary(b) => crate::submit::Args::Binary(b),
+            OwnedArgs::Text(t) => commute::submit::Args::Text(t),
+            OwnedArgs::Binary(b) => commute::submit::Args::Binary(b),
         }
     }
 }

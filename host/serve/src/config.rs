@@ -7,7 +7,7 @@ use std::time::Duration;
 /// loopback or a LAN; tests set them small.
 ///
 /// ```
-/// use commute::serve::ServeConfig;
+/// use commute_serve::ServeConfig;
 /// use std::time::Duration;
 /// let quick = ServeConfig { keep_alive_timeout: Duration::from_millis(200), ..ServeConfig::default() };
 /// assert!(quick.keep_alive_timeout < ServeConfig::default().keep_alive_timeout);
@@ -27,6 +27,11 @@ pub struct ServeConfig {
     pub body_idle_timeout: Duration,
     /// How long a whole request body may take to arrive (30 s).
     pub body_timeout: Duration,
+    /// Whether the JSON API takes `?caller=P` on trust (true): a development convenience,
+    /// since any local process may then act as any principal. When false, a request that
+    /// names a caller gets 403, and only senders verified by the IC interface reach
+    /// `msg_caller` as anything but the anonymous principal.
+    pub json_caller: bool,
 }
 
 impl Default for ServeConfig {
@@ -36,6 +41,7 @@ impl Default for ServeConfig {
             keep_alive_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
+            json_caller: true,
         }
     }
 }

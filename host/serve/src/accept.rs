@@ -10,8 +10,8 @@
 //! - (C) After the flush, the round thread is woken (round invariant A).
 
 use super::rounds::Job;
-use crate::queue::{QueueError, QueuedCall};
-use crate::submit::Intake;
+use commute::queue::{QueueError, QueuedCall};
+use commute::submit::Intake;
 use std::ops::Range;
 use std::sync::mpsc::{Receiver, Sender};
 use tokio::sync::oneshot;

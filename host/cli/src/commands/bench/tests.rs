@@ -205,7 +205,7 @@ fn the_docs_show_the_verdicts_targets() {
         "the module doc of bench.rs"
     );
     // docs/bench.md: the table of "The measures", not the results further down.
-    let user_doc = include_str!("../../../../docs/bench.md");
+    let user_doc = include_str!("../../../../../docs/bench.md");
     let measures = user_doc
         .split("## The measures")
         .nth(1)

@@ -1,11 +1,11 @@
 //! `commute serve [--listen ADDR] [--threads N] [--max-pending N] [--round-size N]
 //! [--checkpoint-bytes N] [--header-timeout S] [--keep-alive-timeout S]
-//! [--body-idle-timeout S] [--body-timeout S]`.
+//! [--body-idle-timeout S] [--body-timeout S] [--no-json-caller]`.
 
 use super::target::URL_FILE;
 use anyhow::Context;
-use commute::serve::{ServeConfig, Server, Signals};
 use commute::{Config, Host};
+use commute_serve::{ServeConfig, Server, Signals};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -43,6 +43,10 @@ pub(crate) struct ServeArgs {
     /// Seconds a whole request body may take [default: 30].
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     body_timeout: Option<Duration>,
+    /// Refuse the JSON API's `?caller=`, which takes any principal on trust: only senders
+    /// verified by the IC interface's signatures are then callers.
+    #[arg(long)]
+    no_json_caller: bool,
 }
 
 /// A positive number of seconds, at most a day.
@@ -87,13 +91,14 @@ pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or(defaults.keep_alive_timeout),
         body_idle_timeout: args.body_idle_timeout.unwrap_or(defaults.body_idle_timeout),
         body_timeout: args.body_timeout.unwrap_or(defaults.body_timeout),
+        json_caller: !args.no_json_caller,
     };
     let server = Server::start_with(host, args.listen, Signals::Handle, serve_config)?;
     if !server.addr().ip().is_loopback() {
         eprintln!(
             "warning: listening on {}, not a loopback address: anyone who can reach it can call canisters (installs and dumps need the token in {})",
             server.addr(),
-            data_dir.join(commute::serve::TOKEN_FILE).display()
+            data_dir.join(commute_serve::TOKEN_FILE).display()
         );
     }
     let url_file = data_dir.join(URL_FILE);

@@ -23,11 +23,11 @@ use super::timing::{interleave, median, ms, round};
 use super::Sizes;
 use anyhow::Context;
 use candid::Principal;
-use commute::client::Client;
-use commute::serve::{Server, Signals};
 use commute::submit::Args;
 use commute::Config;
 use commute_examples::LOGGER;
+use commute_serve::client::Client;
+use commute_serve::{Server, Signals};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

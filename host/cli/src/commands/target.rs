@@ -1,8 +1,8 @@
 //! Where a command runs: on a `commute serve` that owns the data dir, or on the data dir
 //! itself. `install`, `call`, `status`, `root` and `dump` work the same either way.
 
-use commute::client::{Client, ClientError};
 use commute::Host;
+use commute_serve::client::{Client, ClientError};
 use std::path::Path;
 
 /// The file, inside the data dir, where a running server leaves its URL.
@@ -94,17 +94,17 @@ pub(crate) fn server(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Optio
 /// no token: the server asks for one in HTTP terms, but a CLI user needs the served dir.
 pub(crate) fn operator(error: impl Into<anyhow::Error>, data_dir: &Path) -> anyhow::Error {
     let error = error.into();
-    match commute::client::read_token(data_dir) {
+    match commute_serve::client::read_token(data_dir) {
         Ok(_) => error,
         Err(_) => error.context(format!(
             "no server token in {} (give the dir the server serves as --data-dir)",
-            data_dir.join(commute::serve::TOKEN_FILE).display()
+            data_dir.join(commute_serve::TOKEN_FILE).display()
         )),
     }
 }
 
 fn with_token(client: Client, data_dir: &Path) -> Client {
-    match commute::client::read_token(data_dir) {
+    match commute_serve::client::read_token(data_dir) {
         Ok(token) => client.with_token(&token),
         Err(_) => client,
     }
