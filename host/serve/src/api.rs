@@ -278,9 +278,16 @@ async fn arguments(
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    on_worker(f).await?
+}
+
+/// `f` on a blocking thread, off the async workers; a 500 if that thread panicked.
+pub(crate) async fn on_worker<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> Json<Health> {

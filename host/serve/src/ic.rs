@@ -33,7 +33,7 @@ pub use keys::{KeyError, Keys, NODE_KEY_FILE, ROOT_KEY_FILE};
 pub use sender::SenderError;
 
 use super::accept::{Accept, NotAccepted};
-use super::api::{ApiError, Shared};
+use super::api::{on_worker, ApiError, Shared};
 use super::body::read_capped;
 use super::rounds::{Job, OwnedArgs};
 use axum::body::Body;
@@ -358,19 +358,13 @@ async fn run_query(
         Ok(_) => return Ok(Err(Reject::not_a_query(&name, &method))),
     }
     let queries = shared.queries();
-    tokio::task::spawn_blocking(move || {
+    on_worker(move || {
         queries
             .query(&name, &method, Args::Binary(&arg), sender)
             .map(|reply| reply.bytes)
             .map_err(Reject::from)
     })
     .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("a worker failed: {e}"),
-        )
-    })
 }
 
 async fn call_v2(
@@ -498,18 +492,12 @@ async fn call(
         Mode::PureUpdate | Mode::Oneway => {
             let checker = shared.clone();
             let method = method_name.clone();
-            let checked = tokio::task::spawn_blocking(move || {
+            let checked = on_worker(move || {
                 checker
                     .intake
                     .check(&name, &method, Args::Binary(&arg), sender, now)
             })
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("a worker failed: {e}"),
-                )
-            })?;
+            .await?;
             let call = match checked {
                 Ok(call) if call.kind != CallKind::Update => call,
                 // Reinstalled since its mode was read, with the method now an update.
@@ -567,17 +555,11 @@ async fn call(
         Mode::Update => {
             let checker = shared.clone();
             let (c, m) = (name.clone(), method_name.clone());
-            let (checked, arg) = tokio::task::spawn_blocking(move || {
+            let (checked, arg) = on_worker(move || {
                 let checked = checker.intake.check(&c, &m, Args::Binary(&arg), sender, 0);
                 (checked, arg)
             })
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("a worker failed: {e}"),
-                )
-            })?;
+            .await?;
             if let Err(e) = checked {
                 shared
                     .ic
