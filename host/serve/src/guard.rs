@@ -20,6 +20,10 @@
 //!   and a front end served from a dev server must reach it. Rule A still holds; B and C do
 //!   not; a preflight (`OPTIONS`) is granted, and answers carry
 //!   `Access-Control-Allow-Origin: *`.
+//! - (F) A refusal (4xx, 5xx) of a request that sent a body carries `Connection: close`,
+//!   and the connection closes after it: the body may be unread (refused before it was
+//!   read, or over the cap), and a keep-alive client that is not told would send its next
+//!   request down a connection the server is closing.
 
 use super::api::{ApiError, Shared};
 use axum::extract::{FromRequestParts, Request, State};
@@ -30,19 +34,42 @@ use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-/// Rules A to C, before any route.
+/// Rules A to C, before any route; and rule F after it.
 pub(crate) async fn same_origin(
     State(shared): State<Arc<Shared>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.uri().path().starts_with("/api/") {
-        return open_to_all(request, next, shared.addr).await;
+    let sends_a_body = sends_a_body(request.headers());
+    let response = if request.uri().path().starts_with("/api/") {
+        open_to_all(request, next, shared.addr).await
+    } else {
+        match check(request.method(), request.headers(), shared.addr) {
+            Ok(()) => next.run(request).await,
+            Err(refused) => refused.into_response(),
+        }
+    };
+    closing_if_refused(response, sends_a_body)
+}
+
+/// Whether a request's headers announce a body (a length above 0, or chunks).
+fn sends_a_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || (headers.get(header::CONTENT_LENGTH))
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .is_some_and(|len| len > 0)
+}
+
+/// Rule F: a refusal of a request that sent a body says `Connection: close`.
+fn closing_if_refused(mut response: Response, sends_a_body: bool) -> Response {
+    let refused = response.status().is_client_error() || response.status().is_server_error();
+    if refused && sends_a_body {
+        (response.headers_mut()).insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
     }
-    match check(request.method(), request.headers(), shared.addr) {
-        Ok(()) => next.run(request).await,
-        Err(refused) => refused.into_response(),
-    }
+    response
 }
 
 /// Rule E, for the IC interface.
