@@ -483,16 +483,25 @@ fn bad_requests_get_a_4xx_naming_the_problem_and_queue_nothing() {
     assert!(raw.contains("over the cap"), "{raw}");
     // A refusal of a request that sent a body says the connection closes (guard rule F):
     // the body may be unread. An answer to a request without one does not.
-    assert!(raw.to_ascii_lowercase().contains("connection: close"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase().contains("connection: close"),
+        "{raw}"
+    );
     let raw = raw_request(
         &server.url,
         "POST /submit/logger/log HTTP/1.1\r\ncontent-type: image/png\r\ncontent-length: 1\r\n\r\nx",
     );
     assert!(raw.starts_with("HTTP/1.1 415"), "{raw}");
-    assert!(raw.to_ascii_lowercase().contains("connection: close"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase().contains("connection: close"),
+        "{raw}"
+    );
     let raw = raw_request(&server.url, "GET /status/x HTTP/1.1\r\n\r\n");
     assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
-    assert!(!raw.to_ascii_lowercase().contains("connection: close"), "{raw}");
+    assert!(
+        !raw.to_ascii_lowercase().contains("connection: close"),
+        "{raw}"
+    );
     let (s, m) = status_of(
         agent
             .post(format!("{}/install/other", server.url))
