@@ -946,31 +946,19 @@ impl fmt::Debug for Store {
 /// Flushes a store's tree from any thread ([`Store::flusher`]).
 #[derive(Debug)]
 pub(crate) struct Flusher {
-    tree: sled::Tree,
-    disk: Option<Arc<Disk>>,
+    trees: Trees,
     faults: Arc<Faults>,
 }
 
 impl Flusher {
-    /// Makes everything written durable.
+    /// Makes everything written durable, on disk ([`Trees::flush`]).
     ///
     /// # Errors
     ///
     /// [`StoreError::Sled`] if the flush fails.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         self.faults.check("a flush")?;
-        self.tree.flush()?;
-        sync_disk(self.disk.as_deref())
-    }
-}
-
-/// [`Disk::sync`], if the store's directory is known, its error as sled's.
-fn sync_disk(disk: Option<&Disk>) -> Result<(), StoreError> {
-    match disk {
-        Some(disk) => disk
-            .sync()
-            .map_err(|e| StoreError::Sled(sled::Error::Io(e))),
-        None => Ok(()),
+        self.trees.flush()
     }
 }
 
@@ -1059,7 +1047,12 @@ impl Trees {
     /// Makes everything written to the database durable, on disk (disk D1).
     fn flush(&self) -> Result<(), StoreError> {
         self.main.flush()?;
-        sync_disk(self.disk.as_deref())
+        match &self.disk {
+            Some(disk) => disk
+                .sync()
+                .map_err(|e| StoreError::Sled(sled::Error::Io(e))),
+            None => Ok(()),
+        }
     }
 
     /// The tree that holds `key`, a record outside the state.
@@ -1701,8 +1694,7 @@ impl Store {
     /// What flushes this store from another thread, as [`Store::flush`] does.
     pub(crate) fn flusher(&self) -> Flusher {
         Flusher {
-            tree: self.reader.tree.clone(),
-            disk: self.trees.disk.clone(),
+            trees: self.trees.clone(),
             faults: self.faults.clone(),
         }
     }

@@ -200,10 +200,10 @@ impl Resident {
 
     /// The keys under `prefix`, in order: O(state), for scans.
     pub(crate) fn keys_under(&self, prefix: &[u8]) -> Vec<IVec> {
-        let mut keys: Vec<IVec> = self
-            .iter()
-            .filter(|(key, _)| key.starts_with(prefix))
-            .map(|(key, _)| IVec::from(key))
+        let mut keys: Vec<IVec> = (self.shards.iter())
+            .flat_map(|shard| shard.records.iter())
+            .filter(|(key, _, _)| key.starts_with(prefix))
+            .map(|(key, _, _)| key.clone())
             .collect();
         keys.sort_unstable();
         keys

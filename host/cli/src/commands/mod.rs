@@ -10,6 +10,7 @@ pub(crate) mod id;
 pub(crate) mod install;
 pub(crate) mod new;
 pub(crate) mod root;
+pub(crate) mod round_args;
 pub(crate) mod serve;
 pub(crate) mod status;
 pub(crate) mod target;

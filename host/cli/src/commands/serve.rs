@@ -2,6 +2,7 @@
 //! [--checkpoint-bytes N] [--header-timeout S] [--keep-alive-timeout S]
 //! [--body-idle-timeout S] [--body-timeout S] [--no-json-caller]`.
 
+use super::round_args::RoundArgs;
 use super::target::URL_FILE;
 use anyhow::Context;
 use commute::{Config, Host};
@@ -18,19 +19,11 @@ pub(crate) struct ServeArgs {
     /// The address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:4943")]
     listen: SocketAddr,
-    /// Worker threads for pure rounds [default: the machine's cores].
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    threads: Option<u16>,
+    #[command(flatten)]
+    rounds: RoundArgs,
     /// The most accepted calls that may wait uncommitted; past it, submits get 503.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_pending: u64,
-    /// The most calls one round takes.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    round_size: Option<u32>,
-    /// Checkpoint the state once the journals since the last checkpoint hold this many
-    /// bytes, and as many as the state (0: after every round) [default: 64 MiB].
-    #[arg(long, value_name = "BYTES")]
-    checkpoint_bytes: Option<usize>,
     /// Seconds from a request's first byte to its last header line [default: 10].
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     header_timeout: Option<Duration>,
@@ -60,19 +53,10 @@ fn seconds(text: &str) -> Result<Duration, String> {
 }
 
 pub(crate) fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let mut config = Config {
+    let config = args.rounds.apply(Config {
         max_pending: args.max_pending,
         ..Config::default()
-    };
-    if let Some(n) = args.threads {
-        config.threads = usize::from(n);
-    }
-    if let Some(n) = args.round_size {
-        config.max_round_calls = n as usize;
-    }
-    if let Some(n) = args.checkpoint_bytes {
-        config.checkpoint_bytes = n;
-    }
+    });
     let host = Host::open_with(data_dir, config).map_err(|e| match e {
         commute::HostError::InUse(_) => match std::fs::read_to_string(data_dir.join(URL_FILE)) {
             Ok(url) => anyhow::anyhow!(

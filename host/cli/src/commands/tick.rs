@@ -1,5 +1,6 @@
-//! `commute tick [--threads N]`.
+//! `commute tick [--threads N] [--round-size N] [--checkpoint-bytes N]`.
 
+use super::round_args::RoundArgs;
 use super::target;
 use anyhow::Context;
 use commute::{round, Config, Host};
@@ -10,16 +11,8 @@ use std::path::Path;
 /// pending, none, and `nothing pending` on stderr).
 #[derive(Debug, clap::Args)]
 pub(crate) struct TickArgs {
-    /// Worker threads for pure rounds [default: the machine's cores].
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    threads: Option<u16>,
-    /// The most calls one round takes.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    round_size: Option<u32>,
-    /// Checkpoint the state once the journals since the last checkpoint hold this many
-    /// bytes, and as many as the state (0: after every round) [default: 64 MiB].
-    #[arg(long, value_name = "BYTES")]
-    checkpoint_bytes: Option<usize>,
+    #[command(flatten)]
+    rounds: RoundArgs,
 }
 
 pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow::Result<()> {
@@ -30,17 +23,7 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow:
         );
     }
     target::existing(data_dir)?;
-    let mut config = Config::default();
-    if let Some(n) = args.threads {
-        config.threads = usize::from(n);
-    }
-    if let Some(n) = args.round_size {
-        config.max_round_calls = n as usize;
-    }
-    if let Some(n) = args.checkpoint_bytes {
-        config.checkpoint_bytes = n;
-    }
-    let mut host = Host::open_with(data_dir, config)?;
+    let mut host = Host::open_with(data_dir, args.rounds.apply(Config::default()))?;
     let mut out = std::io::stdout().lock();
     let mut failed = None;
     let mut rounds = 0u64;

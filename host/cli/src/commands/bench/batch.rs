@@ -77,3 +77,26 @@ pub(crate) fn run_calls(
     }
     Ok((submitted - started, ticked))
 }
+
+/// The arguments of `logger.log(user, event)` calls in which every call is its own user:
+/// the logging case, each call writing a counter entry, a map entry and a list element of
+/// its own. Users are numbered on from one batch to the next.
+#[derive(Debug, Default)]
+pub(crate) struct OwnUsers {
+    last: u64,
+}
+
+impl OwnUsers {
+    /// The next `calls` calls' Candid arguments.
+    pub(crate) fn draw(&mut self, calls: usize) -> Vec<Vec<u8>> {
+        (0..calls)
+            .map(|_| {
+                self.last += 1;
+                let id = blake3::hash(&self.last.to_le_bytes());
+                let user = Principal::from_slice(&id.as_bytes()[..10]);
+                candid::encode_args((user, format!("event {}", self.last)))
+                    .expect("a principal and a text encode")
+            })
+            .collect()
+    }
+}

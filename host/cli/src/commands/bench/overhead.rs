@@ -17,13 +17,12 @@
 //!
 //! The ratio is host calls per second ÷ bare calls per second.
 
-use super::batch::{host_with, run_calls, Ticking};
+use super::batch::{host_with, run_calls, OwnUsers, Ticking};
 use super::progress::Progress;
 use super::rng::SplitMix64;
 use super::timing::{interleave, median, ms, round};
 use super::Sizes;
 use anyhow::{anyhow, bail, Context};
-use candid::Principal;
 use commute::execute::Limits;
 use commute::Config;
 use commute_examples::{Canister, ANALYTICS, LOGGER};
@@ -65,18 +64,8 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
 ///
 /// If the host, wasmtime or a call fails.
 pub(crate) fn measure_tiny(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value> {
-    let mut next_user = 0u64;
-    let draw = move |calls: usize| -> Vec<Vec<u8>> {
-        (0..calls)
-            .map(|_| {
-                next_user += 1;
-                let user =
-                    Principal::from_slice(&blake3::hash(&next_user.to_le_bytes()).as_bytes()[..10]);
-                candid::encode_args((user, format!("event {next_user}")))
-                    .expect("a principal and a text encode")
-            })
-            .collect()
-    };
+    let mut users = OwnUsers::default();
+    let draw = move |calls: usize| users.draw(calls);
     against_bare("tiny_vs_wasmtime", &LOGGER, "log", sizes, draw, progress)
 }
 

@@ -12,12 +12,11 @@
 //! guest work, so the ratio is bound by the part of a round that does not run on every
 //! worker: the commit's serial part.
 
-use super::batch::{host_with, run_calls, Ticking};
+use super::batch::{host_with, run_calls, OwnUsers, Ticking};
 use super::progress::Progress;
 use super::speedup::ROUND_CALLS;
 use super::timing::{interleave, median, ms, round};
 use super::Sizes;
-use candid::Principal;
 use commute::Config;
 use commute_examples::LOGGER;
 use serde_json::{json, Value};
@@ -30,18 +29,7 @@ use serde_json::{json, Value};
 pub(crate) fn measure(sizes: Sizes, threads: usize, progress: &Progress) -> anyhow::Result<Value> {
     let calls = 3 * sizes.e2e_calls;
     progress.start("speedup_tiny", 2 * (sizes.reps + 1));
-    let mut next_user = 0u64;
-    let mut draw = || -> Vec<Vec<u8>> {
-        (0..calls)
-            .map(|_| {
-                next_user += 1;
-                let user =
-                    Principal::from_slice(&blake3::hash(&next_user.to_le_bytes()).as_bytes()[..10]);
-                candid::encode_args((user, format!("event {next_user}")))
-                    .expect("a principal and a text encode")
-            })
-            .collect()
-    };
+    let mut users = OwnUsers::default();
     let config = |threads| Config {
         threads,
         max_round_calls: ROUND_CALLS,
@@ -52,7 +40,7 @@ pub(crate) fn measure(sizes: Sizes, threads: usize, progress: &Progress) -> anyh
         host_with(&LOGGER, config(threads))?,
     ];
     let times = interleave(sizes.reps, 2, |turn| {
-        let args = draw();
+        let args = users.draw(calls);
         let host = &mut hosts[turn.subject];
         let (_, tick) = run_calls(host, LOGGER.name, "log", &args, Ticking::Pipelined)?;
         progress.step();
