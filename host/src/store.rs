@@ -569,10 +569,7 @@ impl StateReader {
         after: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let scope = scoped(canister, MAP, name, b"");
-        Ok(self
-            .shared()
-            .map_key_after(&scope, after)
-            .map(<[u8]>::to_vec))
+        Ok(self.shared().map_key_after(&scope, after))
     }
 
     /// The number of elements of list `name` of `canister`. O(1): the length is kept
