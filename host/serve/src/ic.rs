@@ -76,6 +76,9 @@ const ENVELOPE_OVERHEAD: usize = 64 << 10;
 /// The IC interface's state: its keys and the calls it took.
 pub(crate) struct Ic {
     pub(crate) keys: Keys,
+    /// The raw BLS key that certifies canister signatures (sender rule E): the IC
+    /// mainnet's, Internet Identity's network.
+    canister_sig_root: Vec<u8>,
     requests: Requests,
     /// Bumped whenever a kept call's progress changes, so a waiting call wakes.
     changed: watch::Sender<u64>,
@@ -86,6 +89,7 @@ impl Ic {
     pub(crate) fn new(keys: Keys) -> Ic {
         Ic {
             keys,
+            canister_sig_root: sender::mainnet_root_key(),
             requests: Requests::default(),
             changed: watch::channel(0).0,
         }
@@ -240,7 +244,8 @@ async fn open(
         sig: envelope.sender_sig.as_deref(),
         delegations: envelope.sender_delegation.as_deref(),
     };
-    let sender = sender::verify(&content, &id, &signed, now_nanos())?;
+    let root = &shared.ic.canister_sig_root;
+    let sender = sender::verify(&content, &id, &signed, (now_nanos(), root))?;
     Ok(Opened {
         content,
         id,

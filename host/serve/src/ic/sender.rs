@@ -11,14 +11,33 @@
 //!   where it names `targets`, names the canister called. At most [`MAX_DELEGATIONS`].
 //! - (D) The last key of the chain signed `"\x0Aic-request" ‖ request_id`.
 //! - (E) Keys are Ed25519, ECDSA secp256k1 or ECDSA P-256 (SHA-256, 64-byte `r ‖ s`), as
-//!   DER `SubjectPublicKeyInfo`. A canister signature key (Internet Identity's) is refused:
-//!   checking one needs the mainnet root key and the signing canister's certified data.
+//!   DER `SubjectPublicKeyInfo`, or canister signature keys, as Internet Identity issues
+//!   them: a signature by one is a certificate over the signing canister's certified data,
+//!   which must verify with the root key of the network the canister runs on, the IC
+//!   mainnet's ([`MAINNET_ROOT_KEY`]) for Internet Identity. A commute canister cannot sign
+//!   so (commute keeps no certified data), so no key of commute's own is taken here.
 //! - (F) `ingress_expiry` is at most [`MAX_EXPIRY_AHEAD`] ahead and not past.
 
 use candid::Principal;
 use ic_transport_types::{EnvelopeContent, RequestId, SignedDelegation};
 use std::time::Duration;
 use thiserror::Error;
+
+/// The IC mainnet's root public key, DER (as `@dfinity/agent` ships it): the key that
+/// certifies the canister signatures of Internet Identity's delegations (rule E).
+pub const MAINNET_ROOT_KEY: &str = concat!(
+    "308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100",
+    "814c0e6ec71fab583b08bd81373c255c3c371b2e84863c98a4f1e08b74235d14fb5d9c0cd546d968",
+    "5f913a0c0b2cc5341583bf4b4392e467db96d65b9bb4cb717112f8472e0d5a4d14505ffd7484",
+    "b01291091c5f87b98883463f98091a0baaae",
+);
+
+/// The raw 96-byte BLS key of [`MAINNET_ROOT_KEY`].
+pub fn mainnet_root_key() -> Vec<u8> {
+    let der = hex::decode(MAINNET_ROOT_KEY).expect("the constant is hex");
+    ic_canister_sig_creation::extract_raw_root_pk_from_der(&der)
+        .expect("the constant is a BLS root key in DER")
+}
 
 /// The most delegations a chain may hold (the spec's limit).
 pub const MAX_DELEGATIONS: usize = 20;
@@ -47,11 +66,19 @@ pub enum SenderError {
         key: Principal,
     },
     /// Rule E.
-    #[error("{0} is not an Ed25519, secp256k1 or P-256 public key in DER{1}")]
+    #[error("{0} is not an Ed25519, secp256k1, P-256 or canister signature public key in DER{1}")]
     UnknownKey(&'static str, &'static str),
     /// Rule C or D: a signature does not verify.
     #[error("invalid signature: the {0} does not verify with its key")]
     BadSignature(&'static str),
+    /// Rule C or D, for a canister signature key: the certificate does not prove it.
+    #[error("invalid canister signature: the {what} does not verify with its key: {why}")]
+    BadCanisterSignature {
+        /// What was signed.
+        what: &'static str,
+        /// What the check found.
+        why: String,
+    },
     /// Rule C: too long a chain.
     #[error("{0} delegations, over the limit of {MAX_DELEGATIONS}")]
     TooManyDelegations(usize),
@@ -99,7 +126,7 @@ pub(crate) struct Signed<'a> {
 }
 
 /// The verified sender of `content` (id `id`), signed as `signed` says, at `now` (ns):
-/// rules A to F.
+/// rules A to F. Canister signatures verify with `root`, a raw BLS root key.
 ///
 /// # Errors
 ///
@@ -108,7 +135,7 @@ pub(crate) fn verify(
     content: &EnvelopeContent,
     id: &RequestId,
     signed: &Signed<'_>,
-    now: u64,
+    (now, root): (u64, &[u8]),
 ) -> Result<Principal, SenderError> {
     let expiry = content.ingress_expiry();
     if expiry < now {
@@ -156,7 +183,7 @@ pub(crate) fn verify(
         signer.verify(
             &d.delegation.signable(),
             &d.signature,
-            "delegation signature",
+            ("delegation signature", root),
         )?;
         if d.delegation.expiration < now {
             return Err(SenderError::DelegationExpired {
@@ -172,24 +199,21 @@ pub(crate) fn verify(
         }
         signer = PublicKey::from_der(&d.delegation.pubkey, "a delegation's pubkey")?;
     }
-    signer.verify(&id.signable(), sig, "sender_sig")?;
+    signer.verify(&id.signable(), sig, ("sender_sig", root))?;
     Ok(sender)
 }
 
 /// A key a sender may sign with (rule E).
-enum PublicKey {
+enum PublicKey<'a> {
     Ed25519(ed25519_dalek::VerifyingKey),
     Secp256k1(k256::ecdsa::VerifyingKey),
     P256(p256::ecdsa::VerifyingKey),
+    /// A canister signature key, as DER: checked whole by each verification.
+    Canister(&'a [u8]),
 }
 
-/// The OID of a canister signature key, as its DER carries it (1.3.6.1.4.1.56387.1.2).
-const CANISTER_SIG_OID: &[u8] = &[
-    0x06, 0x0c, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xb8, 0x43, 0x01, 0x02,
-];
-
-impl PublicKey {
-    fn from_der(der: &[u8], what: &'static str) -> Result<PublicKey, SenderError> {
+impl<'a> PublicKey<'a> {
+    fn from_der(der: &'a [u8], what: &'static str) -> Result<PublicKey<'a>, SenderError> {
         use k256::pkcs8::DecodePublicKey;
         if let Ok(key) = ed25519_dalek::VerifyingKey::from_public_key_der(der) {
             return Ok(PublicKey::Ed25519(key));
@@ -200,20 +224,25 @@ impl PublicKey {
         if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(der) {
             return Ok(PublicKey::P256(key));
         }
-        let canister = der
-            .windows(CANISTER_SIG_OID.len())
-            .any(|w| w == CANISTER_SIG_OID);
-        Err(SenderError::UnknownKey(
-            what,
-            if canister {
-                " (it is a canister signature key, as Internet Identity's; commute cannot check those: sign with a session key of your own)"
-            } else {
-                ""
-            },
-        ))
+        // The crate slices the DER before it checks its length: only a key that holds its
+        // whole prefix reaches it, so no request can make it panic.
+        use ic_canister_sig_creation::{CanisterSigPublicKey, CANISTER_SIG_PK_DER_PREFIX_LENGTH};
+        if der.len() > CANISTER_SIG_PK_DER_PREFIX_LENGTH
+            && CanisterSigPublicKey::try_from(der).is_ok()
+        {
+            return Ok(PublicKey::Canister(der));
+        }
+        Err(SenderError::UnknownKey(what, ""))
     }
 
-    fn verify(&self, message: &[u8], sig: &[u8], what: &'static str) -> Result<(), SenderError> {
+    /// Whether `sig` is this key's signature of `message`; `root` verifies a canister
+    /// signature's certificate.
+    fn verify(
+        &self,
+        message: &[u8],
+        sig: &[u8],
+        (what, root): (&'static str, &[u8]),
+    ) -> Result<(), SenderError> {
         use k256::ecdsa::signature::Verifier;
         let bad = || SenderError::BadSignature(what);
         match self {
@@ -230,6 +259,10 @@ impl PublicKey {
             PublicKey::P256(key) => {
                 let sig = p256::ecdsa::Signature::from_slice(sig).map_err(|_| bad())?;
                 key.verify(message, &sig).map_err(|_| bad())
+            }
+            PublicKey::Canister(der) => {
+                ic_signature_verification::verify_canister_sig(message, sig, der, root)
+                    .map_err(|why| SenderError::BadCanisterSignature { what, why })
             }
         }
     }

@@ -169,7 +169,7 @@ fn the_sender_rules_each_name_their_check() {
         delegations: None,
     };
     let check = |content: &EnvelopeContent, signed: &Signed<'_>| {
-        sender::verify(content, &content.to_request_id(), signed, now)
+        sender::verify(content, &content.to_request_id(), signed, (now, &[]))
     };
     let anonymous = read_state(Principal::anonymous(), now + 1);
     assert_eq!(check(&anonymous, &none), Ok(Principal::anonymous()));
@@ -214,4 +214,142 @@ fn a_key_file_that_holds_no_key_is_named_not_replaced() {
         std::fs::read_to_string(dir.path().join(ROOT_KEY_FILE)).unwrap(),
         "not hex\n"
     );
+}
+
+/// A canister signature of `message` by `canister`'s key with `seed`, as Internet Identity
+/// makes one: a tree holding `/sig/H(seed)/H(message)`, and a certificate, signed by `root`,
+/// whose `/canister/<canister>/certified_data` is that tree's digest.
+fn canister_sig(root: &Keys, canister: Principal, seed: &[u8], message: &[u8]) -> Vec<u8> {
+    use ic_canister_sig_creation::hash_bytes;
+    use ic_certification::{labeled, leaf, HashTree};
+    let tree = labeled(
+        "sig",
+        labeled(hash_bytes(seed), labeled(hash_bytes(message), leaf(b""))),
+    );
+    let certified = labeled(
+        "canister",
+        labeled(
+            canister.as_slice(),
+            labeled("certified_data", leaf(tree.digest())),
+        ),
+    );
+    let mut signed = b"\x0Dic-state-root".to_vec();
+    signed.extend_from_slice(&certified.digest());
+    let certificate = Certificate {
+        tree: certified,
+        signature: root.sign_root(&signed).to_vec(),
+        delegation: None,
+    };
+    #[derive(serde::Serialize)]
+    struct Signature {
+        #[serde(with = "serde_bytes")]
+        certificate: Vec<u8>,
+        tree: HashTree,
+    }
+    super::state_tree::cbor(&Signature {
+        certificate: super::state_tree::cbor(&certificate),
+        tree,
+    })
+}
+
+#[test]
+fn an_internet_identity_delegation_verifies_with_the_root_that_certified_it() {
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+    use ed25519_dalek::Signer;
+    use ic_transport_types::{Delegation, SignedDelegation};
+    let now = 1_000_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let network = Keys::load_or_create(dir.path()).unwrap();
+    // The root key raw: the DER less its fixed 37-byte prefix.
+    let root = &network.root_der()[37..];
+    let ii = Principal::from_text("rdmx6-jaaaa-aaaaa-aaadq-cai").unwrap();
+    let user_key =
+        ic_canister_sig_creation::CanisterSigPublicKey::new(ii, b"anchor 10000".to_vec()).to_der();
+    let user = Principal::self_authenticating(&user_key);
+    let session = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let session_key = session
+        .verifying_key()
+        .to_public_key_der()
+        .unwrap()
+        .to_vec();
+    let delegation = Delegation {
+        pubkey: session_key,
+        expiration: now + 60_000_000_000,
+        targets: None,
+        permissions: None,
+    };
+    let content = read_state(user, now + 1);
+    let id = content.to_request_id();
+    let session_sig = session.sign(&id.signable()).to_bytes().to_vec();
+    let chain = |signature: Vec<u8>| {
+        vec![SignedDelegation {
+            delegation: delegation.clone(),
+            signature,
+        }]
+    };
+    let check = |chain: &[SignedDelegation], root: &[u8]| {
+        let signed = Signed {
+            pubkey: Some(&user_key),
+            sig: Some(&session_sig),
+            delegations: Some(chain),
+        };
+        sender::verify(&content, &id, &signed, (now, root))
+    };
+    let good = chain(canister_sig(
+        &network,
+        ii,
+        b"anchor 10000",
+        &delegation.signable(),
+    ));
+    assert_eq!(check(&good, root), Ok(user));
+    // Another network's root key did not certify it: the mainnet's, say.
+    let err = check(&good, &sender::mainnet_root_key()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SenderError::BadCanisterSignature {
+                what: "delegation signature",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("invalid BLS signature"), "{err}");
+    // A signature of another delegation, or by another user's seed, proves nothing.
+    for (seed, message) in [
+        (&b"anchor 10000"[..], &b"another delegation"[..]),
+        (b"anchor 10001", &delegation.signable()[..]),
+    ] {
+        let forged = chain(canister_sig(&network, ii, seed, message));
+        let err = check(&forged, root).unwrap_err();
+        assert!(
+            err.to_string().contains("signature entry not found"),
+            "{err}"
+        );
+    }
+    assert_eq!(sender::mainnet_root_key().len(), 96);
+    // A canister signature key cut short before its seed is an unknown key, named; past
+    // that it is another (valid) key, which did not sign. Never a panic.
+    let seed_at =
+        ic_canister_sig_creation::CANISTER_SIG_PK_DER_PREFIX_LENGTH + 1 + ii.as_slice().len();
+    for len in 0..user_key.len() {
+        let signed = Signed {
+            pubkey: Some(&user_key[..len]),
+            sig: Some(&session_sig),
+            delegations: None,
+        };
+        let cut = read_state(Principal::self_authenticating(&user_key[..len]), now + 1);
+        let got = sender::verify(&cut, &cut.to_request_id(), &signed, (now, root));
+        if len < seed_at {
+            assert!(
+                matches!(got, Err(SenderError::UnknownKey("sender_pubkey", _))),
+                "{len}: {got:?}"
+            );
+        } else {
+            assert!(
+                matches!(got, Err(SenderError::BadCanisterSignature { .. })),
+                "{len}: {got:?}"
+            );
+        }
+    }
 }
