@@ -19,14 +19,14 @@
 use super::batch::{host_with, run_calls, Ticking};
 use super::progress::Progress;
 use super::rng::SplitMix64;
-use super::timing::{interleave, median, ms, round};
+use super::timing::{interleave, median, ms, per_s, speedup};
 use super::Sizes;
 use anyhow::Context;
 use candid::Principal;
 use commute::Config;
 use commute_examples::LOGGER;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Users the calls log for.
 const USERS: u64 = 256;
@@ -106,15 +106,14 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         Ok::<_, anyhow::Error>(time)
     })?;
     let (host_time, store_time) = (median(&times[0]), median(&times[1]));
-    let per_s = |d: Duration| round(calls as f64 / d.as_secs_f64().max(1e-9), 0);
     Ok(json!({
         "measure": "e2e_vs_store",
-        "ratio": round(store_time.as_secs_f64() / host_time.as_secs_f64().max(1e-9), 3),
+        "ratio": speedup(store_time, host_time),
         "calls": calls,
         "reps": sizes.reps,
         "threads": Config::default().threads,
-        "host_calls_per_s": per_s(host_time),
-        "store_calls_per_s": per_s(store_time),
+        "host_calls_per_s": per_s(calls, host_time),
+        "store_calls_per_s": per_s(calls, store_time),
         "host_median_ms": ms(host_time),
         "host_submit_ms": ms(median(&split.0)),
         "host_tick_ms": ms(median(&split.1)),

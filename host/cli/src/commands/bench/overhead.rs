@@ -20,7 +20,7 @@
 use super::batch::{host_with, run_calls, OwnUsers, Ticking};
 use super::progress::Progress;
 use super::rng::SplitMix64;
-use super::timing::{interleave, median, ms, round};
+use super::timing::{interleave, median, ms, round, speedup};
 use super::Sizes;
 use anyhow::{anyhow, bail, Context};
 use commute::execute::Limits;
@@ -114,7 +114,7 @@ fn against_bare(
     let per_call_us = |d: Duration| round(d.as_secs_f64() * 1e6 / calls as f64, 2);
     Ok(json!({
         "measure": measure,
-        "ratio": round(bare_time.as_secs_f64() / host_time.as_secs_f64().max(1e-9), 3),
+        "ratio": speedup(bare_time, host_time),
         "calls": calls,
         "reps": sizes.reps,
         "threads": 1,

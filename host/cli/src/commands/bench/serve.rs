@@ -19,7 +19,7 @@
 use super::batch::host_with;
 use super::progress::Progress;
 use super::rng::SplitMix64;
-use super::timing::{interleave, median, ms, round};
+use super::timing::{interleave, median, ms, per_s, speedup};
 use super::Sizes;
 use anyhow::Context;
 use candid::Principal;
@@ -118,20 +118,19 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
         ms(latencies.get(i).copied().unwrap_or_default())
     };
-    let per_s = |d: Duration| round(calls as f64 / d.as_secs_f64().max(1e-9), 0);
     let [mut lat_1, mut lat_n] = latencies;
     Ok(json!({
         "measure": "serve_calls_per_s",
-        "value": per_s(all),
-        "ratio": round(in_process.as_secs_f64() / all.as_secs_f64().max(1e-9), 3),
-        "speedup": round(one.as_secs_f64() / all.as_secs_f64().max(1e-9), 3),
+        "value": per_s(calls, all),
+        "ratio": speedup(in_process, all),
+        "speedup": speedup(one, all),
         "calls": calls,
         "clients": CLIENTS,
         "reps": sizes.reps,
         "threads": threads,
-        "calls_per_s_1": per_s(one),
-        "calls_per_s_n": per_s(all),
-        "in_process_calls_per_s": per_s(in_process),
+        "calls_per_s_1": per_s(calls, one),
+        "calls_per_s_n": per_s(calls, all),
+        "in_process_calls_per_s": per_s(calls, in_process),
         "p50_ms_1": at(&mut lat_1, 0.5),
         "p99_ms_1": at(&mut lat_1, 0.99),
         "p50_ms": at(&mut lat_n, 0.5),

@@ -77,3 +77,13 @@ pub(crate) fn round(x: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     (x * scale).round() / scale
 }
+
+/// `calls` in `d`, per second, rounded to a whole call, for the JSON lines.
+pub(crate) fn per_s(calls: usize, d: Duration) -> f64 {
+    round(calls as f64 / d.as_secs_f64().max(1e-9), 0)
+}
+
+/// How many times faster `fast` is than `slow` (`slow ÷ fast`), to 3 decimals.
+pub(crate) fn speedup(slow: Duration, fast: Duration) -> f64 {
+    round(slow.as_secs_f64() / fast.as_secs_f64().max(1e-9), 3)
+}

@@ -15,7 +15,7 @@
 use super::batch::{host_with, run_calls, OwnUsers, Ticking};
 use super::progress::Progress;
 use super::speedup::ROUND_CALLS;
-use super::timing::{interleave, median, ms, round};
+use super::timing::{interleave, median, ms, per_s, speedup};
 use super::Sizes;
 use commute::Config;
 use commute_examples::LOGGER;
@@ -47,16 +47,15 @@ pub(crate) fn measure(sizes: Sizes, threads: usize, progress: &Progress) -> anyh
         Ok::<_, anyhow::Error>(tick)
     })?;
     let (one, many) = (median(&times[0]), median(&times[1]));
-    let per_s = |d: std::time::Duration| round(calls as f64 / d.as_secs_f64().max(1e-9), 0);
     Ok(json!({
         "measure": "speedup_tiny",
-        "ratio": round(one.as_secs_f64() / many.as_secs_f64().max(1e-9), 3),
+        "ratio": speedup(one, many),
         "threads": threads,
         "calls": calls,
         "reps": sizes.reps,
         "median_ms_1": ms(one),
         "median_ms_n": ms(many),
-        "calls_per_s_1": per_s(one),
-        "calls_per_s_n": per_s(many),
+        "calls_per_s_1": per_s(calls, one),
+        "calls_per_s_n": per_s(calls, many),
     }))
 }
