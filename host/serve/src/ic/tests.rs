@@ -83,9 +83,10 @@ fn prop_a_certificate_of_any_paths_has_the_trees_root_and_verifies(pick: Vec<u8>
         let cert = decode(&f.tree.certify(&f.keys, &paths));
         let mut message = b"\x0Dic-state-root".to_vec();
         message.extend_from_slice(&cert.tree.digest());
-        let key = &f.keys.root_der()[37..];
+        let key = raw_root(&f.keys);
         cert.tree.digest() == f.root
-            && ic_verify_bls_signature::verify_bls_signature(&cert.signature, &message, key).is_ok()
+            && ic_verify_bls_signature::verify_bls_signature(&cert.signature, &message, &key)
+                .is_ok()
     })
 }
 
@@ -216,6 +217,11 @@ fn a_key_file_that_holds_no_key_is_named_not_replaced() {
     );
 }
 
+/// The 96-byte BLS key of `keys`' root, as a verifier takes it.
+fn raw_root(keys: &Keys) -> Vec<u8> {
+    ic_canister_sig_creation::extract_raw_root_pk_from_der(keys.root_der()).unwrap()
+}
+
 /// A canister signature of `message` by `canister`'s key with `seed`, as Internet Identity
 /// makes one: a tree holding `/sig/H(seed)/H(message)`, and a certificate, signed by `root`,
 /// whose `/canister/<canister>/certified_data` is that tree's digest.
@@ -260,8 +266,7 @@ fn an_internet_identity_delegation_verifies_with_the_root_that_certified_it() {
     let now = 1_000_000_000_000;
     let dir = tempfile::tempdir().unwrap();
     let network = Keys::load_or_create(dir.path()).unwrap();
-    // The root key raw: the DER less its fixed 37-byte prefix.
-    let root = &network.root_der()[37..];
+    let root = &raw_root(&network)[..];
     let ii = Principal::from_text("rdmx6-jaaaa-aaaaa-aaadq-cai").unwrap();
     let user_key =
         ic_canister_sig_creation::CanisterSigPublicKey::new(ii, b"anchor 10000".to_vec()).to_der();
