@@ -137,6 +137,19 @@ pub fn check(
     })
 }
 
+/// The mode of `canister.method`, refused as [`check`] refuses a call of it: what an entry
+/// point asks first, to route the call by its mode.
+///
+/// # Errors
+///
+/// [`SubmitError::UnknownCanister`] or [`SubmitError::UnknownMethod`].
+pub fn mode(registry: &Registry, canister: &str, method: &str) -> Result<Mode, SubmitError> {
+    let installed = registry
+        .get(canister)
+        .ok_or_else(|| SubmitError::UnknownCanister(canister.to_string()))?;
+    (installed.interface).with(|interface| lookup(interface, canister, method).map(|m| m.mode))
+}
+
 /// Method `method` of `canister`, whose interface is `interface`.
 ///
 /// # Errors

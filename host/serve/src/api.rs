@@ -38,7 +38,7 @@ use commute::host::HostError;
 use commute::outcome::{Outcome, Status};
 use commute::query::{Queries, Reply};
 use commute::queue::{CallKind, QueueError};
-use commute::submit::{now_nanos, SubmitError};
+use commute::submit::{self, now_nanos, SubmitError};
 use commute_did::Mode;
 use std::net::SocketAddr;
 use std::sync::mpsc::Sender;
@@ -449,18 +449,11 @@ async fn call(
     State(shared): State<Arc<Shared>>,
     request: CallRequest,
 ) -> Result<Response, ApiError> {
-    let (canister, method) = (&request.canister, &request.method);
-    let mode = shared
-        .intake
-        .registry()
-        .get(canister)
-        .ok_or_else(|| SubmitError::UnknownCanister(canister.clone()))?
-        .interface
-        .with(|i| {
-            i.method(method)
-                .map(|m| m.mode)
-                .ok_or_else(|| SubmitError::unknown_method(i, canister, method))
-        })?;
+    let mode = submit::mode(
+        &shared.intake.registry(),
+        &request.canister,
+        &request.method,
+    )?;
     match mode {
         Mode::PureUpdate | Mode::Oneway => accept(&shared, request).await,
         Mode::Query | Mode::CompositeQuery => {

@@ -45,7 +45,7 @@ use axum::Router;
 use candid::Principal;
 use commute::outcome::{Outcome, Status};
 use commute::queue::CallKind;
-use commute::submit::{now_nanos, Args, SubmitError};
+use commute::submit::{self, now_nanos, Args};
 use commute_did::Mode;
 use ic_transport_types::{
     Envelope, EnvelopeContent, NodeSignature, QueryResponse, ReadStateResponse, ReplyResponse,
@@ -279,15 +279,7 @@ fn canister_name(shared: &Shared, id: &Principal) -> Option<String> {
 
 /// The mode of `canister.method`.
 fn mode_of(shared: &Shared, canister: &str, method: &str) -> Result<Mode, Reject> {
-    let registry = shared.intake.registry();
-    let found = registry
-        .get(canister)
-        .ok_or_else(|| SubmitError::UnknownCanister(canister.to_string()))?;
-    Ok(found.interface.with(|i| {
-        i.method(method)
-            .map(|m| m.mode)
-            .ok_or_else(|| SubmitError::unknown_method(i, canister, method))
-    })?)
+    Ok(submit::mode(&shared.intake.registry(), canister, method)?)
 }
 
 async fn query(
