@@ -255,9 +255,32 @@ fn bad_installs_are_refused_and_leave_nothing() {
     assert!(cli
         .fails(&["call", "logger", "count", &format!("({ALICE})")])
         .contains("no canister"));
+    // A controller that is not a principal is clap's usage error, naming it.
+    let out = cli.run(&[
+        "install",
+        "logger",
+        "--wasm",
+        LOGGER.wasm_path,
+        "--controller",
+        "alice",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("'alice'") && first.contains("not a principal"),
+        "{err}"
+    );
     // The .did can come from the wasm's candid:service section.
     assert_eq!(
-        cli.ok(&["install", "logger", "--wasm", LOGGER.wasm_path]),
+        cli.ok(&[
+            "install",
+            "logger",
+            "--wasm",
+            LOGGER.wasm_path,
+            "--controller",
+            "2vxsx-fae"
+        ]),
         format!(
             "installed logger (id {})\n",
             commute::registry::principal_of("logger")

@@ -172,6 +172,57 @@ fn state_and_root_survive_the_process() {
 }
 
 #[test]
+fn controllers_survive_the_process_and_a_reinstall_without_them_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (user(1), user(2));
+    {
+        let mut host = Host::open(dir.path()).unwrap();
+        host.install_controlled(
+            "logger",
+            LOGGER.wasm,
+            LOGGER.did_file(),
+            None,
+            Some(&[a, b]),
+        )
+        .unwrap();
+        install(&mut host, &AUDIT);
+    }
+    let controllers =
+        |host: &Host, name: &str| host.registry().get(name).unwrap().controllers.clone();
+    let mut host = Host::open(dir.path()).unwrap();
+    assert_eq!(controllers(&host, "logger"), vec![a, b]);
+    assert_eq!(controllers(&host, "audit"), Vec::<Principal>::new());
+    // A re-install that names none keeps them; one that names some replaces them.
+    host.install("logger", LOGGER.wasm, LOGGER.did_file(), None)
+        .unwrap();
+    assert_eq!(controllers(&host, "logger"), vec![a, b]);
+    host.install_controlled("logger", LOGGER.wasm, LOGGER.did_file(), None, Some(&[b]))
+        .unwrap();
+    drop(host);
+    let host = Host::open(dir.path()).unwrap();
+    assert_eq!(controllers(&host, "logger"), vec![b]);
+}
+
+#[test]
+fn a_canister_record_written_before_controllers_existed_has_none() {
+    #[derive(candid::CandidType)]
+    struct Before {
+        wasm: serde_bytes::ByteBuf,
+        did: String,
+    }
+    let old = Before {
+        wasm: serde_bytes::ByteBuf::from(vec![0, 97, 115, 109]),
+        did: "service : {}".into(),
+    };
+    let bytes = candid::encode_one(&old).unwrap();
+    let record: commute::registry::Record = candid::decode_one(&bytes).unwrap();
+    assert_eq!(
+        (record.wasm.as_ref(), record.controllers),
+        (&[0, 97, 115, 109][..], None)
+    );
+}
+
+#[test]
 fn a_second_host_on_the_same_dir_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let _first = Host::open(dir.path()).unwrap();

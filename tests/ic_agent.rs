@@ -582,3 +582,214 @@ fn a_v2_call_is_accepted_at_once_and_polled_to_its_reply() {
     });
     server.stop().unwrap();
 }
+
+/// `install_code`'s argument as the IC's management canister declares it.
+#[derive(candid::CandidType, candid::Deserialize)]
+struct InstallCode {
+    mode: Mode,
+    canister_id: Principal,
+    #[serde(with = "serde_bytes")]
+    wasm_module: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    arg: Vec<u8>,
+    sender_canister_version: Option<u64>,
+}
+
+#[derive(candid::CandidType, candid::Deserialize)]
+enum Mode {
+    #[serde(rename = "install")]
+    Install,
+    #[serde(rename = "reinstall")]
+    Reinstall,
+    #[serde(rename = "upgrade")]
+    Upgrade(Option<UpgradeFlags>),
+}
+
+#[derive(candid::CandidType, candid::Deserialize)]
+struct UpgradeFlags {
+    skip_pre_upgrade: Option<bool>,
+}
+
+/// `install_code` of `wasm` on `target` in `mode`, sent to the URL of `url`, as `agent`.
+async fn install_code(
+    agent: &Agent,
+    (target, url): (Principal, Principal),
+    mode: Mode,
+    wasm: &[u8],
+    arg: Vec<u8>,
+) -> Result<Vec<u8>, AgentError> {
+    let args = InstallCode {
+        mode,
+        canister_id: target,
+        wasm_module: wasm.to_vec(),
+        arg,
+        sender_canister_version: None,
+    };
+    agent
+        .update(&Principal::management_canister(), "install_code")
+        .with_effective_canister_id(url)
+        .with_arg(Encode!(&args).unwrap())
+        .call_and_wait()
+        .await
+}
+
+#[test]
+fn only_a_controller_upgrades_a_canister_through_install_code() {
+    let me = ed25519(7).sender().unwrap();
+    let mut host = Host::temporary().unwrap();
+    host.install("logger", LOGGER.wasm, LOGGER.did_file(), None)
+        .unwrap();
+    let data = host.data_dir().to_path_buf();
+    let listen = "127.0.0.1:0".parse().unwrap();
+    let server = Server::start_with(host, listen, Signals::Ignore, ServeConfig::default()).unwrap();
+    let logger = principal_of("logger");
+    let analytics = commute_examples::ANALYTICS.wasm;
+    let empty = Encode!().unwrap();
+    let upgrade_as = |identity: BasicIdentity| {
+        let empty = empty.clone();
+        let server = &server;
+        async move {
+            let agent = agent_of(server, Box::new(identity)).await;
+            install_code(
+                &agent,
+                (logger, logger),
+                Mode::Upgrade(None),
+                analytics,
+                empty,
+            )
+            .await
+        }
+    };
+    // Installed with no controllers: nobody upgrades it through the IC interface.
+    let e = runtime().block_on(upgrade_as(ed25519(7))).unwrap_err();
+    assert!(e.to_string().contains("IC0512"), "{e}");
+    // The operator names the controller through the JSON API, as `commute install
+    // --controller` does.
+    let token = std::fs::read_to_string(data.join(commute_serve::TOKEN_FILE)).unwrap();
+    let operator = commute_serve::client::Client::new(&server.url()).with_token(token.trim());
+    operator
+        .install("logger", LOGGER.wasm, LOGGER.did_file(), None, Some(&[me]))
+        .unwrap();
+    runtime().block_on(async {
+        let controller = agent_of(&server, Box::new(ed25519(7))).await;
+        let stranger = agent_of(&server, Box::new(ed25519(8))).await;
+        let anonymous = agent_of(&server, Box::new(AnonymousIdentity)).await;
+        let reject = |e: AgentError| match e {
+            AgentError::UncertifiedReject { reject, .. }
+            | AgentError::CertifiedReject { reject, .. } => reject,
+            other => panic!("not a reject: {other}"),
+        };
+        let count = |agent: &Agent| {
+            let agent = agent.clone();
+            async move {
+                let bytes = agent
+                    .query(&logger, "count")
+                    .with_arg(Encode!(&Principal::anonymous()).unwrap())
+                    .call()
+                    .await?;
+                Ok::<u64, AgentError>(Decode!(&bytes, u64).unwrap())
+            }
+        };
+        anonymous
+            .update(&logger, "log")
+            .with_arg(Encode!(&Principal::anonymous(), &"before").unwrap())
+            .call_and_wait()
+            .await
+            .unwrap();
+        assert_eq!(count(&anonymous).await.unwrap(), 1);
+
+        // Not a controller: refused, the code unchanged.
+        for agent in [&stranger, &anonymous] {
+            let upgrade = Mode::Upgrade(None);
+            let e = install_code(agent, (logger, logger), upgrade, analytics, empty.clone()).await;
+            let r = reject(e.unwrap_err());
+            assert_eq!(
+                r.reject_code,
+                RejectCode::CanisterError,
+                "{}",
+                r.reject_message
+            );
+            assert_eq!(r.error_code.as_deref(), Some("IC0512"));
+            assert!(
+                r.reject_message.contains("controllers"),
+                "{}",
+                r.reject_message
+            );
+        }
+        assert_eq!(count(&anonymous).await.unwrap(), 1);
+
+        // What commute does not do is refused by name, by a controller too.
+        let refusals = [
+            (Mode::Install, empty.clone(), "mode `install`"),
+            (Mode::Reinstall, empty.clone(), "mode `reinstall`"),
+            (
+                Mode::Upgrade(None),
+                Encode!(&5u8).unwrap(),
+                "without arguments",
+            ),
+        ];
+        for (mode, arg, names) in refusals {
+            let e = install_code(&controller, (logger, logger), mode, analytics, arg).await;
+            let r = reject(e.unwrap_err());
+            assert_eq!(
+                r.reject_code,
+                RejectCode::CanisterReject,
+                "{}",
+                r.reject_message
+            );
+            assert!(r.reject_message.contains(names), "{}", r.reject_message);
+        }
+        let e = install_code(
+            &controller,
+            (logger, logger),
+            Mode::Upgrade(None),
+            b"\0asm",
+            empty.clone(),
+        )
+        .await;
+        assert_eq!(
+            reject(e.unwrap_err()).reject_code,
+            RejectCode::CanisterReject
+        );
+        // The effective canister id must be the one the argument names.
+        let whoami = principal_of("whoami");
+        let e = install_code(
+            &controller,
+            (logger, whoami),
+            Mode::Upgrade(None),
+            analytics,
+            empty.clone(),
+        )
+        .await;
+        assert!(
+            matches!(e, Err(AgentError::HttpError(ref p)) if p.status == 400),
+            "{e:?}"
+        );
+        assert_eq!(count(&anonymous).await.unwrap(), 1);
+
+        // The controller's upgrade: the logger's id now runs the analytics code.
+        let flags = Mode::Upgrade(Some(UpgradeFlags {
+            skip_pre_upgrade: None,
+        }));
+        let reply = install_code(
+            &controller,
+            (logger, logger),
+            flags,
+            analytics,
+            empty.clone(),
+        )
+        .await
+        .unwrap();
+        Decode!(&reply).unwrap();
+        let e = count(&anonymous).await.unwrap_err();
+        assert_eq!(reject(e).error_code.as_deref(), Some("IC0302"));
+        let views = anonymous
+            .query(&logger, "views")
+            .with_arg(Encode!(&"/").unwrap())
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(Decode!(&views, u64).unwrap(), 0);
+    });
+    server.stop().unwrap();
+}

@@ -865,10 +865,11 @@ fn nested_input_past_the_limit_gets_a_400_and_the_server_keeps_serving() {
         &wasm,
         Some(("logger.did", &did)),
         Some(&nested_args(limit + 1)),
+        None,
     ));
     assert!(s == 400 && names_limit(&m), "{s} {m}");
     let deep_did = format!("type t = {}null;\n{did}", "opt ".repeat(100_000));
-    let (s, m) = refusal(client.install("deep", &wasm, Some(("deep.did", &deep_did)), None));
+    let (s, m) = refusal(client.install("deep", &wasm, Some(("deep.did", &deep_did)), None, None));
     assert!(
         s == 400
             && m.starts_with("deep.did:1:")

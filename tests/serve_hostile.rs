@@ -269,10 +269,10 @@ fn installs_and_dumps_need_the_token_and_change_nothing_without_it() {
     let did = Some(("logger.did", LOGGER.did));
     let wrong = Client::new(&server.url).with_token(&"0".repeat(64));
     for name in ["logger", "other"] {
-        let (s, m) = refused(anyone.install(name, &wasm, did, None));
+        let (s, m) = refused(anyone.install(name, &wasm, did, None, None));
         assert_eq!(s, 401, "{m}");
         assert!(m.contains(TOKEN_FILE), "{m}");
-        let (s, m) = refused(wrong.install(name, &wasm, did, None));
+        let (s, m) = refused(wrong.install(name, &wasm, did, None, None));
         assert_eq!(s, 403, "{m}");
     }
     let (s, _) = refused(anyone.dump("logger").map(drop));
@@ -293,7 +293,7 @@ fn installs_and_dumps_need_the_token_and_change_nothing_without_it() {
     );
 
     // With the token the same requests go through.
-    operator.install("other", &wasm, did, None).unwrap();
+    operator.install("other", &wasm, did, None, None).unwrap();
     assert_eq!(anyone.health().unwrap().commits, commits + 1);
     assert!(operator.dump("logger").unwrap()["lists"].is_object());
     assert_eq!(

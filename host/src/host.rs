@@ -368,6 +368,24 @@ impl Host {
         did: Option<(&str, &str)>,
         init_arg: Option<&str>,
     ) -> Result<(), HostError> {
+        self.install_controlled(name, wasm, did, init_arg, None)
+    }
+
+    /// [`Host::install`], also setting who controls the canister: the principals that may
+    /// upgrade it through the IC interface's management canister (`install_code`).
+    /// `None` keeps those it has (none for a first install).
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::install`].
+    pub fn install_controlled(
+        &mut self,
+        name: &str,
+        wasm: &[u8],
+        did: Option<(&str, &str)>,
+        init_arg: Option<&str>,
+        controllers: Option<&[Principal]>,
+    ) -> Result<(), HostError> {
         let refuse = |reason: String| HostError::Install {
             name: name.to_string(),
             reason,
@@ -417,10 +435,20 @@ impl Host {
             candid::encode_args(()).expect("empty args encode")
         };
         let wasm: Arc<[u8]> = wasm.into();
-        let canister = Canister::new(name, wasm.clone(), &did, Some(compiled.clone()));
+        let controllers = match controllers {
+            Some(given) => given.to_vec(),
+            None => self
+                .registry
+                .get(name)
+                .map(|c| c.controllers.clone())
+                .unwrap_or_default(),
+        };
+        let mut canister = Canister::new(name, wasm.clone(), &did, Some(compiled.clone()));
+        canister.controllers.clone_from(&controllers);
         let record = Record {
             wasm: ByteBuf::from(wasm.to_vec()),
             did: did.standard().to_string(),
+            controllers: Some(controllers),
         };
         // Order the hook after everything accepted before it: run what is pending, then
         // hold the tail, so nothing is accepted between the hook's seq and its commit.

@@ -54,6 +54,9 @@ pub struct Record {
     pub wasm: ByteBuf,
     /// The standard `.did` text.
     pub did: String,
+    /// Who may upgrade it through the IC interface's management canister (`install_code`);
+    /// absent in records written before controllers existed, which have none.
+    pub controllers: Option<Vec<Principal>>,
 }
 
 /// An installed canister, ready to be called.
@@ -65,6 +68,8 @@ pub struct Canister {
     pub principal: Principal,
     /// Its interface, usable from any thread.
     pub interface: SharedInterface,
+    /// Who may upgrade it through the IC interface (`install_code`); the operator always may.
+    pub controllers: Vec<Principal>,
     wasm: Arc<[u8]>,
     compiled: OnceLock<Compiled>,
     /// The data dir whose `modules/` keeps the compiled module, if any.
@@ -82,6 +87,7 @@ impl Canister {
             name: name.to_string(),
             principal: principal_of(name),
             interface: SharedInterface::new(did),
+            controllers: Vec::new(),
             wasm,
             compiled: cell,
             dir: None,
@@ -194,6 +200,7 @@ impl Registry {
             let record: Record = candid::decode_one(&v).map_err(|e| corrupt(e.to_string()))?;
             let did = Did::parse(&name, &record.did).map_err(|e| corrupt(e.to_string()))?;
             let mut canister = Canister::new(&name, record.wasm.into_vec().into(), &did, None);
+            canister.controllers = record.controllers.unwrap_or_default();
             canister.dir = dir.clone();
             canisters.insert(name, Arc::new(canister));
         }

@@ -588,6 +588,21 @@ async fn install(
     })?;
     let wasm = hex::decode(&request.wasm)
         .map_err(|e| ApiError::bad(format!("install request: `wasm` is not hex: {e}")))?;
+    let controllers = request
+        .controllers
+        .map(|texts| {
+            texts
+                .iter()
+                .map(|t| {
+                    Principal::from_text(t).map_err(|e| {
+                        ApiError::bad(format!(
+                            "install request: controller `{t:.64}` is not a principal: {e}"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
     let did = request.did.map(|text| {
         let file = request.did_file.unwrap_or_else(|| format!("{name}.did"));
         (file, text)
@@ -606,6 +621,7 @@ async fn install(
         wasm,
         did,
         argument: request.argument,
+        controllers,
         reply,
     })?;
     answer.await.map_err(|_| ApiError::stopping())??;

@@ -189,7 +189,8 @@ impl Client {
         self.answer(request.call())
     }
 
-    /// Installs `wasm` as `name` with its `.did` (file name and text) and init arguments.
+    /// Installs `wasm` as `name` with its `.did` (file name and text) and init arguments;
+    /// `controllers`, if given, replace who may upgrade it through `install_code`.
     ///
     /// # Errors
     ///
@@ -201,12 +202,14 @@ impl Client {
         wasm: &[u8],
         did: Option<(&str, &str)>,
         argument: Option<&str>,
+        controllers: Option<&[Principal]>,
     ) -> Result<(), ClientError> {
         let body = Install {
             wasm: hex::encode(wasm),
             did: did.map(|(_, text)| text.to_string()),
             did_file: did.map(|(file, _)| file.to_string()),
             argument: argument.map(str::to_string),
+            controllers: controllers.map(|c| c.iter().map(Principal::to_text).collect()),
         };
         let body = serde_json::to_vec(&body).map_err(|e| ClientError::Protocol {
             url: self.url.clone(),

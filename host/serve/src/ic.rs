@@ -22,6 +22,7 @@
 //! update runs on the round thread and its reply or reject is kept.
 
 pub mod keys;
+mod management;
 mod reject;
 mod requests;
 pub mod sender;
@@ -449,7 +450,9 @@ async fn call(
     else {
         unreachable!("open checked the kind");
     };
-    let canister_id = effective_canister(id, Some(&canister_id))?;
+    // The management canister's calls name their target in the URL and argument.
+    let management = canister_id == Principal::management_canister();
+    let canister_id = effective_canister(id, (!management).then_some(&canister_id))?;
     let request = *opened.id;
     let now = now_nanos();
     if shared
@@ -459,6 +462,14 @@ async fn call(
         .is_some()
     {
         // A resent request: answered as the first, never run twice.
+        return Ok(request);
+    }
+    if management {
+        let sent = (method_name, arg);
+        if let Err(e) = management::call(shared, request, canister_id, opened.sender, sent).await {
+            shared.ic.requests.forget(&request);
+            return Err(e);
+        }
         return Ok(request);
     }
     let Some(name) = canister_name(shared, &canister_id) else {

@@ -49,6 +49,8 @@ pub(crate) enum Job {
         /// The `.did`'s file name and text.
         did: Option<(String, String)>,
         argument: Option<String>,
+        /// Who may upgrade it through `install_code`; `None` keeps those it has.
+        controllers: Option<Vec<Principal>>,
         reply: oneshot::Sender<Result<(), HostError>>,
     },
     /// Run an update call and reply.
@@ -134,10 +136,17 @@ fn run_job(host: &mut Host, job: Job, out: &Published) {
             wasm,
             did,
             argument,
+            controllers,
             reply,
         } => {
             let did = did.as_ref().map(|(f, t)| (f.as_str(), t.as_str()));
-            let result = host.install(&name, &wasm, did, argument.as_deref());
+            let result = host.install_controlled(
+                &name,
+                &wasm,
+                did,
+                argument.as_deref(),
+                controllers.as_deref(),
+            );
             if result.is_ok() {
                 *out.queries.write().unwrap_or_else(|e| e.into_inner()) = host.queries();
             }

@@ -78,6 +78,10 @@ pub struct Install {
     /// Init arguments in Candid text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argument: Option<String>,
+    /// Principals (text) that may upgrade it through the IC interface's `install_code`;
+    /// absent keeps those it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controllers: Option<Vec<String>>,
 }
 
 /// `POST /install/{name}` answered.

@@ -1,7 +1,8 @@
-//! `commute install NAME --wasm W [--did D] [--argument ARGS]`.
+//! `commute install NAME --wasm W [--did D] [--argument ARGS] [--controller P]...`.
 
 use super::target::{self, Target};
 use anyhow::Context;
+use candid::Principal;
 use std::path::{Path, PathBuf};
 
 /// Install a canister (re-install keeps its state).
@@ -18,6 +19,15 @@ pub(crate) struct InstallArgs {
     /// Init arguments in Candid text, for a service that takes them.
     #[arg(long)]
     argument: Option<String>,
+    /// A principal that may upgrade the canister through the IC interface's management
+    /// canister (`install_code`), as on the IC; repeat for several. Without any, a
+    /// re-install keeps the controllers the canister has (none at first).
+    #[arg(long = "controller", value_name = "PRINCIPAL", value_parser = parse_principal)]
+    controllers: Vec<Principal>,
+}
+
+fn parse_principal(text: &str) -> Result<Principal, String> {
+    Principal::from_text(text).map_err(|e| format!("not a principal: {e}"))
 }
 
 pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: InstallArgs) -> anyhow::Result<()> {
@@ -32,12 +42,14 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: InstallArgs) -> anyh
         None => None,
     };
     let did = did.as_ref().map(|(f, t)| (f.as_str(), t.as_str()));
+    let controllers = (!args.controllers.is_empty()).then_some(args.controllers.as_slice());
+    let argument = args.argument.as_deref();
     match target::open_for_install(data_dir, url)? {
         Target::Local(mut host) => {
-            host.install(&args.name, &wasm, did, args.argument.as_deref())?
+            host.install_controlled(&args.name, &wasm, did, argument, controllers)?
         }
         Target::Server(server) => server
-            .install(&args.name, &wasm, did, args.argument.as_deref())
+            .install(&args.name, &wasm, did, argument, controllers)
             .map_err(|e| target::operator(e, data_dir))?,
     }
     // The id is what IC clients (`@dfinity/agent`, `ic-agent`, `dfx`) address it by.

@@ -9,6 +9,9 @@
 //! | arguments that do not decode as the method's types, or over the cap | 5 canister error | `IC0503`, as a Rust canister's decoding trap gives it |
 //! | the call trapped | 5 canister error | `IC0503` canister called trap (`IC0502` for a wasm trap) |
 //! | the host could not run it, or a reinstall changed the method's mode meanwhile | 2 system transient | `IC0201` |
+//! | a management canister method other than `install_code` | 3 destination invalid | `IC0302` |
+//! | `install_code` from a sender that is not one of the canister's controllers | 5 canister error | `IC0512` |
+//! | `install_code` refused: its argument, its mode, or the module | 4 canister reject | `IC0406` |
 
 use commute::host::HostError;
 use commute::submit::SubmitError;
@@ -67,6 +70,33 @@ impl Reject {
             "IC0301",
             format!("canister {id} not found"),
         )
+    }
+
+    /// The management canister serves no `method` here.
+    pub(crate) fn no_management_method(method: &str) -> Reject {
+        Reject::new(
+            RejectCode::DestinationInvalid,
+            "IC0302",
+            format!("the management canister serves only install_code here, not `{method:.64}`"),
+        )
+    }
+
+    /// `sender` asked to change `canister` but is not one of its controllers.
+    pub(crate) fn not_controller(
+        canister: &candid::Principal,
+        sender: &candid::Principal,
+        method: &str,
+    ) -> Reject {
+        Reject::new(
+            RejectCode::CanisterError,
+            "IC0512",
+            format!("only the controllers of canister {canister} may call ic00 method {method}; {sender} is not one"),
+        )
+    }
+
+    /// The management canister refused a request: its argument, its mode, or the module.
+    pub(crate) fn management(message: String) -> Reject {
+        Reject::new(RejectCode::CanisterReject, "IC0406", message)
     }
 
     /// As the transport types carry it.

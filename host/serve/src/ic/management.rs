@@ -1,0 +1,173 @@
+//! The management canister `aaaaa-aa`, as far as commute serves it: `install_code` in mode
+//! `upgrade`, from one of the canister's controllers (docs/http.md, "The management
+//! canister").
+//!
+//! Canisters come into being by the operator's `commute install` (which names their
+//! controllers with `--controller`); there is no `create_canister`, so there is never an
+//! empty canister for mode `install`, and `reinstall` (wiping the state) is not served.
+//!
+//! # Invariants
+//!
+//! - (A) Only a controller changes code: the sender is checked against the canister's
+//!   controllers before anything is compiled or handed to the round thread; a refused
+//!   request changes nothing.
+//! - (B) The URL's effective canister id is the one the argument names, as the IC requires.
+//! - (C) The module is compiled on a blocking worker before the install reaches the round
+//!   thread, so a large module never stops the rounds for cranelift; the install itself is
+//!   ordered after every call accepted before it (`Host::install`).
+
+use super::reject::Reject;
+use super::requests::{Progress, Track};
+use super::{IcError, EMPTY_REPLY};
+use crate::api::{on_worker, Shared};
+use crate::rounds::Job;
+use candid::{CandidType, Deserialize, Principal};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// `install_code`'s argument, as the IC's management canister declares it; fields this
+/// host has no use for (`sender_canister_version`, upgrade flags) are read and ignored.
+#[derive(CandidType, Deserialize)]
+pub(crate) struct InstallCodeArgs {
+    pub(crate) mode: InstallMode,
+    pub(crate) canister_id: Principal,
+    #[serde(with = "serde_bytes")]
+    pub(crate) wasm_module: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub(crate) arg: Vec<u8>,
+}
+
+/// `install_code`'s modes.
+#[derive(CandidType, Deserialize)]
+pub(crate) enum InstallMode {
+    #[serde(rename = "install")]
+    Install,
+    #[serde(rename = "reinstall")]
+    Reinstall,
+    #[serde(rename = "upgrade")]
+    Upgrade(Option<candid::Reserved>),
+}
+
+/// Takes call `request` to the management canister, sent to the URL of `effective` by
+/// `sender`, keeping its progress: an `install_code` is handed to the round thread, and
+/// becomes `replied` once installed; anything refused becomes `rejected` at once.
+///
+/// # Errors
+///
+/// [`IcError`] (a 400) if the effective canister id is not the one the argument names
+/// (invariant B).
+pub(super) async fn call(
+    shared: &Arc<Shared>,
+    request: [u8; 32],
+    effective: Principal,
+    sender: Principal,
+    (method, arg): (String, Vec<u8>),
+) -> Result<(), IcError> {
+    let reject = |r: Reject| shared.ic.set(&request, Track::Here(Progress::Rejected(r)));
+    if method != "install_code" {
+        reject(Reject::no_management_method(&method));
+        return Ok(());
+    }
+    let args: InstallCodeArgs = match candid::decode_one(&arg) {
+        Ok(args) => args,
+        Err(e) => {
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or_default();
+            reject(Reject::management(format!(
+                "install_code: the argument is not an install_code_args record: {first:.200}"
+            )));
+            return Ok(());
+        }
+    };
+    if args.canister_id != effective {
+        return Err(IcError::bad(format!(
+            "install_code names canister {} but was sent to the URL of {effective}",
+            args.canister_id
+        )));
+    }
+    let registry = shared.intake.registry();
+    let Some(canister) = registry.iter().find(|c| c.principal == effective) else {
+        reject(Reject::no_canister(&effective));
+        return Ok(());
+    };
+    // Invariant A: before anything else is looked at.
+    if !canister.controllers.contains(&sender) {
+        reject(Reject::not_controller(&effective, &sender, &method));
+        return Ok(());
+    }
+    let name = canister.name.clone();
+    drop(registry);
+    if let Err(why) = check_mode(&args) {
+        reject(Reject::management(format!(
+            "install_code on {effective}: {why}"
+        )));
+        return Ok(());
+    }
+    let wasm = args.wasm_module;
+    if wasm.starts_with(&[0x1f, 0x8b]) {
+        reject(Reject::management(format!(
+            "install_code on {effective}: the module is gzip-compressed; send the raw wasm"
+        )));
+        return Ok(());
+    }
+    // Invariant C.
+    let queries = shared.queries();
+    let compiled = on_worker(move || queries.precompile(&wasm).map(|()| wasm)).await?;
+    let wasm = match compiled {
+        Ok(wasm) => wasm,
+        Err(e) => {
+            reject(Reject::management(format!(
+                "install_code on {effective}: {e}"
+            )));
+            return Ok(());
+        }
+    };
+    let (reply, answer) = oneshot::channel();
+    let job = Job::Install {
+        name,
+        wasm,
+        did: None,
+        argument: None,
+        controllers: None,
+        reply,
+    };
+    if shared.rounds.send(job).is_err() {
+        shared.ic.requests.forget(&request);
+        return Err(IcError::Text(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "the server is stopping".into(),
+        ));
+    }
+    shared.ic.set(&request, Track::Here(Progress::Processing));
+    // The round thread answers whether or not this request still waits.
+    let waiter = shared.clone();
+    tokio::spawn(async move {
+        let progress = match answer.await {
+            Ok(Ok(())) => Progress::Replied(EMPTY_REPLY.to_vec()),
+            Ok(Err(e)) => Progress::Rejected(Reject::management(format!(
+                "install_code on {effective}: {e}"
+            ))),
+            Err(_) => return,
+        };
+        waiter.ic.set(&request, Track::Here(progress));
+    });
+    Ok(())
+}
+
+/// Why `args` asks for what this host does not do, if it does.
+fn check_mode(args: &InstallCodeArgs) -> Result<(), String> {
+    match args.mode {
+        InstallMode::Upgrade(_) => {}
+        InstallMode::Install => {
+            return Err("the canister has code already: mode `install` is for an empty canister, and commute keeps none (`commute install` creates a canister with its code); use mode `upgrade`".into());
+        }
+        InstallMode::Reinstall => {
+            return Err("mode `reinstall` is not served: commute never wipes a canister's state; use mode `upgrade`".into());
+        }
+    }
+    // What `canister_post_upgrade` receives on commute: nothing.
+    if !(args.arg.is_empty() || args.arg == EMPTY_REPLY) {
+        return Err("commute runs canister_post_upgrade without arguments: send an empty `arg` (or the empty Candid `()`)".into());
+    }
+    Ok(())
+}
