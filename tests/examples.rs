@@ -490,3 +490,64 @@ fn a_derived_key_orders_the_calls_that_share_it() {
         (&[][..], &[][..], &[0][..])
     );
 }
+
+/// Isolation between canisters: 1,200 calls on one key of one canister, each burning its
+/// whole fuel limit, do not hold a call to another canister queued after them. The round
+/// budget (four calls' worth of fuel on the critical path) takes a few of them a round and
+/// the logger's call beside them; every call still commits, each canister's in seq order.
+#[test]
+fn a_heavy_backlog_on_one_canister_does_not_hold_another_canister_s_call() {
+    let config = commute::Config {
+        limits: commute::execute::Limits {
+            fuel: 20_000_000,
+            ..commute::execute::Limits::default()
+        },
+        ..commute::Config::default()
+    };
+    let mut host = Host::temporary_with(config).unwrap();
+    install(&mut host, &ANALYTICS);
+    install(&mut host, &LOGGER);
+    let heavy: Vec<_> = (0..1_200)
+        .map(|_| {
+            (
+                "analytics",
+                "work",
+                Args::Text("(778, 4000000000)"),
+                user(1),
+            )
+        })
+        .collect();
+    let heavy = host.submit_batch(&heavy).unwrap();
+    let arg = format!("({}, \"behind the backlog\")", p(user(2)));
+    let log = host
+        .submit("logger", "log", Args::Text(&arg), user(2))
+        .unwrap();
+    let mut rounds = 0;
+    host.tick_until(|_| {
+        rounds += 1;
+        std::ops::ControlFlow::Break(())
+    })
+    .unwrap();
+    assert!(rounds <= 2, "{rounds}");
+    assert_eq!(
+        host.status(log).unwrap(),
+        Status::Finished(commute::outcome::Outcome::Done)
+    );
+    let waiting = heavy
+        .iter()
+        .filter(|seq| host.status(**seq).unwrap() == Status::Pending)
+        .count();
+    assert!(waiting >= 1_150, "{waiting} of the heavy calls still wait");
+    // The heavy calls still commit, each once, in order behind the logger's.
+    assert_eq!(host.pending().unwrap().len(), waiting);
+    host.tick(|_| {}).unwrap();
+    assert!(host.pending().unwrap().is_empty());
+    for seq in [heavy[0], heavy[1_199]] {
+        let status = host.status(seq).unwrap().to_string();
+        assert!(status.contains("out of fuel"), "{status}");
+    }
+    assert_eq!(
+        query(&host, "logger", "count", &format!("({})", p(user(2)))),
+        "(1 : nat64)"
+    );
+}

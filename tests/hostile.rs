@@ -104,9 +104,12 @@ fn hostile_calls_trap_alone_and_calls_around_them_complete() {
     let seqs = host.submit_batch(&calls).unwrap();
     let mut rounds = Vec::new();
     host.tick(|r| rounds.push(r.clone())).unwrap();
-    assert_eq!(rounds.len(), 1, "one round: {rounds:?}");
+    // One tick; the round budget may split it, since methods that never ran are taken to
+    // use the whole fuel limit.
+    let total = |f: fn(&commute::round::RoundReport) -> usize| rounds.iter().map(f).sum::<usize>();
+    assert_eq!(total(|r| r.calls), calls.len(), "{rounds:?}");
     assert_eq!(
-        rounds[0].trapped,
+        total(|r| r.trapped),
         hostile.len() - 1,
         "all but the memory bomb trap"
     );

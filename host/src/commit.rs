@@ -16,7 +16,7 @@
 //! - (B) Children are queued under fresh seqs in (parent seq, index) order, with the parent
 //!   canister as caller and the parent's time; the seqs are taken and written under the
 //!   tail lock (queue invariant C), so no acceptor's seq falls between them.
-//! - (C) Reported only once flushed: [`Tail::set_committed`] and the [`RoundReport`] come
+//! - (C) Reported only once flushed: [`Tail::set_finished`] and the [`RoundReport`] come
 //!   after the flush, so a ticket reads done only for a durable round.
 //! - (D) What a round commits depends on its calls alone (their seqs, records and write
 //!   logs), never on the wall clock, the thread count or the order executions finished:
@@ -31,6 +31,7 @@ use candid::{CandidType, Deserialize, Principal};
 use serde_bytes::ByteBuf;
 
 use crate::execute::{self, Child};
+use crate::finished::Finished;
 use crate::merge::Delta;
 use crate::outcome::{self, Outcome};
 use crate::queue::{self, CallKind, QueuedCall, Tail};
@@ -81,9 +82,9 @@ pub(crate) struct Ran {
 }
 
 impl Ran {
-    /// The last seq it holds.
-    pub(crate) fn last_seq(&self) -> u64 {
-        self.ran.last().map_or(0, |(seq, _, _)| *seq)
+    /// The seqs of its calls.
+    pub(crate) fn seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.ran.iter().map(|(seq, _, _)| *seq)
     }
 }
 
@@ -111,7 +112,7 @@ pub(crate) struct Prepared {
 /// A round committed to the store whose flush is under way on a thread of its own.
 pub(crate) struct Flushing<'scope> {
     report: RoundReport,
-    last_seq: Option<u64>,
+    finished: Finished,
     started: Instant,
     flush: ScopedJoinHandle<'scope, Result<Instant, StoreError>>,
 }
@@ -139,7 +140,10 @@ impl Committer<'_> {
             spent,
             trace,
         } = ran;
-        let commit = self.pool.install(|| self.store.prepare(&delta));
+        let seqs: Vec<u64> = ran.iter().map(|(seq, _, _)| *seq).collect();
+        let commit = self
+            .pool
+            .install(|| self.store.prepare_round(&delta, &seqs));
         Prepared {
             started,
             ran,
@@ -166,13 +170,14 @@ impl Committer<'_> {
         } = prepared;
         let committed = (|| {
             let commit = commit?;
+            let finished = commit.finished().clone();
             let report = self
                 .tail
                 .with_next(|next| self.round_batch(next, (&ran, &spent, commit)))?;
             let flusher = self.store.flusher();
             Ok(Flushing {
                 report,
-                last_seq: ran.last().map(|(seq, _, _)| *seq),
+                finished,
                 started,
                 flush: scope.spawn(move || flusher.flush().map(|()| Instant::now())),
             })
@@ -185,7 +190,7 @@ impl Committer<'_> {
     pub(crate) fn flushed(&mut self, flushing: Flushing<'_>) -> Result<RoundReport, RoundError> {
         let Flushing {
             mut report,
-            last_seq,
+            finished,
             started,
             flush,
         } = flushing;
@@ -196,9 +201,7 @@ impl Committer<'_> {
         // Durable now: applied to the tree, split across the pool (store journal J2).
         let store = &mut *self.store;
         self.pool.install(|| store.settle(flush.map(drop)))?;
-        if let Some(seq) = last_seq {
-            self.tail.set_committed(seq);
-        }
+        self.tail.set_finished(&finished);
         let micros = landed.saturating_duration_since(started).as_micros();
         report.micros = u64::try_from(micros).unwrap_or(u64::MAX);
         Ok(report)
@@ -315,9 +318,7 @@ impl Committer<'_> {
         }
         queue_chunks(&mut commit, &children, &mut child_seq)?;
         self.store.commit(commit)?;
-        if let Some((seq, _, _)) = ran.last() {
-            self.tail.set_committed(*seq);
-        }
+        self.tail.set_finished(self.store.finished());
         *next = child_seq;
         Ok(())
     }

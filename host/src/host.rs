@@ -7,11 +7,13 @@
 use crate::commit::{self, Committer, Ran};
 use crate::disk::Disk;
 use crate::execute::{self, Engine, ExecuteError, Limits};
+use crate::finished::Finished;
 use crate::outcome::{self, Outcome, Status};
 use crate::query::{reply, Queries, Reply};
 use crate::queue::{self, CallKind, QueueError, QueuedCall, Tail};
 use crate::registry::{self, Canister, Record, Registry, RegistryError};
 use crate::root::Root;
+use crate::round::budget::{self, Costs, Plan};
 use crate::round::{self, RoundError, RoundReport};
 use crate::schedule::{Schedule, Trace};
 use crate::store::faults::Faults;
@@ -23,6 +25,7 @@ use commute_did::{custom_section_text, Did, DidError, Mode};
 use serde_bytes::ByteBuf;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use thiserror::Error;
@@ -154,6 +157,10 @@ pub struct Host {
     config: Config,
     round: u64,
     pool: rayon::ThreadPool,
+    /// What calls cost lately, for the rounds' budget.
+    costs: Costs,
+    /// Whether the last round taken left an update that could have run (`Taken::update_waits`).
+    update_waits: AtomicBool,
     last_trace: Option<(Schedule, Trace)>,
     /// The data dir, absolute.
     dir: PathBuf,
@@ -294,7 +301,7 @@ impl Host {
         // A temporary dir goes with its host: nothing there is worth keeping compiled.
         let modules = temp.is_none().then(|| dir.to_path_buf());
         let registry = Arc::new(Registry::load(store.installed(), modules)?);
-        let tail = Tail::open(tree.clone(), store.last_seq())?.syncing(disk);
+        let tail = Tail::open(tree.clone(), store.finished())?.syncing(disk);
         let intake = Intake::new(
             registry.clone(),
             tail,
@@ -320,6 +327,8 @@ impl Host {
             config,
             round,
             pool,
+            costs: Costs::default(),
+            update_waits: AtomicBool::new(false),
             last_trace: None,
             dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
             _temp: temp,
@@ -647,7 +656,7 @@ impl Host {
         }
         let call = self.check(canister, method, args, caller, now_nanos())?;
         let seq = self.enqueue(vec![call])?[0];
-        while self.store.last_seq().unwrap_or(0) < seq {
+        while !self.store.finished().contains(seq) {
             if self.tick_round()?.is_none() {
                 break;
             }
@@ -741,11 +750,11 @@ impl Host {
             let next = match taken.take() {
                 Some(next) => next,
                 None => {
-                    let after = match &ran {
-                        Some(r) => r.last_seq(),
-                        None => self.store.last_seq().unwrap_or(0),
-                    };
-                    self.take(after, Cut::backlog(&self.pool))?
+                    let mut done = self.store.finished().clone();
+                    if let Some(r) = &ran {
+                        done.finish(r.seqs());
+                    }
+                    self.take(&done, Cut::backlog(&self.pool))?
                 }
             };
             let Some(ready) = ran.take() else {
@@ -800,19 +809,33 @@ impl Host {
     ///
     /// [`HostError`] if the round cannot commit; nothing of it is committed then.
     pub fn tick_round(&mut self) -> Result<Option<RoundReport>, HostError> {
-        let Some(taken) = self.take(self.store.last_seq().unwrap_or(0), Cut::Full)? else {
+        let done = self.store.finished().clone();
+        let Some(taken) = self.take(&done, Cut::Full)? else {
             return Ok(None);
         };
         let ran = self.execute(taken)?;
         self.commit(ran).map(Some)
     }
 
-    /// The calls of the next round: the first pending after seq `after` (the last seq
-    /// committed, or run and about to be), cut by `cut`; none if nothing is pending.
-    fn take(&self, after: u64, cut: Cut) -> Result<Option<Taken>, HostError> {
-        let max = self.config.max_round_calls;
-        let tail = self.intake.tail();
-        take(self.tree(), (max, cut), after, tail.next_seq())
+    /// The calls of the next round: pending calls that `done` (the calls committed, or run
+    /// and about to be) leaves, cut by `cut`; none if nothing is pending.
+    fn take(&self, done: &Finished, cut: Cut) -> Result<Option<Taken>, HostError> {
+        let bound = self.intake.tail().next_seq();
+        self.executor().take(done, cut, bound)
+    }
+
+    /// What runs a round, when nothing commits beside it.
+    fn executor(&self) -> Executor<'_> {
+        Executor {
+            engine: &self.engine,
+            registry: &self.registry,
+            reader: self.store.reader().clone(),
+            tail: self.intake.tail(),
+            config: &self.config,
+            pool: &self.pool,
+            costs: &self.costs,
+            update_waits: &self.update_waits,
+        }
     }
 
     /// Runs `taken` against the committed state.
@@ -847,9 +870,12 @@ impl Host {
         // see calls accepted after the children while the children are not yet visible,
         // and run them out of seq order.
         let bound = executor.tail.next_seq();
+        let mut done = committer.store.finished().clone();
+        done.finish(ready.seqs());
+        done.finish(next.calls.iter().map(|(seq, _)| *seq));
         let run = || {
             let ran = executor.run(next)?;
-            let after = executor.take(ran.last_seq(), Cut::backlog(executor.pool), bound)?;
+            let after = executor.take(&done, Cut::backlog(executor.pool), bound)?;
             Ok((ran, after))
         };
         // Prepared first, on every worker: beside the calls it would be one worker's chain
@@ -880,6 +906,8 @@ impl Host {
             config,
             round,
             pool,
+            costs,
+            update_waits,
             ..
         } = self;
         let registry: &Registry = registry;
@@ -888,10 +916,10 @@ impl Host {
             registry,
             reader: store.reader().clone(),
             tail: intake.tail(),
-            max_round_calls: config.max_round_calls,
+            config,
             pool,
-            perturb: config.perturb.as_deref(),
-            trace: config.trace,
+            costs,
+            update_waits,
         };
         let committer = Committer {
             store,
@@ -941,7 +969,7 @@ impl Host {
     ///
     /// [`HostError::Queue`] if the queue cannot be read.
     pub fn pending(&self) -> Result<Vec<(u64, QueuedCall)>, HostError> {
-        let committed = self.store.last_seq().unwrap_or(0);
+        let committed = self.store.finished().clone();
         Ok(queue::pending(self.tree(), committed).collect::<Result<_, _>>()?)
     }
 
@@ -1047,25 +1075,6 @@ impl Cut {
     }
 }
 
-/// The calls of the next round: the first pending after seq `after` and below `bound` (a
-/// [`Tail::next_seq`]), in rounds of at most `max` cut by `cut`; none if nothing is pending.
-fn take(
-    tree: &sled::Tree,
-    (max, cut): (usize, Cut),
-    after: u64,
-    bound: u64,
-) -> Result<Option<Taken>, HostError> {
-    let started = Instant::now();
-    let pending = bound.saturating_sub(after.saturating_add(1));
-    let cap = cut.cap(max, pending);
-    let round::Taken { calls, spent } = round::next_calls(tree, cap, after, bound)?;
-    Ok((!calls.is_empty()).then_some(Taken {
-        started,
-        calls,
-        spent,
-    }))
-}
-
 /// What running a round needs: the host's parts that only read.
 struct Executor<'a> {
     engine: &'a Engine,
@@ -1073,21 +1082,41 @@ struct Executor<'a> {
     reader: StateReader,
     /// Where the next round is taken from.
     tail: &'a Tail,
-    max_round_calls: usize,
+    config: &'a Config,
     pool: &'a rayon::ThreadPool,
-    perturb: Option<&'a (dyn Fn(u64) + Send + Sync)>,
-    trace: bool,
+    costs: &'a Costs,
+    update_waits: &'a AtomicBool,
 }
 
 impl Executor<'_> {
-    /// The calls of the round after seq `after`, below `bound`.
-    fn take(&self, after: u64, cut: Cut, bound: u64) -> Result<Option<Taken>, HostError> {
-        take(
-            self.reader.tree(),
-            (self.max_round_calls, cut),
-            after,
-            bound,
-        )
+    /// The calls of the next round: pending calls that `done` leaves, below `bound` (a
+    /// [`Tail::next_seq`]), in rounds of at most `max_round_calls` cut by `cut` and within
+    /// the fuel budget; none if nothing is pending. After a round that left an update
+    /// waiting, the update goes first.
+    fn take(&self, done: &Finished, cut: Cut, bound: u64) -> Result<Option<Taken>, HostError> {
+        let started = Instant::now();
+        let tree = self.reader.tree();
+        let mut taken = round::Taken::default();
+        if self.update_waits.load(Ordering::Relaxed) {
+            taken = round::next_update(tree, done, bound)?;
+        }
+        if taken.calls.is_empty() {
+            let pending = bound.saturating_sub(done.last().saturating_add(1) + done.ahead());
+            let cap = cut.cap(self.config.max_round_calls, pending);
+            let limit = self.config.limits.fuel;
+            let fuel = limit.saturating_mul(budget::ROUND_FUEL_CALLS);
+            let threads = self.pool.current_num_threads();
+            let mut plan = Plan::new(self.costs, (fuel, limit), threads);
+            taken = round::next_calls(tree, cap, done, bound, &mut plan)?;
+        }
+        self.update_waits
+            .store(taken.update_waits, Ordering::Relaxed);
+        let round::Taken { calls, spent, .. } = taken;
+        Ok((!calls.is_empty()).then_some(Taken {
+            started,
+            calls,
+            spent,
+        }))
     }
 
     /// Runs a round's calls: pure calls on the pool along the key DAG; an update round is
@@ -1112,18 +1141,19 @@ impl Executor<'_> {
             self.pool,
             |i| {
                 let (seq, call) = &calls[i];
-                if let Some(hook) = self.perturb {
+                if let Some(hook) = self.config.perturb.as_deref() {
                     hook(*seq);
                 }
                 round::execute(self.engine, self.registry, &self.reader, call)
             },
-            self.trace,
+            self.config.trace,
         );
         let mut ran = Vec::with_capacity(calls.len());
         for ((seq, call), ex) in calls.into_iter().zip(executions) {
             let ex = ex.map_err(|error| RoundError::Execute { seq, error })?;
             ran.push((seq, call, ex));
         }
+        self.costs.learn(&ran);
         let delta = self
             .pool
             .install(|| round::merge(&ran))

@@ -43,6 +43,7 @@ pub mod commit;
 pub mod disk;
 pub mod dump;
 pub mod execute;
+pub mod finished;
 pub mod host;
 pub mod merge;
 pub mod outcome;

@@ -4,6 +4,7 @@
 //! the other reads a server answers beside its rounds: ticket status, root, dump.
 
 use crate::execute::{self, Engine};
+use crate::finished::Finished;
 use crate::host::HostError;
 use crate::outcome::{self, Outcome, Status};
 use crate::queue;
@@ -142,24 +143,24 @@ impl Queries {
     /// sled's error if the store cannot be read.
     pub fn status(&self, seq: u64) -> Result<Status, HostError> {
         let tree = self.reader.tree();
-        let finished = |committed: u64| -> Result<Option<Status>, HostError> {
-            // Outcome invariant A: at or below the last seq, a call is done unless its
-            // record says otherwise; the record was written in the batch that passed it.
-            if seq == 0 || seq > committed {
+        let finished = |committed: &Finished| -> Result<Option<Status>, HostError> {
+            // Outcome invariant A: a committed call is done unless its record says
+            // otherwise; the record was written in the batch that committed it.
+            if seq == 0 || !committed.contains(seq) {
                 return Ok(None);
             }
             let outcome = outcome::get(tree, seq)?.unwrap_or(Outcome::Done);
             Ok(Some(Status::Finished(outcome)))
         };
-        let committed = self.reader.last_seq()?.unwrap_or(0);
-        if let Some(status) = finished(committed)? {
+        let committed = self.reader.finished()?;
+        if let Some(status) = finished(&committed)? {
             return Ok(status);
         }
-        if queue::contains(tree, seq, committed)? {
+        if queue::contains(tree, seq, committed.last())? {
             return Ok(Status::Pending);
         }
         // Committed between the two reads, and its chunk removed with it.
-        if let Some(status) = finished(self.reader.last_seq()?.unwrap_or(0))? {
+        if let Some(status) = finished(&self.reader.finished()?)? {
             return Ok(status);
         }
         Ok(Status::Unknown)

@@ -44,6 +44,7 @@
 //!   the round loop share one `Tail`.
 
 use crate::disk::Disk;
+use crate::finished::Finished;
 use crate::store::area;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -264,7 +265,7 @@ pub fn chunks(
         })
 }
 
-/// The accepted, uncommitted calls, in seq order, given the store's last committed seq
+/// The accepted, uncommitted calls, in seq order, given the store's committed calls
 /// (invariant B).
 ///
 /// # Errors
@@ -272,13 +273,13 @@ pub fn chunks(
 /// Each item may be a [`QueueError`] if sled fails or a record is corrupt.
 pub fn pending(
     tree: &sled::Tree,
-    committed: u64,
+    finished: Finished,
 ) -> impl Iterator<Item = Result<(u64, QueuedCall), QueueError>> + use<> {
-    chunks(tree, committed).flat_map(move |chunk| {
+    chunks(tree, finished.last()).flat_map(move |chunk| {
         let calls: Vec<_> = match chunk {
             Ok(chunk) => (chunk.first..)
                 .zip(chunk.calls)
-                .filter(|(seq, _)| *seq > committed)
+                .filter(|(seq, _)| !finished.contains(*seq))
                 .map(Ok)
                 .collect(),
             Err(e) => vec![Err(e)],
@@ -353,8 +354,11 @@ pub struct Tail {
     disk: Option<Arc<Disk>>,
     /// The next seq to hand out; held while its entry is written.
     next: Arc<Mutex<u64>>,
-    /// The last committed seq, 0 before any: with `next`, how many calls are pending.
+    /// The last committed seq, 0 before any: with `next` and `ahead`, how many calls are
+    /// pending.
     committed: Arc<AtomicU64>,
+    /// How many calls above it are committed ([`Finished::ahead`]).
+    ahead: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Tail {
@@ -367,18 +371,20 @@ impl std::fmt::Debug for Tail {
 }
 
 impl Tail {
-    /// The tail of the queue in `tree`, whose last committed seq is `last_committed`.
+    /// The tail of the queue in `tree`, whose committed calls are `finished`.
     ///
     /// # Errors
     ///
     /// [`QueueError::Sled`] if sled fails.
-    pub fn open(tree: sled::Tree, last_committed: Option<u64>) -> Result<Tail, QueueError> {
-        let next = next_seq(&tree, last_committed)?;
+    pub fn open(tree: sled::Tree, finished: &Finished) -> Result<Tail, QueueError> {
+        // A call committed ahead may be the last accepted, its chunk gone: its seq is used.
+        let next = next_seq(&tree, Some(finished.max()).filter(|seq| *seq > 0))?;
         Ok(Tail {
             tree,
             disk: None,
             next: Arc::new(Mutex::new(next)),
-            committed: Arc::new(AtomicU64::new(last_committed.unwrap_or(0))),
+            committed: Arc::new(AtomicU64::new(finished.last())),
+            ahead: Arc::new(AtomicU64::new(finished.ahead())),
         })
     }
 
@@ -392,7 +398,7 @@ impl Tail {
     /// used.
     pub fn append(&self, calls: &[QueuedCall], max_pending: u64) -> Result<Range<u64>, QueueError> {
         self.with_next(|next| {
-            let pending = (*next - 1).saturating_sub(self.committed());
+            let pending = self.pending_below(*next);
             if pending + calls.len() as u64 > max_pending {
                 return Err(QueueError::Full {
                     pending,
@@ -449,7 +455,7 @@ impl Tail {
                     Err(QueueError::KeyReused { seq })
                 };
             }
-            let pending = (*next - 1).saturating_sub(self.committed());
+            let pending = self.pending_below(*next);
             if pending + 1 > max_pending {
                 return Err(QueueError::Full {
                     pending,
@@ -507,14 +513,21 @@ impl Tail {
         self.committed.load(Ordering::Acquire)
     }
 
-    /// Records that every seq up to `seq` is committed.
-    pub fn set_committed(&self, seq: u64) {
-        self.committed.fetch_max(seq, Ordering::AcqRel);
+    /// Records that the calls `finished` are committed (durably).
+    pub fn set_finished(&self, finished: &Finished) {
+        self.committed.fetch_max(finished.last(), Ordering::AcqRel);
+        self.ahead.store(finished.ahead(), Ordering::Release);
     }
 
     /// How many accepted calls are not yet committed.
     pub fn pending(&self) -> u64 {
-        (self.next_seq() - 1).saturating_sub(self.committed())
+        self.pending_below(self.next_seq())
+    }
+
+    fn pending_below(&self, next: u64) -> u64 {
+        (next - 1)
+            .saturating_sub(self.committed())
+            .saturating_sub(self.ahead.load(Ordering::Acquire))
     }
 }
 

@@ -1,29 +1,39 @@
 //! Rounds: which accepted calls run together, and running them (`docs/modes.md`); their commit
 //! is [`crate::commit`]'s.
 //!
-//! A round is either a run of consecutive pending pure calls (up to a size cap), or one
-//! update or oneway call alone: updates are barriers, so a round never holds calls on both
-//! sides of one, and serial equivalence holds across modes.
+//! A round is either pending pure calls (up to a size cap and a fuel budget, `budget`), or
+//! one update or oneway call alone. Canisters share no state, so serial equivalence is each
+//! canister's own: a round takes each canister's pending calls in seq order, and may leave
+//! the rest of one canister's calls (a heavy backlog, or an update that waits) while it
+//! takes later calls of others. Those commit ahead of the waiting ones (`crate::finished`).
 //!
 //! # Invariants
 //!
-//! - (A) A round's calls are the first pending calls in seq order: nothing pending with a
-//!   smaller seq is left behind, so commits happen in seq order (store invariant D).
+//! - (A) For each canister, a round's calls are the first of its pending calls in seq order:
+//!   nothing pending of that canister with a smaller seq is left behind, so each canister's
+//!   calls commit in seq order (store invariant D). An update or oneway is a barrier for its
+//!   canister: no later call of it shares a round with the calls before it.
 //! - (B) A round's calls run against the state committed before it: a pure round reads
-//!   none, an update round is one call that runs after every earlier round committed.
+//!   none, an update round is one call that runs after every earlier call of its canister
+//!   committed.
 //! - (C) What a round produces (its executions, their merged delta) depends on the calls
 //!   alone: their seqs, records and write logs, never on the wall clock, the thread count or
 //!   the order executions finished.
 
 use crate::execute::{self, CanisterState, Compiled, Engine, ExecuteError, Execution};
+use crate::finished::Finished;
 use crate::merge::{Delta, MergeError};
 use crate::queue::{self, CallKind, QueueError, QueuedCall};
 use crate::registry::Registry;
 use crate::root::Root;
 use crate::store::{StateReader, StoreError};
 use crate::submit::{ChildCheck, SubmitError};
+use budget::Plan;
 use rayon::prelude::*;
+use std::collections::HashSet;
 use thiserror::Error;
+
+pub mod budget;
 
 /// A round could not be run or committed. Nothing of it was committed.
 #[derive(Debug, Error)]
@@ -92,7 +102,15 @@ pub struct Taken {
     /// The first seqs of the queue chunks it empties, which its commit removes (queue
     /// invariant B).
     pub spent: Vec<u64>,
+    /// Whether an update or oneway could have run but for the pure calls before it: the
+    /// next round should be [`next_update`]'s, or a backlog of pure calls of other
+    /// canisters would hold it for as long as it lasts.
+    pub update_waits: bool,
 }
+
+/// How many pending calls a round looks at past the calls of canisters it leaves for later
+/// (invariant A): a call that far behind a backlog waits for it to shrink.
+pub const SCAN_WINDOW: usize = 1 << 16;
 
 /// The most calls the next round of a pipelined tick takes, with rounds of at most `max`
 /// calls and `pending` calls waiting: half of them, but at least a quarter of `max`.
@@ -116,10 +134,12 @@ pub fn backlog_cap(max: usize, pending: u64) -> usize {
     half.clamp(max / 4, max)
 }
 
-/// The calls of the next round (invariant A), none if nothing is pending. `committed` is
-/// the store's last committed seq. Only seqs below `bound`, a [`queue::Tail::next_seq`] read
-/// before this, are taken: those are all written, so what is taken has no gap (queue
-/// invariant C) even while other threads append.
+/// The calls of the next round (invariant A), none if nothing is pending: pending calls in
+/// seq order, each canister's a prefix of its own, up to `max_calls` and as `plan`'s budget
+/// allows. `done` holds the calls committed or in a round before this one: they are
+/// skipped. Only seqs below `bound`, a [`queue::Tail::next_seq`] read before this, are
+/// taken: those are all written, so what is taken has no gap (queue invariant C) even
+/// while other threads append.
 ///
 /// # Errors
 ///
@@ -127,39 +147,100 @@ pub fn backlog_cap(max: usize, pending: u64) -> usize {
 pub fn next_calls(
     tree: &sled::Tree,
     max_calls: usize,
-    committed: u64,
+    done: &Finished,
     bound: u64,
+    plan: &mut Plan<'_>,
 ) -> Result<Taken, QueueError> {
     let mut taken = Taken::default();
-    // Every seq up to `done` is committed or taken.
-    let mut done = committed;
-    'chunks: for chunk in queue::chunks(tree, committed) {
+    // Canisters whose next pending call this round leaves: so it leaves all their later
+    // ones (invariant A).
+    let mut closed: HashSet<String> = HashSet::new();
+    let mut looked = 0;
+    'chunks: for chunk in queue::chunks(tree, done.last()) {
         let chunk = chunk?;
         let (first, end) = (chunk.first, chunk.end());
-        let mut full = false;
-        for (seq, call) in (first..).zip(chunk.calls) {
-            if seq <= committed {
+        // Whether every call of the chunk is done or taken, so far.
+        let mut emptied = true;
+        let mut stop = false;
+        let mut calls = (first..).zip(chunk.calls);
+        for (seq, call) in calls.by_ref() {
+            if done.contains(seq) {
                 continue;
             }
-            let pure = call.kind == CallKind::Pure;
-            if seq >= bound || (!taken.calls.is_empty() && !pure) {
-                break 'chunks; // not yet visible whole, or an update: a barrier
+            if seq >= bound || looked >= SCAN_WINDOW {
+                break 'chunks; // not yet visible whole, or too far behind a backlog
+            }
+            looked += 1;
+            if closed.contains(&call.canister) {
+                emptied = false;
+                continue;
+            }
+            if call.kind != CallKind::Pure {
+                if taken.calls.is_empty() {
+                    // An update or oneway runs alone, after every call before it of its
+                    // canister: none is pending, or its canister would be closed.
+                    taken.calls.push((seq, call));
+                    stop = true;
+                    break;
+                }
+                // A barrier for its canister only; the other canisters go on.
+                taken.update_waits = true;
+                closed.insert(call.canister);
+                emptied = false;
+                continue;
+            }
+            if !plan.admit(&call) {
+                closed.insert(call.canister);
+                emptied = false;
+                continue;
             }
             taken.calls.push((seq, call));
-            done = seq;
-            if !pure || taken.calls.len() >= max_calls.max(1) {
-                full = true;
+            if taken.calls.len() >= max_calls.max(1) {
+                stop = true;
                 break;
             }
         }
-        if done + 1 >= end {
+        // What a stop left of the chunk keeps it unless all of it is done.
+        if emptied && calls.all(|(seq, _)| done.contains(seq)) && first < end {
             taken.spent.push(first);
         }
-        if full {
+        if stop {
             break;
         }
     }
     Ok(taken)
+}
+
+/// The first update or oneway call, in seq order, with no pending call of its canister
+/// before it, that `done` leaves and that lies below `bound` within [`SCAN_WINDOW`]: the
+/// round that runs it alone, when pure calls before it kept it from the last one.
+///
+/// # Errors
+///
+/// [`QueueError`] if the queue cannot be read.
+pub fn next_update(tree: &sled::Tree, done: &Finished, bound: u64) -> Result<Taken, QueueError> {
+    let mut waiting: HashSet<String> = HashSet::new();
+    let mut looked = 0;
+    for chunk in queue::chunks(tree, done.last()) {
+        let chunk = chunk?;
+        for (seq, call) in (chunk.first..).zip(chunk.calls) {
+            if done.contains(seq) {
+                continue;
+            }
+            if seq >= bound || looked >= SCAN_WINDOW {
+                return Ok(Taken::default());
+            }
+            looked += 1;
+            if call.kind != CallKind::Pure && !waiting.contains(&call.canister) {
+                return Ok(Taken {
+                    calls: vec![(seq, call)],
+                    ..Taken::default()
+                });
+            }
+            waiting.insert(call.canister);
+        }
+    }
+    Ok(Taken::default())
 }
 
 /// Runs one accepted call against the committed state. What the guest does wrong is in

@@ -38,6 +38,7 @@
 //!
 //! 'm' ‖ "lattice"                                                      2048 bytes: 1024 u16 LE lanes
 //! 'm' ‖ "last_seq"                                                     u64 BE
+//! 'm' ‖ "ahead"                                                        (start u64 BE ‖ end u64 BE)*
 //! 'm' ‖ 'j' ‖ id u64 BE   (tree commute-journal)                        a journal (store/journal.rs)
 //! 'm' ‖ 'z', 'm' ‖ 'c' ‖ … (tree commute-checkpoint)                     the checkpoint (store/checkpoint.rs)
 //! ```
@@ -65,9 +66,11 @@
 //! - (B) No counter holds 0: a counter that sums to 0 is removed, so state is canonical and
 //!   the root is a function of what reads can observe.
 //! - (C) The `n` record of a list holds its number of `l` elements, and is absent iff 0.
-//! - (D) Every seq of every delta committed is ≤ `m last_seq`; a delta holding a seq ≤ it
-//!   is refused, so a committed round cannot be merged again, and every list element of a
-//!   new delta is a key never written before.
+//! - (D) Every seq of every delta committed has finished ([`Finished`]: ≤ `m last_seq`,
+//!   or in a run of `m ahead`); a delta holding a finished seq is refused, so a committed
+//!   round cannot be merged again, and every list element of a new delta is a key never
+//!   written before. (The caller commits each canister's calls in seq order, so a list's
+//!   new elements follow its old ones.)
 //! - (E) The state, the lattice and the last seq change only together, in one commit's
 //!   journal.
 //! - (F) The `p` record at position `pos` of a list, where there is one, holds the
@@ -91,6 +94,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::disk::Disk;
+use crate::finished::Finished;
 use crate::merge::{CounterChange, Delta, ListAppend, MapChange};
 use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError};
 
@@ -137,6 +141,8 @@ pub mod area {
     pub const META_LATTICE: &[u8] = b"mlattice";
     /// The meta key of the last committed seq.
     pub const META_LAST_SEQ: &[u8] = b"mlast_seq";
+    /// The meta key of the runs of seqs finished above it (`crate::finished`).
+    pub const META_AHEAD: &[u8] = b"mahead";
     /// The meta key prefix reserved for the round record.
     pub const META_ROUND: &[u8] = b"mr";
 }
@@ -162,16 +168,12 @@ pub enum StoreError {
         last: u64,
     },
     /// A [`Commit`] was prepared against a store that has committed since.
-    #[error(
-        "stale commit: prepared when the last committed seq was {}, but it is now {}",
-        seq_text(*.prepared),
-        seq_text(*.now)
-    )]
+    #[error("stale commit: prepared after the store's commit {prepared}, but it has made {now}")]
     Stale {
-        /// The last committed seq when the commit was prepared.
-        prepared: Option<u64>,
-        /// The last committed seq now.
-        now: Option<u64>,
+        /// How many commits the store had made when the commit was prepared.
+        prepared: u64,
+        /// How many it has made now.
+        now: u64,
     },
     /// [`Store::prepare`] was called between [`Store::journal`] and [`Store::settle`]: the
     /// old values it reads are those of the settled state.
@@ -207,8 +209,9 @@ impl From<RootError> for StoreError {
 }
 
 /// A last committed seq in words: the number, or "none".
-fn seq_text(last: Option<u64>) -> String {
-    last.map_or_else(|| "none".to_owned(), |seq| seq.to_string())
+/// The watermark as an option: none before the first commit.
+fn watermark(finished: &Finished) -> Option<u64> {
+    Some(finished.last()).filter(|last| *last > 0)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -787,10 +790,31 @@ impl StateReader {
     /// [`StoreError`] if sled fails or the record is corrupt.
     pub fn last_seq(&self) -> Result<Option<u64>, StoreError> {
         let _gate = self.shared();
+        self.last_seq_here()
+    }
+
+    fn last_seq_here(&self) -> Result<Option<u64>, StoreError> {
         self.tree
             .get(area::META_LAST_SEQ)?
             .map(|value| decode_u64(area::META_LAST_SEQ, &value))
             .transpose()
+    }
+
+    /// The committed calls, as at `m last_seq` and `m ahead`, read together.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] if sled fails or a record is corrupt.
+    pub fn finished(&self) -> Result<Finished, StoreError> {
+        let _gate = self.shared();
+        let last = self.last_seq_here()?.unwrap_or(0);
+        match self.tree.get(area::META_AHEAD)? {
+            None => Ok(Finished::through(last)),
+            Some(runs) => Finished::decode(last, &runs).ok_or_else(|| StoreError::Corrupt {
+                key: hex(area::META_AHEAD),
+                what: format!("not runs of seqs above {last}"),
+            }),
+        }
     }
 
     /// The lattice recomputed from scratch over the whole state: O(state).
@@ -908,8 +932,10 @@ pub struct Store {
     reader: StateReader,
     /// The committed lattice, as at `m lattice`.
     lattice: Lattice,
-    /// The committed last seq, as at `m last_seq`.
-    last_seq: Option<u64>,
+    /// The committed calls, as at `m last_seq` and `m ahead`.
+    finished: Finished,
+    /// How many commits it has journaled: a commit prepared after another is stale.
+    commits: u64,
     /// The id the next journal takes (J4).
     next_journal: u64,
     /// Journals written, not yet applied: flushed by the next settle's caller.
@@ -935,7 +961,7 @@ impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
             .field("root", &self.root())
-            .field("last_seq", &self.last_seq)
+            .field("finished", &self.finished)
             .finish()
     }
 }
@@ -1209,8 +1235,8 @@ impl Resident {
 pub struct Commit {
     batch: Batch,
     lattice: Lattice,
-    prepared_after: Option<u64>,
-    last_seq: Option<u64>,
+    prepared_at: u64,
+    finished: Finished,
 }
 
 impl Commit {
@@ -1245,7 +1271,12 @@ impl Commit {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn last_seq(&self) -> Option<u64> {
-        self.last_seq
+        watermark(&self.finished)
+    }
+
+    /// The committed calls once this commit lands.
+    pub fn finished(&self) -> &Finished {
+        &self.finished
     }
 
     fn check_foreign(key: &[u8]) -> Result<(), StoreError> {
@@ -1348,7 +1379,8 @@ impl Store {
         };
         Ok(Store {
             lattice: reader.lattice()?,
-            last_seq: reader.last_seq()?,
+            finished: reader.finished()?,
+            commits: 0,
             next_journal: recovered.next_journal,
             unapplied: Vec::new(),
             checkpoint: recovered.checkpoint,
@@ -1433,7 +1465,13 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn last_seq(&self) -> Option<u64> {
-        self.last_seq
+        watermark(&self.finished)
+    }
+
+    /// The committed calls: every seq up to [`Store::last_seq`], and those finished ahead
+    /// of it.
+    pub fn finished(&self) -> &Finished {
+        &self.finished
     }
 
     /// Builds the batch that commits `delta`, and the lattice it gives, without writing.
@@ -1467,11 +1505,55 @@ impl Store {
     /// ```
     pub fn prepare(&self, delta: &Delta) -> Result<Commit, StoreError> {
         // (D): refuse what is already committed.
-        if let (Some(seq), Some(last)) = (delta.first_seq(), self.last_seq) {
-            if seq <= last {
-                return Err(StoreError::AlreadyCommitted { seq, last });
-            }
+        let last = self.finished.last();
+        if let Some(seq) = delta.first_seq().filter(|seq| *seq <= last) {
+            return Err(StoreError::AlreadyCommitted { seq, last });
         }
+        let mut finished = self.finished.clone();
+        if let Some(seq) = delta.last_seq() {
+            finished.finish_through(seq);
+        }
+        self.prepare_finishing(delta, finished)
+    }
+
+    /// [`Store::prepare`] for a round: `delta` is the merge of the calls `seqs`, which
+    /// finish with it, whether or not each wrote anything, and need not follow every
+    /// committed seq: a round may hold a call of one canister that waited while later calls
+    /// of others committed.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::AlreadyCommitted`] if one of `seqs` has finished (D); as
+    /// [`Store::prepare`] otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use commute::merge::Delta;
+    /// use commute::store::{Store, StoreError};
+    ///
+    /// let mut store = Store::temporary()?;
+    /// store.commit(store.prepare_round(&Delta::new(), &[1, 3])?)?;
+    /// assert_eq!((store.last_seq(), store.finished().contains(3)), (Some(1), true));
+    /// let again = store.prepare_round(&Delta::new(), &[2, 3]);
+    /// assert!(matches!(again, Err(StoreError::AlreadyCommitted { seq: 3, last: 1 })));
+    /// store.commit(store.prepare_round(&Delta::new(), &[2])?)?;
+    /// assert_eq!((store.last_seq(), store.finished().ahead()), (Some(3), 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn prepare_round(&self, delta: &Delta, seqs: &[u64]) -> Result<Commit, StoreError> {
+        // (D): refuse what is already committed.
+        if let Some(seq) = seqs.iter().find(|seq| self.finished.contains(**seq)) {
+            let last = self.finished.last();
+            return Err(StoreError::AlreadyCommitted { seq: *seq, last });
+        }
+        let mut finished = self.finished.clone();
+        finished.finish(seqs.iter().copied());
+        self.prepare_finishing(delta, finished)
+    }
+
+    /// [`Store::prepare`] of `delta`, after which `finished` have finished.
+    fn prepare_finishing(&self, delta: &Delta, finished: Finished) -> Result<Commit, StoreError> {
         if let Some(reason) = &self.broken {
             return Err(StoreError::Broken(reason.clone()));
         }
@@ -1553,17 +1635,23 @@ impl Store {
             batch.insert(&key[..], value.clone());
         }
 
-        // (E): the lattice and the last seq go in the same batch as the state.
-        let last_seq = delta.last_seq().or(self.last_seq);
-        if let Some(seq) = delta.last_seq() {
+        // (E): the lattice and the finished calls go in the same batch as the state.
+        if finished != self.finished {
             batch.insert(area::META_LATTICE, &lattice.to_bytes()[..]);
-            batch.insert(area::META_LAST_SEQ, &seq.to_be_bytes());
+            if finished.last() != self.finished.last() {
+                batch.insert(area::META_LAST_SEQ, &finished.last().to_be_bytes());
+            }
+            match finished.ahead() {
+                0 if self.finished.ahead() == 0 => {}
+                0 => batch.remove(area::META_AHEAD),
+                _ => batch.insert(area::META_AHEAD, finished.encode_ahead()),
+            }
         }
         Ok(Commit {
             batch,
             lattice,
-            prepared_after: self.last_seq,
-            last_seq,
+            prepared_at: self.commits,
+            finished,
         })
     }
 
@@ -1590,12 +1678,11 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn commit(&mut self, commit: Commit) -> Result<Root, StoreError> {
-        // Every non-empty commit raises the last seq, so an unchanged last seq means no
-        // commit landed in between, and the old values read by `prepare` are still current.
-        if commit.prepared_after != self.last_seq {
+        // No commit landed in between, so the old values read by `prepare` are current.
+        if commit.prepared_at != self.commits {
             return Err(StoreError::Stale {
-                prepared: commit.prepared_after,
-                now: self.last_seq,
+                prepared: commit.prepared_at,
+                now: self.commits,
             });
         }
         let root = self.journal(commit)?;
@@ -1616,10 +1703,10 @@ impl Store {
         if let Some(reason) = &self.broken {
             return Err(StoreError::Broken(reason.clone()));
         }
-        if commit.prepared_after != self.last_seq {
+        if commit.prepared_at != self.commits {
             return Err(StoreError::Stale {
-                prepared: commit.prepared_after,
-                now: self.last_seq,
+                prepared: commit.prepared_at,
+                now: self.commits,
             });
         }
         let id = self.next_journal;
@@ -1638,7 +1725,8 @@ impl Store {
         self.next_journal += 1;
         self.journaled += bytes;
         self.lattice = commit.lattice;
-        self.last_seq = commit.last_seq;
+        self.finished = commit.finished;
+        self.commits += 1;
         self.unapplied.push((id, commit.batch.0));
         Ok(self.root())
     }

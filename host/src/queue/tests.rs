@@ -76,7 +76,7 @@ quickcheck! {
         let t = tree();
         put(&t, first, &calls);
         let read: Vec<Chunk> = chunks(&t, 0).map(Result::unwrap).collect();
-        let back: Vec<(u64, QueuedCall)> = pending(&t, 0).map(Result::unwrap).collect();
+        let back: Vec<(u64, QueuedCall)> = pending(&t, Finished::default()).map(Result::unwrap).collect();
         let end = first + count as u64;
         read.iter().all(|c| !c.calls.is_empty() && c.calls.len() <= CHUNK_CALLS)
             && read.len() == count.div_ceil(CHUNK_CALLS)
@@ -98,7 +98,11 @@ fn pending_skips_what_is_committed_and_next_seq_follows_invariant_a() {
     put(&t, 300, &[call("a"), call("b")]);
     put(&t, 2, &[call("c"), call("d"), call("e")]);
     put(&t, 256, &[call("f")]);
-    let seqs = |committed| -> Vec<u64> { pending(&t, committed).map(|r| r.unwrap().0).collect() };
+    let seqs = |committed| -> Vec<u64> {
+        pending(&t, Finished::through(committed))
+            .map(|r| r.unwrap().0)
+            .collect()
+    };
     assert_eq!(
         seqs(0),
         vec![2, 3, 4, 256, 300, 301],
@@ -133,13 +137,13 @@ fn pending_skips_what_is_committed_and_next_seq_follows_invariant_a() {
     // Other areas do not leak into the queue.
     t.insert(b"r", b"x").unwrap();
     t.insert(b"p\xff", b"x").unwrap();
-    assert_eq!(pending(&t, 0).count(), 6);
+    assert_eq!(pending(&t, Finished::default()).count(), 6);
 }
 
 #[test]
 fn a_tail_shared_by_threads_hands_out_every_seq_once_and_readers_see_no_gap() {
     let tree = tree();
-    let tail = Tail::open(tree.clone(), None).unwrap();
+    let tail = Tail::open(tree.clone(), &Finished::default()).unwrap();
     let done = std::sync::atomic::AtomicBool::new(false);
     let seqs: Vec<u64> = std::thread::scope(|s| {
         // Invariant C: whatever prefix of the queue a reader sees is gap-free from 1.
@@ -147,7 +151,7 @@ fn a_tail_shared_by_threads_hands_out_every_seq_once_and_readers_see_no_gap() {
             let mut scans = 0;
             while !done.load(std::sync::atomic::Ordering::Acquire) || scans == 0 {
                 let bound = tail.next_seq();
-                let seen: Vec<u64> = pending(&tree, 0)
+                let seen: Vec<u64> = pending(&tree, Finished::default())
                     .map(|r| r.unwrap().0)
                     .take_while(|&seq| seq < bound)
                     .collect();
@@ -181,7 +185,7 @@ fn a_tail_shared_by_threads_hands_out_every_seq_once_and_readers_see_no_gap() {
     sorted.sort_unstable();
     assert_eq!(sorted, (1..=seqs.len() as u64).collect::<Vec<_>>());
     assert_eq!(tail.pending(), seqs.len() as u64);
-    tail.set_committed(10);
+    tail.set_finished(&Finished::through(10));
     assert_eq!(tail.pending(), seqs.len() as u64 - 10);
     assert_eq!(tail.next_seq(), seqs.len() as u64 + 1);
     let full = tail.append(&[call("log")], tail.pending()).unwrap_err();
@@ -193,7 +197,7 @@ fn a_tail_shared_by_threads_hands_out_every_seq_once_and_readers_see_no_gap() {
     );
     // Reopening finds the same next seq from the queue alone (invariant A).
     assert_eq!(
-        Tail::open(tree, Some(10)).unwrap().next_seq(),
+        Tail::open(tree, &Finished::through(10)).unwrap().next_seq(),
         tail.next_seq()
     );
 }
@@ -201,7 +205,7 @@ fn a_tail_shared_by_threads_hands_out_every_seq_once_and_readers_see_no_gap() {
 #[test]
 fn an_idempotency_key_names_one_call_once() {
     let tree = tree();
-    let tail = Tail::open(tree.clone(), None).unwrap();
+    let tail = Tail::open(tree.clone(), &Finished::default()).unwrap();
     let first = call("log");
     assert_eq!(tail.append_once(&first, b"k1", 10).unwrap(), Once::New(1));
     // A retry: the same call, accepted at another time, gets the same seq, queues nothing.
@@ -214,7 +218,7 @@ fn an_idempotency_key_names_one_call_once() {
         Once::Existing(1)
     );
     assert_eq!(tail.next_seq(), 2);
-    assert_eq!(pending(&tree, 0).count(), 1);
+    assert_eq!(pending(&tree, Finished::default()).count(), 1);
     // Another call under the same key is refused, naming the seq the key holds.
     let other = call("other");
     let reused = tail.append_once(&other, b"k1", 10).unwrap_err();
@@ -227,7 +231,7 @@ fn an_idempotency_key_names_one_call_once() {
     let full = tail.append_once(&other, b"k3", 2).unwrap_err();
     assert!(matches!(full, QueueError::Full { .. }), "{full}");
     // The key is in the store, not the process: a reopened tail still knows it.
-    let reopened = Tail::open(tree, None).unwrap();
+    let reopened = Tail::open(tree, &Finished::default()).unwrap();
     assert_eq!(
         reopened.append_once(&retry, b"k1", 10).unwrap(),
         Once::Existing(1)
@@ -248,7 +252,9 @@ fn chunks_are_cut_at_about_a_mebibyte_and_a_bigger_call_is_one_alone() {
         .map(|c| (c.first, c.calls.len()))
         .collect();
     assert_eq!(sizes, [(1, 2), (3, 1), (4, 1), (5, 2)]);
-    let back: Vec<QueuedCall> = pending(&t, 0).map(|r| r.unwrap().1).collect();
+    let back: Vec<QueuedCall> = pending(&t, Finished::default())
+        .map(|r| r.unwrap().1)
+        .collect();
     assert_eq!(back, calls);
 }
 
@@ -257,7 +263,7 @@ fn chunks_are_cut_at_about_a_mebibyte_and_a_bigger_call_is_one_alone() {
 #[test]
 fn a_queue_chunk_over_sleds_blob_threshold_is_synced_by_the_flush() {
     let (dir, db, disk) = crate::disk::Disk::temporary();
-    let tail = Tail::open(db.open_tree("t").unwrap(), None)
+    let tail = Tail::open(db.open_tree("t").unwrap(), &Finished::default())
         .unwrap()
         .syncing(Some(disk.clone()));
     let large = QueuedCall {

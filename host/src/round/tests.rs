@@ -34,8 +34,25 @@ fn queue() -> sled::Tree {
     tree
 }
 
+/// Costs that know every method of `canisters` at `fuel` a call.
+fn costs(canisters: &[&str], fuel: u64) -> budget::Costs {
+    let costs = budget::Costs::default();
+    for canister in canisters {
+        for method in ["m", "u"] {
+            let mut ex = Execution::trapped("");
+            ex.fuel_used = fuel;
+            let mut c = call(CallKind::Pure);
+            (c.canister, c.method) = (canister.to_string(), method.into());
+            costs.learn(&[(1, c, ex)]);
+        }
+    }
+    costs
+}
+
 fn next(tree: &sled::Tree, max: usize, committed: u64, bound: u64) -> (Vec<u64>, Vec<u64>) {
-    let taken = next_calls(tree, max, committed, bound).unwrap();
+    let costs = costs(&["c"], 1);
+    let mut plan = Plan::new(&costs, (u64::MAX, 1), 1);
+    let taken = next_calls(tree, max, &Finished::through(committed), bound, &mut plan).unwrap();
     (taken.calls.iter().map(|(s, _)| *s).collect(), taken.spent)
 }
 
@@ -74,4 +91,126 @@ fn a_round_takes_the_first_pending_calls_up_to_a_barrier_and_spends_the_chunks_i
         "nothing at or past the bound"
     );
     assert_eq!(next(&t, 10, 6, 7), (vec![], vec![5]), "all committed");
+}
+
+/// A queue of `calls` (canister, update?, key) from seq 1, in chunks of up to 3.
+fn queue_of(calls: &[(u8, bool, u8)]) -> sled::Tree {
+    let tree = sled::Config::new()
+        .temporary(true)
+        .open()
+        .unwrap()
+        .open_tree("t")
+        .unwrap();
+    let calls: Vec<QueuedCall> = calls
+        .iter()
+        .map(|(canister, update, key)| {
+            let mut c = call(if *update {
+                CallKind::Update
+            } else {
+                CallKind::Pure
+            });
+            c.canister = format!("c{}", canister % 3);
+            c.method = if *update { "u" } else { "m" }.into();
+            c.keys = vec![ByteBuf::from(vec![key % 2])];
+            c
+        })
+        .collect();
+    for (first, chunk) in (1..).step_by(3).zip(calls.chunks(3)) {
+        for (k, v) in queue::records(first, chunk) {
+            tree.insert(k, v).unwrap();
+        }
+    }
+    tree
+}
+
+quickcheck::quickcheck! {
+    /// Invariant A, whatever is done already, the budget and the cap: each canister's
+    /// taken calls are the first of its pending ones; an update is taken alone and only
+    /// with nothing of its canister pending before it; and every canister with a pending
+    /// pure call first in its line gets into a round that is not an update's, unless the
+    /// cap is reached first.
+    fn prop_a_round_takes_each_canister_s_calls_as_a_prefix(
+        calls: Vec<(u8, bool, u8)>,
+        done: Vec<u8>,
+        fuel: u8,
+        max: u8
+    ) -> bool {
+        let tree = queue_of(&calls);
+        let bound = calls.len() as u64 + 1;
+        let mut finished = Finished::default();
+        finished.finish(done.iter().map(|d| 1 + u64::from(*d) % bound.max(1)).filter(|s| *s < bound));
+        let costs = costs(&["c0", "c1", "c2"], 10);
+        let mut plan = Plan::new(&costs, (u64::from(fuel % 50), 10), 2);
+        let max = usize::from(max % 8) + 1;
+        let taken = next_calls(&tree, max, &finished, bound, &mut plan).unwrap();
+        let pending: Vec<(u64, QueuedCall)> = queue::pending(&tree, finished.clone())
+            .map(Result::unwrap)
+            .collect();
+        let taken_seqs: Vec<u64> = taken.calls.iter().map(|(s, _)| *s).collect();
+        let in_round = |seq: u64| taken_seqs.contains(&seq);
+        let prefix = ["c0", "c1", "c2"].iter().all(|c| {
+            let line: Vec<u64> = pending.iter().filter(|(_, p)| p.canister == *c).map(|(s, _)| *s).collect();
+            let n = line.iter().take_while(|s| in_round(**s)).count();
+            line[n..].iter().all(|s| !in_round(*s))
+        });
+        let updates_alone = taken.calls.iter().all(|(_, c)| c.kind == CallKind::Pure)
+            || taken.calls.len() == 1;
+        let full = taken.calls.len() >= max;
+        let fair = full
+            || taken.calls.iter().any(|(_, c)| c.kind != CallKind::Pure)
+            || ["c0", "c1", "c2"].iter().all(|c| {
+                match pending.iter().find(|(_, p)| p.canister == *c) {
+                    Some((seq, p)) if p.kind == CallKind::Pure => in_round(*seq),
+                    _ => true,
+                }
+            });
+        let spent_ok = taken.spent.iter().all(|first| {
+            (*first..*first + 3).filter(|s| *s < bound).all(|s| finished.contains(s) || in_round(s))
+        });
+        prefix && updates_alone && fair && spent_ok && taken_seqs.iter().all(|s| !finished.contains(*s))
+    }
+}
+
+#[test]
+fn a_heavy_backlog_of_one_canister_leaves_room_for_the_others() {
+    // c0: ten calls on one key; c1: one call after them.
+    let mut calls = vec![(0, false, 0); 10];
+    calls.push((1, false, 0));
+    let tree = queue_of(&calls);
+    let costs = costs(&["c0", "c1"], 10);
+    // A critical path of 25 fuel: c0's chain holds two calls, the third would pass it.
+    let mut plan = Plan::new(&costs, (25, 10), 1);
+    let taken = next_calls(&tree, 100, &Finished::default(), 12, &mut plan).unwrap();
+    let seqs: Vec<u64> = taken.calls.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, vec![1, 2, 11]);
+    assert!(taken.spent.is_empty(), "every chunk keeps a call of c0");
+    // A method never seen is taken to use the per-call limit, here 20: one call fits.
+    let unknown = budget::Costs::default();
+    let mut plan = Plan::new(&unknown, (25, 20), 1);
+    let taken = next_calls(&tree, 100, &Finished::default(), 12, &mut plan).unwrap();
+    let seqs: Vec<u64> = taken.calls.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, vec![1, 11]);
+}
+
+#[test]
+fn an_update_behind_pure_calls_of_other_canisters_is_found_and_runs_alone() {
+    // c0 pure, c1 update, c0 pure, c1 pure.
+    let tree = queue_of(&[(0, false, 0), (1, true, 0), (0, false, 0), (1, false, 0)]);
+    let costs = costs(&["c0", "c1"], 1);
+    let mut plan = Plan::new(&costs, (u64::MAX, 1), 1);
+    let taken = next_calls(&tree, 100, &Finished::default(), 5, &mut plan).unwrap();
+    let seqs: Vec<u64> = taken.calls.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, vec![1, 3], "c1 waits behind its update, c0 goes on");
+    assert!(taken.update_waits);
+    let update = next_update(&tree, &Finished::default(), 5).unwrap();
+    assert_eq!(
+        update.calls.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        vec![2]
+    );
+    // Not while a pure call of its own canister is pending before it.
+    let tree = queue_of(&[(1, false, 0), (1, true, 0)]);
+    assert!(next_update(&tree, &Finished::default(), 3)
+        .unwrap()
+        .calls
+        .is_empty());
 }

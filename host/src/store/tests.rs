@@ -492,7 +492,7 @@ fn stale_commit_is_refused_and_writes_nothing() {
     let err = store.commit(rival).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "stale commit: prepared when the last committed seq was none, but it is now 1"
+        "stale commit: prepared after the store's commit 0, but it has made 1"
     );
     assert_eq!(store.reader().counter_get("c", b"n", b"").unwrap(), 1);
     store.verify().unwrap();

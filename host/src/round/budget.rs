@@ -1,0 +1,136 @@
+//! A round's budget: the fuel its critical path may hold, as the IC bounds the instructions
+//! of a round, so that one canister's backlog of heavy calls cannot make a round (and the
+//! calls of every other canister in it) wait for all of them.
+//!
+//! What a call will cost is known only once it ran, so the budget works on estimates: per
+//! canister and method, the fuel its calls used lately ([`Costs`]). A round takes a
+//! canister's next call only while the chains it lengthens (its keys, in the key DAG) and
+//! the round's whole work spread over the workers stay within the budget; the first call
+//! of each canister is always taken, so every canister moves on every round it has calls
+//! in. A method that never ran yet is taken to use the whole per-call fuel limit.
+//!
+//! # Invariants
+//!
+//! - (A) The budget changes which calls share a round, never what a call does or commits:
+//!   the round takes each canister's calls as a prefix of its pending ones (`round`'s
+//!   invariant A) whatever the estimates say.
+//! - (B) Estimates rise at once and fall slowly: a call that used more sets the estimate
+//!   to what it used, one that used less moves it a quarter of the way down, so one heavy
+//!   call after light ones is not taken as light again.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::queue::QueuedCall;
+use crate::round::Executed;
+
+/// How many calls of the per-call fuel limit a round's critical path may hold.
+pub const ROUND_FUEL_CALLS: u64 = 4;
+
+/// The fuel the calls of each canister's methods used lately (invariant B).
+#[derive(Debug, Default)]
+pub struct Costs {
+    by_canister: Mutex<HashMap<String, HashMap<String, u64>>>,
+}
+
+impl Costs {
+    /// Learns from calls that ran.
+    pub fn learn(&self, ran: &[Executed]) {
+        let mut by_canister = self.lock();
+        for (_, call, ex) in ran {
+            let methods = match by_canister.get_mut(&call.canister) {
+                Some(methods) => methods,
+                None => by_canister.entry(call.canister.clone()).or_default(),
+            };
+            match methods.get_mut(&call.method) {
+                Some(estimate) => *estimate = next_estimate(*estimate, ex.fuel_used),
+                None => {
+                    methods.insert(call.method.clone(), ex.fuel_used);
+                }
+            }
+        }
+    }
+
+    /// The estimate for `canister.method`, if one of its calls ran.
+    pub fn estimate(&self, canister: &str, method: &str) -> Option<u64> {
+        self.lock().get(canister)?.get(method).copied()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, HashMap<String, u64>>> {
+        // Estimates are hints (invariant A): a panic mid-update leaves a usable map.
+        self.by_canister.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Invariant B.
+///
+/// ```
+/// use commute::round::budget::next_estimate;
+///
+/// assert_eq!(next_estimate(100, 500), 500);
+/// assert_eq!(next_estimate(100, 20), 80);
+/// ```
+pub fn next_estimate(estimate: u64, used: u64) -> u64 {
+    used.max(estimate - (estimate - estimate.min(used)) / 4)
+}
+
+/// The round being taken, against its budget.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    costs: &'a Costs,
+    /// The fuel the critical path may hold.
+    fuel: u64,
+    /// What a call of a method with no estimate is taken to use.
+    unknown: u64,
+    threads: u64,
+    /// The estimated end of each (canister, key) chain.
+    chains: HashMap<(String, Vec<u8>), u64>,
+    /// The estimated fuel of every call taken.
+    total: u64,
+    /// The canisters with a call taken.
+    started: HashSet<String>,
+}
+
+impl<'a> Plan<'a> {
+    /// A round whose critical path may hold `fuel`, run on `threads` workers, whose calls
+    /// of methods that never ran are taken to use `unknown` (the per-call limit).
+    pub fn new(costs: &'a Costs, (fuel, unknown): (u64, u64), threads: usize) -> Plan<'a> {
+        Plan {
+            costs,
+            fuel,
+            unknown,
+            threads: u64::try_from(threads.max(1)).unwrap_or(1),
+            chains: HashMap::new(),
+            total: 0,
+            started: HashSet::new(),
+        }
+    }
+
+    /// Whether the round takes `call`, a pure call whose canister has taken every call
+    /// before it; a taken call counts against the budget. If not, the round takes no later
+    /// call of its canister either.
+    pub fn admit(&mut self, call: &QueuedCall) -> bool {
+        let first = !self.started.contains(&call.canister);
+        let cost = (self.costs.estimate(&call.canister, &call.method)).unwrap_or(self.unknown);
+        let key = |k: &[u8]| (call.canister.clone(), k.to_vec());
+        let start = call
+            .keys
+            .iter()
+            .map(|k| self.chains.get(&key(k)).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        let end = start.saturating_add(cost);
+        let total = self.total.saturating_add(cost);
+        if !first && (end > self.fuel || total / self.threads > self.fuel) {
+            return false;
+        }
+        for k in &call.keys {
+            self.chains.insert(key(k), end);
+        }
+        self.total = total;
+        if first {
+            self.started.insert(call.canister.clone());
+        }
+        true
+    }
+}
