@@ -11,14 +11,20 @@ use std::time::{Duration, Instant};
 
 const CHAOS_WAT: &str = include_str!("guests/chaos.wat");
 const CHAOS_DID: &str = include_str!("guests/chaos.did");
+const BARRIER_WAT: &str = include_str!("guests/barrier.wat");
+const BARRIER_DID: &str = include_str!("guests/barrier.did");
 const CALLS: u64 = 300;
 
-/// A data dir with `chaos` installed and `CALLS` calls queued (keys collide, some trap,
-/// some fire children).
+/// A data dir with `chaos` and `barrier` installed and `CALLS` calls queued: chaos's keys
+/// collide, some trap, some fire children; barrier's oneway `snap`s wait for the bumps
+/// before them while later chaos calls commit ahead of them.
 fn prepare(dir: &Path) {
     let mut host = Host::open(dir).unwrap();
     let wasm = wat::parse_str(CHAOS_WAT).unwrap();
     host.install("chaos", &wasm, Some(("chaos.did", CHAOS_DID)), None)
+        .unwrap();
+    let wasm = wat::parse_str(BARRIER_WAT).unwrap();
+    host.install("barrier", &wasm, Some(("barrier.did", BARRIER_DID)), None)
         .unwrap();
     let texts: Vec<String> = (0..CALLS)
         .map(|i| format!("({}, {})", i % 7, i % 31))
@@ -27,13 +33,13 @@ fn prepare(dir: &Path) {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let method = if i % 4 == 0 { "pair" } else { "hit" };
-            (
-                "chaos",
-                method,
-                Args::Text(t.as_str()),
-                Principal::anonymous(),
-            )
+            let (canister, method, arg) = match (i % 25, i % 5, i % 4) {
+                (12, _, _) => ("barrier", "snap", "()"),
+                (_, 3, _) => ("barrier", "bump", "()"),
+                (_, _, 0) => ("chaos", "pair", t.as_str()),
+                _ => ("chaos", "hit", t.as_str()),
+            };
+            (canister, method, Args::Text(arg), Principal::anonymous())
         })
         .collect();
     host.submit_batch(&calls).unwrap();
@@ -100,7 +106,8 @@ fn finished(dir: &Path) -> (String, serde_json::Value, Vec<Status>) {
         !outcomes.contains(&Status::Pending),
         "nothing is left pending"
     );
-    (host.root().to_hex(), host.dump("chaos").unwrap(), outcomes)
+    let state = serde_json::json!([host.dump("chaos").unwrap(), host.dump("barrier").unwrap()]);
+    (host.root().to_hex(), state, outcomes)
 }
 
 /// A deterministic stream of pseudo-random numbers (no dependency, reproducible).
@@ -138,6 +145,18 @@ fn sigkill_during_tick_loses_nothing_and_doubles_nothing() {
         + 1;
     let reference = finished(&reference_dir);
     assert!(reference.2.len() > CALLS as usize, "children ran too");
+    // The workload commits chaos calls ahead of a snap that waits: the kills below land
+    // while the committed calls are not a prefix of the queue.
+    {
+        let dir = tmp.path().join("ahead");
+        copy_dir(&prepared, &dir);
+        let mut host = Host::open(&dir).unwrap();
+        host.tick_until(|_| std::ops::ControlFlow::Break(()))
+            .unwrap();
+        let snap = 13; // the call of i = 12
+        assert_eq!(host.status(snap).unwrap(), Status::Pending);
+        assert!((snap + 1..=CALLS).any(|s| matches!(host.status(s).unwrap(), Status::Finished(_))));
+    }
 
     let mut rng = Lcg(0x5eed);
     let mut kills = 0;

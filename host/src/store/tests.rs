@@ -789,3 +789,67 @@ fn a_journal_torn_before_its_flush_is_dropped_at_open_and_its_round_lands_again(
     assert_eq!(again.root(), landed);
     again.verify().unwrap();
 }
+
+quickcheck::quickcheck! {
+    /// Rounds that commit calls ahead of the watermark, in any order, with reopenings in
+    /// between (a journal journaled but not settled, as a kill leaves it, among them):
+    /// the store's finished calls are the model's, in memory, as its reader reads them,
+    /// and after every reopening; a finished seq is never committed again.
+    fn prop_finished_calls_survive_rounds_and_reopenings(rounds: Vec<(Vec<u8>, u8)>) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let mut model = std::collections::BTreeSet::new();
+        let mut db = sled::open(dir.path()).unwrap();
+        let mut store = Store::init(&db).unwrap();
+        for (seqs, reopen) in rounds.iter().take(12) {
+            let seqs: std::collections::BTreeSet<u64> = seqs
+                .iter()
+                .map(|s| 1 + u64::from(s % 40))
+                .filter(|s| !model.contains(s))
+                .collect();
+            let seqs: Vec<u64> = seqs.into_iter().collect();
+            let mut delta = Delta::new();
+            for seq in &seqs {
+                // Counters: what commits ahead here is no canister's prefix (the rounds'
+                // rule), so the writes must not care about order.
+                let mut log = WriteLog::default();
+                log.counter_add(b"n", &seq.to_be_bytes()[7..], 1).unwrap();
+                delta.add_call(*seq, &format!("c{}", seq % 3), &log).unwrap();
+            }
+            let commit = store.prepare_round(&delta, &seqs).unwrap();
+            model.extend(seqs.iter().copied());
+            if reopen % 3 == 1 {
+                // Journaled, then the process dies before its flush returns.
+                store.journal(commit).unwrap();
+                store.flusher().flush().unwrap();
+            } else {
+                store.commit(commit).unwrap();
+            }
+            let expected = {
+                let mut f = Finished::default();
+                f.finish(model.iter().copied());
+                f
+            };
+            if reopen % 3 != 1 && (store.finished() != &expected
+                || store.reader().finished().unwrap() != expected)
+            {
+                return false;
+            }
+            if reopen % 3 != 0 {
+                drop(store);
+                drop(db);
+                db = sled::open(dir.path()).unwrap();
+                store = Store::init(&db).unwrap();
+                if store.finished() != &expected {
+                    return false;
+                }
+            }
+            if let Some(seq) = model.iter().next() {
+                let again = store.prepare_round(&Delta::new(), &[*seq]);
+                if !matches!(again, Err(StoreError::AlreadyCommitted { .. })) {
+                    return false;
+                }
+            }
+        }
+        store.verify().is_ok()
+    }
+}
