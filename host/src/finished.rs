@@ -136,7 +136,7 @@ impl Finished {
     /// The set of watermark `last` and the runs `ahead` stored as [`Finished::encode_ahead`]
     /// wrote them; `None` if they are not canonical runs above it (invariant B).
     pub(crate) fn decode(last: u64, ahead: &[u8]) -> Option<Finished> {
-        if ahead.len() % 16 != 0 {
+        if !ahead.len().is_multiple_of(16) {
             return None;
         }
         let mut runs = BTreeMap::new();
