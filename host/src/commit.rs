@@ -1,8 +1,8 @@
 //! The commit: the one owner of what makes a round (or an install) durable (`docs/modes.md`).
 //!
 //! A round's commit is one atomic unit holding, for every call of the round: its merged
-//! writes (none if it trapped); its leaving the queue (the store's last seq passes it, and
-//! the chunks the round empties are removed: queue invariant B); its outcome (the last seq
+//! writes (none if it trapped); its leaving the queue (it joins the store's finished calls,
+//! and the chunks the round empties are removed: queue invariant B); its outcome (finished
 //! too, plus a record if it trapped or replied: outcome invariant A); the children the
 //! untrapped calls fired, queued under fresh seqs; and the round record. An install commits
 //! its hook's writes and the canister's record the same way. Everything that builds that
@@ -46,7 +46,7 @@ use crate::submit::{self, Args};
 pub struct RoundRecord {
     /// Its number.
     pub round: u64,
-    /// The last seq it committed.
+    /// The highest seq it committed.
     pub last_seq: u64,
     /// The state root after it.
     pub root: ByteBuf,
@@ -227,7 +227,7 @@ impl Committer<'_> {
         let mut trapped = 0;
         let mut trapped_seqs = Vec::new();
         for (seq, call, ex) in ran {
-            // Only what a ticket cannot tell from the last seq alone gets a record (outcome
+            // Only what a ticket cannot tell from the finished calls alone gets a record (outcome
             // invariant A): most calls simply finish, and a record each would cost them a
             // write on the serial path.
             let outcome = match (&ex.outcome, call.kind) {

@@ -8,9 +8,9 @@
 //!
 //! # Invariants
 //!
-//! - (A) A call at or below the store's last committed seq is committed; it trapped or
-//!   replied iff it has a record, which says so, and otherwise it is `Done`. The record is
-//!   written in the batch that commits the call and advances the last seq, so a call is
+//! - (A) A call among the store's finished calls (`crate::finished`) is committed; it
+//!   trapped or replied iff it has a record, which says so, and otherwise it is `Done`. The
+//!   record is written in the batch that commits the call and marks it finished, so a call is
 //!   never both pending and done, and a done call never loses its outcome. Most calls
 //!   simply finish: a record each would cost them a sled write on a round's serial path.
 

@@ -30,12 +30,14 @@
 //! # Invariants
 //!
 //! - (A) Seqs are strictly increasing and never reused: the next seq is one more than the
-//!   larger of the last queued and the last committed seq (every committed call, trapped or
-//!   not, advances the store's last seq), so nothing else needs to be persisted for it.
-//! - (B) A seq is pending iff a chunk holds it and it is above the store's last committed
-//!   seq. A chunk is removed in the batch that commits its last call, so a chunk that is
-//!   still there holds at least one pending call, and committing its first calls writes
-//!   nothing to it: the last seq, committed in the same batch, says they are done.
+//!   larger of the last queued and the highest committed seq (every committed call, trapped
+//!   or not, is among the store's finished calls, `crate::finished`), so nothing else needs
+//!   to be persisted for it.
+//! - (B) A seq is pending iff a chunk holds it and it is not among the store's finished
+//!   calls. A chunk is removed in the batch that commits the last of its calls to commit,
+//!   so a chunk that is still there holds at least one pending call, and committing some of
+//!   its calls writes nothing to it: the finished calls, committed in the same batch, say
+//!   they are done.
 //! - (D) An idempotency key names at most one seq: its `k` record is written in the batch
 //!   that queues the call, under the tail lock, after a check that there is none.
 //! - (C) Seqs become visible in order: a [`Tail`] hands out seqs and writes their chunks (or
