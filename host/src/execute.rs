@@ -109,7 +109,10 @@ mod state;
 pub use cache::{CacheStats, Origin};
 pub use call::{Call, Child, Execution, Outcome};
 pub use commute_abi::Mode;
-pub use engine::{pooled_wasmtime_config, Compiled, Engine};
+pub use engine::{
+    check_size, pooled_wasmtime_config, Compiled, Engine, MAX_CODE_BYTES, MAX_FUNCTIONS,
+    MAX_FUNCTION_BYTES,
+};
 pub use host::HOST_CALL_FUEL;
 pub use limits::Limits;
 pub use message::{MESSAGE_MAX, PRINT_MAX};
@@ -132,6 +135,13 @@ pub enum ExecuteError {
     NotWasm {
         /// What is wrong with the bytes.
         reason: String,
+    },
+    /// The module is over a limit on what is compiled (`docs/limits.md`), checked before
+    /// any of it is compiled.
+    #[error("module too large to compile: {what}")]
+    TooLarge {
+        /// Which limit, and by how much.
+        what: String,
     },
     /// The input is wasm, but not valid under commute's wasm features.
     #[error("invalid wasm module: {reason}")]

@@ -258,6 +258,7 @@ impl Engine {
     /// ```
     pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, ExecuteError> {
         check_header(wasm)?;
+        check_size(wasm)?;
         let module =
             Module::from_binary(&self.wasmtime, wasm).map_err(|err| ExecuteError::Invalid {
                 reason: one_line_error(&err),
@@ -423,6 +424,67 @@ fn check_header(wasm: &[u8]) -> Result<(), ExecuteError> {
             &wasm[..4]
         )),
     }
+}
+
+/// The most functions a module may define or import, as on the IC.
+pub const MAX_FUNCTIONS: u32 = 50_000;
+/// The most bytes of code (the code section), as on the IC (11 MiB there).
+pub const MAX_CODE_BYTES: usize = 12 << 20;
+/// The most bytes of one function's body: cranelift's time and memory grow with a
+/// function's size, and compile several at once.
+pub const MAX_FUNCTION_BYTES: usize = 1 << 20;
+
+/// Refuses, before cranelift sees it, a module whose compile would take more time or
+/// memory than an install should: over [`MAX_FUNCTIONS`], [`MAX_CODE_BYTES`] or
+/// [`MAX_FUNCTION_BYTES`]. A module that does not parse is left to the compiler's error.
+///
+/// ```
+/// use commute::execute::{check_size, ExecuteError, MAX_FUNCTIONS};
+///
+/// let funcs = |n: u32| {
+///     let body: String = (0..n).map(|_| "(func)").collect();
+///     wat::parse_str(format!("(module {body})")).unwrap()
+/// };
+/// assert!(check_size(&funcs(MAX_FUNCTIONS)).is_ok());
+/// let err = check_size(&funcs(MAX_FUNCTIONS + 1)).unwrap_err();
+/// assert!(matches!(err, ExecuteError::TooLarge { .. }));
+/// assert_eq!(err.to_string(), "module too large to compile: 50001 functions, over the limit of 50000");
+/// ```
+pub fn check_size(wasm: &[u8]) -> Result<(), ExecuteError> {
+    use wasmparser::{Parser, Payload, TypeRef};
+    let too_large = |what: String| Err(ExecuteError::TooLarge { what });
+    let mut functions: u64 = 0;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(payload) = payload else {
+            return Ok(());
+        };
+        match payload {
+            Payload::ImportSection(imports) => {
+                for import in imports.into_imports().flatten() {
+                    functions += u64::from(matches!(import.ty, TypeRef::Func(_)));
+                }
+            }
+            Payload::FunctionSection(section) => functions += u64::from(section.count()),
+            Payload::CodeSectionStart { size, .. } if size as usize > MAX_CODE_BYTES => {
+                return too_large(format!(
+                    "{size} bytes of code, over the limit of {MAX_CODE_BYTES}"
+                ));
+            }
+            Payload::CodeSectionEntry(body) if body.range().len() > MAX_FUNCTION_BYTES => {
+                return too_large(format!(
+                    "a function of {} bytes, over the limit of {MAX_FUNCTION_BYTES}",
+                    body.range().len()
+                ));
+            }
+            _ => {}
+        }
+        if functions > u64::from(MAX_FUNCTIONS) {
+            return too_large(format!(
+                "{functions} functions, over the limit of {MAX_FUNCTIONS}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn kind(ty: &ExternType) -> &'static str {
