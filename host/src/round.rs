@@ -149,7 +149,7 @@ pub fn next_calls(
     max_calls: usize,
     done: &Finished,
     bound: u64,
-    plan: &mut Plan<'_>,
+    plan: &mut Plan,
 ) -> Result<Taken, QueueError> {
     let mut taken = Taken::default();
     // Canisters whose next pending call this round leaves: so it leaves all their later

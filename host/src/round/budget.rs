@@ -18,8 +18,11 @@
 //!   to what it used, one that used less moves it a quarter of the way down, so one heavy
 //!   call after light ones is not taken as light again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
+
+use hashbrown::{DefaultHashBuilder, HashMap};
 
 use crate::queue::QueuedCall;
 use crate::round::Executed;
@@ -27,10 +30,13 @@ use crate::round::Executed;
 /// How many calls of the per-call fuel limit a round's critical path may hold.
 pub const ROUND_FUEL_CALLS: u64 = 4;
 
+/// Estimates by canister, then method.
+type ByCanister = HashMap<String, HashMap<String, u64>>;
+
 /// The fuel the calls of each canister's methods used lately (invariant B).
 #[derive(Debug, Default)]
 pub struct Costs {
-    by_canister: Mutex<HashMap<String, HashMap<String, u64>>>,
+    by_canister: Mutex<ByCanister>,
 }
 
 impl Costs {
@@ -56,7 +62,7 @@ impl Costs {
         self.lock().get(canister)?.get(method).copied()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, HashMap<String, u64>>> {
+    fn lock(&self) -> MutexGuard<'_, ByCanister> {
         // Estimates are hints (invariant A): a panic mid-update leaves a usable map.
         self.by_canister.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -76,31 +82,35 @@ pub fn next_estimate(estimate: u64, used: u64) -> u64 {
 
 /// The round being taken, against its budget.
 #[derive(Debug)]
-pub struct Plan<'a> {
-    costs: &'a Costs,
+pub struct Plan {
+    /// The estimates as the round is taken: a few entries, copied once.
+    costs: ByCanister,
     /// The fuel the critical path may hold.
     fuel: u64,
     /// What a call of a method with no estimate is taken to use.
     unknown: u64,
     threads: u64,
-    /// The estimated end of each (canister, key) chain.
-    chains: HashMap<(String, Vec<u8>), u64>,
+    /// The estimated end of each (canister, key) chain, by the pair's hash: two chains
+    /// that collide are one longer chain, which only makes the round smaller (invariant A).
+    chains: HashMap<u64, u64>,
+    hasher: DefaultHashBuilder,
     /// The estimated fuel of every call taken.
     total: u64,
     /// The canisters with a call taken.
     started: HashSet<String>,
 }
 
-impl<'a> Plan<'a> {
+impl Plan {
     /// A round whose critical path may hold `fuel`, run on `threads` workers, whose calls
     /// of methods that never ran are taken to use `unknown` (the per-call limit).
-    pub fn new(costs: &'a Costs, (fuel, unknown): (u64, u64), threads: usize) -> Plan<'a> {
+    pub fn new(costs: &Costs, (fuel, unknown): (u64, u64), threads: usize) -> Plan {
         Plan {
-            costs,
+            costs: costs.lock().clone(),
             fuel,
             unknown,
             threads: u64::try_from(threads.max(1)).unwrap_or(1),
             chains: HashMap::new(),
+            hasher: DefaultHashBuilder::default(),
             total: 0,
             started: HashSet::new(),
         }
@@ -111,8 +121,11 @@ impl<'a> Plan<'a> {
     /// call of its canister either.
     pub fn admit(&mut self, call: &QueuedCall) -> bool {
         let first = !self.started.contains(&call.canister);
-        let cost = (self.costs.estimate(&call.canister, &call.method)).unwrap_or(self.unknown);
-        let key = |k: &[u8]| (call.canister.clone(), k.to_vec());
+        let cost = (self.costs.get(call.canister.as_str()))
+            .and_then(|methods| methods.get(call.method.as_str()))
+            .copied()
+            .unwrap_or(self.unknown);
+        let key = |k: &[u8]| self.hasher.hash_one((call.canister.as_str(), k));
         let start = call
             .keys
             .iter()
@@ -125,7 +138,8 @@ impl<'a> Plan<'a> {
             return false;
         }
         for k in &call.keys {
-            self.chains.insert(key(k), end);
+            let chain = key(k);
+            self.chains.insert(chain, end);
         }
         self.total = total;
         if first {

@@ -798,7 +798,9 @@ quickcheck::quickcheck! {
     fn prop_finished_calls_survive_rounds_and_reopenings(rounds: Vec<(Vec<u8>, u8)>) -> bool {
         let dir = tempfile::tempdir().unwrap();
         let mut model = std::collections::BTreeSet::new();
-        let mut db = sled::open(dir.path()).unwrap();
+        // No background flusher: it could still hold the directory's lock at a reopening.
+        let open = || sled::Config::new().path(dir.path()).flush_every_ms(None).open().unwrap();
+        let mut db = open();
         let mut store = Store::init(&db).unwrap();
         for (seqs, reopen) in rounds.iter().take(12) {
             let seqs: std::collections::BTreeSet<u64> = seqs
@@ -837,7 +839,7 @@ quickcheck::quickcheck! {
             if reopen % 3 != 0 {
                 drop(store);
                 drop(db);
-                db = sled::open(dir.path()).unwrap();
+                db = open();
                 store = Store::init(&db).unwrap();
                 if store.finished() != &expected {
                     return false;
