@@ -13,14 +13,19 @@ fn call(kind: CallKind) -> QueuedCall {
     }
 }
 
-/// Chunks [1 2 3 pure] [4 update] [5 6 pure].
-fn queue() -> sled::Tree {
-    let tree = sled::Config::new()
+/// An empty queue in a temporary database.
+fn empty() -> sled::Tree {
+    sled::Config::new()
         .temporary(true)
         .open()
         .unwrap()
         .open_tree("t")
-        .unwrap();
+        .unwrap()
+}
+
+/// Chunks [1 2 3 pure] [4 update] [5 6 pure].
+fn queue() -> sled::Tree {
+    let tree = empty();
     let pure = || call(CallKind::Pure);
     for (first, calls) in [
         (1, vec![pure(), pure(), pure()]),
@@ -95,12 +100,7 @@ fn a_round_takes_the_first_pending_calls_up_to_a_barrier_and_spends_the_chunks_i
 
 /// A queue of `calls` (canister, update?, key) from seq 1, in chunks of up to 3.
 fn queue_of(calls: &[(u8, bool, u8)]) -> sled::Tree {
-    let tree = sled::Config::new()
-        .temporary(true)
-        .open()
-        .unwrap()
-        .open_tree("t")
-        .unwrap();
+    let tree = empty();
     let calls: Vec<QueuedCall> = calls
         .iter()
         .map(|(canister, update, key)| {
