@@ -271,6 +271,20 @@ fn bad_installs_are_refused_and_leave_nothing() {
         first.contains("'alice'") && first.contains("not a principal"),
         "{err}"
     );
+    let out = cli.run(&[
+        "install",
+        "logger",
+        "--wasm",
+        LOGGER.wasm_path,
+        "--controller",
+        "2vxsx-fae",
+        "--no-controllers",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "naming and removing controllers at once"
+    );
     // The .did can come from the wasm's candid:service section.
     assert_eq!(
         cli.ok(&[

@@ -36,6 +36,13 @@ pub enum HostError {
     /// Another process holds the data directory.
     #[error("data dir {0} is in use by another commute process")]
     InUse(PathBuf),
+    /// A change to canister `name` was asked by a principal that is not one of its
+    /// controllers (they may have changed since the request was checked).
+    #[error("the sender is not a controller of canister `{name}`")]
+    NotController {
+        /// The canister.
+        name: String,
+    },
     /// The data directory could not be opened.
     #[error("cannot open the data dir {dir}: {error}")]
     Open {
@@ -711,10 +718,10 @@ impl Host {
     /// Rounds are pipelined: while round k commits, the pure calls of round k + 1 already
     /// run beside it on the same worker pool. A pure call reads no state, so what it does
     /// cannot depend on whether round k has committed; an update or oneway reads state, so
-    /// it waits for the commit (the barrier of `docs/modes.md`). Commits stay one at a time, in
-    /// seq order, each flushed before it is reported, so every committed state is that of
-    /// a prefix of the calls in seq order, and the last is what [`Host::tick_round`] in a
-    /// loop reaches. The rounds may be cut differently: they shrink as the backlog drains
+    /// it waits for the commit (the barrier of `docs/modes.md`). Commits stay one at a time,
+    /// each canister's calls in seq order, each flushed before it is reported, so every
+    /// committed state of a canister is that of a prefix of its calls in seq order, and the
+    /// last is what [`Host::tick_round`] in a loop reaches. The rounds may be cut differently: they shrink as the backlog drains
     /// ([`round::backlog_cap`]), and children queued by round k's commit come after rounds
     /// k + 1 and k + 2, which are taken before that commit lands.
     ///

@@ -356,11 +356,11 @@ pub struct Tail {
     disk: Option<Arc<Disk>>,
     /// The next seq to hand out; held while its entry is written.
     next: Arc<Mutex<u64>>,
-    /// The last committed seq, 0 before any: with `next` and `ahead`, how many calls are
-    /// pending.
+    /// The last committed seq, 0 before any.
     committed: Arc<AtomicU64>,
-    /// How many calls above it are committed ([`Finished::ahead`]).
-    ahead: Arc<AtomicU64>,
+    /// How many calls are committed, those ahead of it too: with `next`, how many are
+    /// pending. One number, so that no reader sees half of an update.
+    finished: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Tail {
@@ -386,7 +386,7 @@ impl Tail {
             disk: None,
             next: Arc::new(Mutex::new(next)),
             committed: Arc::new(AtomicU64::new(finished.last())),
-            ahead: Arc::new(AtomicU64::new(finished.ahead())),
+            finished: Arc::new(AtomicU64::new(finished.last() + finished.ahead())),
         })
     }
 
@@ -518,7 +518,8 @@ impl Tail {
     /// Records that the calls `finished` are committed (durably).
     pub fn set_finished(&self, finished: &Finished) {
         self.committed.fetch_max(finished.last(), Ordering::AcqRel);
-        self.ahead.store(finished.ahead(), Ordering::Release);
+        self.finished
+            .fetch_max(finished.last() + finished.ahead(), Ordering::AcqRel);
     }
 
     /// How many accepted calls are not yet committed.
@@ -527,9 +528,7 @@ impl Tail {
     }
 
     fn pending_below(&self, next: u64) -> u64 {
-        (next - 1)
-            .saturating_sub(self.committed())
-            .saturating_sub(self.ahead.load(Ordering::Acquire))
+        (next - 1).saturating_sub(self.finished.load(Ordering::Acquire))
     }
 }
 

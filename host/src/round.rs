@@ -221,9 +221,15 @@ pub fn next_calls(
 pub fn next_update(tree: &sled::Tree, done: &Finished, bound: u64) -> Result<Taken, QueueError> {
     let mut waiting: HashSet<String> = HashSet::new();
     let mut looked = 0;
+    // Chunks met that are wholly done: removed with the update (queue invariant B).
+    let mut spent = Vec::new();
     for chunk in queue::chunks(tree, done.last()) {
         let chunk = chunk?;
-        for (seq, call) in (chunk.first..).zip(chunk.calls) {
+        let first = chunk.first;
+        let mut pending = false;
+        let mut found = None;
+        let mut calls = (first..).zip(chunk.calls);
+        for (seq, call) in calls.by_ref() {
             if done.contains(seq) {
                 continue;
             }
@@ -232,12 +238,22 @@ pub fn next_update(tree: &sled::Tree, done: &Finished, bound: u64) -> Result<Tak
             }
             looked += 1;
             if call.kind != CallKind::Pure && !waiting.contains(&call.canister) {
-                return Ok(Taken {
-                    calls: vec![(seq, call)],
-                    ..Taken::default()
-                });
+                found = Some((seq, call));
+                break;
             }
+            pending = true;
             waiting.insert(call.canister);
+        }
+        // The chunk goes with the update if nothing else of it is pending.
+        if !pending && calls.all(|(seq, _)| done.contains(seq)) {
+            spent.push(first);
+        }
+        if let Some(update) = found {
+            return Ok(Taken {
+                calls: vec![update],
+                spent,
+                update_waits: false,
+            });
         }
     }
     Ok(Taken::default())

@@ -1483,7 +1483,8 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::AlreadyCommitted`] if the delta holds a seq ≤ [`Store::last_seq`];
+    /// [`StoreError::AlreadyCommitted`] if the delta holds a seq at or below a finished one
+    /// (a round that commits calls ahead of others uses [`Store::prepare_round`]);
     /// [`StoreError::Sled`] or [`StoreError::Corrupt`] if a read fails.
     ///
     /// # Examples
@@ -1504,9 +1505,10 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn prepare(&self, delta: &Delta) -> Result<Commit, StoreError> {
-        // (D): refuse what is already committed.
+        // (D): refuse what is already committed. The delta must follow every finished seq:
+        // it finishes every seq up to its last.
         let last = self.finished.last();
-        if let Some(seq) = delta.first_seq().filter(|seq| *seq <= last) {
+        if let Some(seq) = delta.first_seq().filter(|seq| *seq <= self.finished.max()) {
             return Err(StoreError::AlreadyCommitted { seq, last });
         }
         let mut finished = self.finished.clone();

@@ -596,7 +596,8 @@ async fn install(
                 .map(|t| {
                     Principal::from_text(t).map_err(|e| {
                         ApiError::bad(format!(
-                            "install request: controller `{t:.64}` is not a principal: {e}"
+                            "install request: controller `{:.64}` is not a principal: {e}",
+                            t.escape_debug().to_string()
                         ))
                     })
                 })
@@ -622,6 +623,7 @@ async fn install(
         did,
         argument: request.argument,
         controllers,
+        by: None,
         reply,
     })?;
     answer.await.map_err(|_| ApiError::stopping())??;

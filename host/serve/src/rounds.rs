@@ -51,6 +51,9 @@ pub(crate) enum Job {
         argument: Option<String>,
         /// Who may upgrade it through `install_code`; `None` keeps those it has.
         controllers: Option<Vec<Principal>>,
+        /// The controller asking, through the IC interface (checked here, where the
+        /// install runs); `None` for the operator.
+        by: Option<Principal>,
         reply: oneshot::Sender<Result<(), HostError>>,
     },
     /// Run an update call and reply.
@@ -137,9 +140,19 @@ fn run_job(host: &mut Host, job: Job, out: &Published) {
             did,
             argument,
             controllers,
+            by,
             reply,
         } => {
             let did = did.as_ref().map(|(f, t)| (f.as_str(), t.as_str()));
+            let allowed = by.is_none_or(|sender| {
+                host.registry()
+                    .get(&name)
+                    .is_some_and(|c| c.controllers.contains(&sender))
+            });
+            if !allowed {
+                let _ = reply.send(Err(HostError::NotController { name }));
+                return;
+            }
             let result = host.install_controlled(
                 &name,
                 &wasm,

@@ -207,6 +207,12 @@ fn an_update_behind_pure_calls_of_other_canisters_is_found_and_runs_alone() {
         update.calls.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
         vec![2]
     );
+    assert!(update.spent.is_empty(), "1 and 3 are pending");
+    // Once they are done, the update's round removes their chunk with it.
+    let mut done = Finished::default();
+    done.finish([1, 3]);
+    let update = next_update(&tree, &done, 5).unwrap();
+    assert_eq!((update.calls[0].0, update.spent), (2, vec![1]));
     // Not while a pure call of its own canister is pending before it.
     let tree = queue_of(&[(1, false, 0), (1, true, 0)]);
     assert!(next_update(&tree, &Finished::default(), 3)

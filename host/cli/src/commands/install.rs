@@ -1,4 +1,4 @@
-//! `commute install NAME --wasm W [--did D] [--argument ARGS] [--controller P]...`.
+//! `commute install NAME --wasm W [--did D] [--argument ARGS] [--controller P]... [--no-controllers]`.
 
 use super::target::{self, Target};
 use anyhow::Context;
@@ -24,6 +24,9 @@ pub(crate) struct InstallArgs {
     /// re-install keeps the controllers the canister has (none at first).
     #[arg(long = "controller", value_name = "PRINCIPAL", value_parser = parse_principal)]
     controllers: Vec<Principal>,
+    /// Leave the canister with no controllers: only the operator changes its code.
+    #[arg(long, conflicts_with = "controllers")]
+    no_controllers: bool,
 }
 
 fn parse_principal(text: &str) -> Result<Principal, String> {
@@ -42,7 +45,8 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: InstallArgs) -> anyh
         None => None,
     };
     let did = did.as_ref().map(|(f, t)| (f.as_str(), t.as_str()));
-    let controllers = (!args.controllers.is_empty()).then_some(args.controllers.as_slice());
+    let controllers = (args.no_controllers || !args.controllers.is_empty())
+        .then_some(args.controllers.as_slice());
     let argument = args.argument.as_deref();
     match target::open_for_install(data_dir, url)? {
         Target::Local(mut host) => {

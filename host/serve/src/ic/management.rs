@@ -9,8 +9,9 @@
 //! # Invariants
 //!
 //! - (A) Only a controller changes code: the sender is checked against the canister's
-//!   controllers before anything is compiled or handed to the round thread; a refused
-//!   request changes nothing.
+//!   controllers before anything is compiled, and again on the round thread just before
+//!   the install, so an operator's change of controllers meanwhile holds; a refused request
+//!   changes nothing.
 //! - (B) The URL's effective canister id is the one the argument names, as the IC requires.
 //! - (C) The module is compiled on a blocking worker before the install reaches the round
 //!   thread, so a large module never stops the rounds for cranelift; the install itself is
@@ -22,6 +23,7 @@ use super::{IcError, EMPTY_REPLY};
 use crate::api::{on_worker, Shared};
 use crate::rounds::Job;
 use candid::{CandidType, Deserialize, Principal};
+use commute::host::HostError;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -68,7 +70,7 @@ pub(super) async fn call(
         reject(Reject::no_management_method(&method));
         return Ok(());
     }
-    let args: InstallCodeArgs = match candid::decode_one(&arg) {
+    let args: InstallCodeArgs = match decode(&arg) {
         Ok(args) => args,
         Err(e) => {
             let first = e.to_string();
@@ -129,6 +131,9 @@ pub(super) async fn call(
         did: None,
         argument: None,
         controllers: None,
+        // Checked again where the install runs: the operator may have changed the
+        // controllers while the module compiled (invariant A).
+        by: Some(sender),
         reply,
     };
     if shared.rounds.send(job).is_err() {
@@ -144,6 +149,9 @@ pub(super) async fn call(
     tokio::spawn(async move {
         let progress = match answer.await {
             Ok(Ok(())) => Progress::Replied(EMPTY_REPLY.to_vec()),
+            Ok(Err(HostError::NotController { .. })) => {
+                Progress::Rejected(Reject::not_controller(&effective, &sender, "install_code"))
+            }
             Ok(Err(e)) => Progress::Rejected(Reject::management(format!(
                 "install_code on {effective}: {e}"
             ))),
@@ -152,6 +160,18 @@ pub(super) async fn call(
         waiter.ic.set(&request, Track::Here(progress));
     });
     Ok(())
+}
+
+/// `install_code`'s argument, decoded with work bounded by its size (a few bytes can
+/// declare a `vec null` of 2^60 elements in a field this host skips).
+fn decode(arg: &[u8]) -> Result<InstallCodeArgs, candid::Error> {
+    let quota = 4 * arg.len() + (64 << 10);
+    let mut config = candid::de::DecoderConfig::new();
+    config.set_decoding_quota(quota).set_skipping_quota(quota);
+    let mut de = candid::de::IDLDeserialize::new_with_config(arg, &config)?;
+    let args = de.get_value()?;
+    de.done()?;
+    Ok(args)
 }
 
 /// Why `args` asks for what this host does not do, if it does.

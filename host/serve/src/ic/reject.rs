@@ -77,7 +77,10 @@ impl Reject {
         Reject::new(
             RejectCode::DestinationInvalid,
             "IC0302",
-            format!("the management canister serves only install_code here, not `{method:.64}`"),
+            format!(
+                "the management canister serves only install_code here, not `{:.64}`",
+                method.escape_debug().to_string()
+            ),
         )
     }
 
