@@ -255,15 +255,13 @@ fn bad_installs_are_refused_and_leave_nothing() {
     assert!(cli
         .fails(&["call", "logger", "count", &format!("({ALICE})")])
         .contains("no canister"));
+    let install_logger_with = |flags: &[&str]| {
+        let mut args = vec!["install", "logger", "--wasm", LOGGER.wasm_path];
+        args.extend_from_slice(flags);
+        cli.run(&args)
+    };
     // A controller that is not a principal is clap's usage error, naming it.
-    let out = cli.run(&[
-        "install",
-        "logger",
-        "--wasm",
-        LOGGER.wasm_path,
-        "--controller",
-        "alice",
-    ]);
+    let out = install_logger_with(&["--controller", "alice"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     let first = err.lines().next().unwrap_or_default();
@@ -271,15 +269,7 @@ fn bad_installs_are_refused_and_leave_nothing() {
         first.contains("'alice'") && first.contains("not a principal"),
         "{err}"
     );
-    let out = cli.run(&[
-        "install",
-        "logger",
-        "--wasm",
-        LOGGER.wasm_path,
-        "--controller",
-        "2vxsx-fae",
-        "--no-controllers",
-    ]);
+    let out = install_logger_with(&["--controller", "2vxsx-fae", "--no-controllers"]);
     assert_eq!(
         out.status.code(),
         Some(2),
