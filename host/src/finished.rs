@@ -64,6 +64,11 @@ impl Finished {
         self.ahead.iter().map(|(start, end)| end - start + 1).sum()
     }
 
+    /// How many seqs have finished: those up to the watermark and those ahead of it.
+    pub fn count(&self) -> u64 {
+        self.last + self.ahead()
+    }
+
     /// The highest finished seq.
     pub fn max(&self) -> u64 {
         self.ahead
@@ -182,6 +187,7 @@ mod tests {
             (0..64).all(|s| f.contains(s) == (s == 0 || m.contains(&s)))
                 && f.last() == prefix
                 && f.ahead() == m.len() as u64 - prefix
+                && f.count() == m.len() as u64
                 && f.max() == m.last().copied().unwrap_or(0)
         }
 

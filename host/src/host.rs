@@ -721,9 +721,10 @@ impl Host {
     /// it waits for the commit (the barrier of `docs/modes.md`). Commits stay one at a time,
     /// each canister's calls in seq order, each flushed before it is reported, so every
     /// committed state of a canister is that of a prefix of its calls in seq order, and the
-    /// last is what [`Host::tick_round`] in a loop reaches. The rounds may be cut differently: they shrink as the backlog drains
-    /// ([`round::backlog_cap`]), and children queued by round k's commit come after rounds
-    /// k + 1 and k + 2, which are taken before that commit lands.
+    /// last is what [`Host::tick_round`] in a loop reaches. The rounds may be cut
+    /// differently: they shrink as the backlog drains ([`round::backlog_cap`]), and children
+    /// queued by round k's commit come after rounds k + 1 and k + 2, which are taken before
+    /// that commit lands.
     ///
     /// # Errors
     ///
@@ -757,10 +758,7 @@ impl Host {
             let next = match taken.take() {
                 Some(next) => next,
                 None => {
-                    let mut done = self.store.finished().clone();
-                    if let Some(r) = &ran {
-                        done.finish(r.seqs());
-                    }
+                    let done = done(&self.store, ran.iter().flat_map(Ran::seqs));
                     self.take(&done, Cut::backlog(&self.pool))?
                 }
             };
@@ -816,8 +814,7 @@ impl Host {
     ///
     /// [`HostError`] if the round cannot commit; nothing of it is committed then.
     pub fn tick_round(&mut self) -> Result<Option<RoundReport>, HostError> {
-        let done = self.store.finished().clone();
-        let Some(taken) = self.take(&done, Cut::Full)? else {
+        let Some(taken) = self.take(&done(&self.store, []), Cut::Full)? else {
             return Ok(None);
         };
         let ran = self.execute(taken)?;
@@ -877,9 +874,8 @@ impl Host {
         // see calls accepted after the children while the children are not yet visible,
         // and run them out of seq order.
         let bound = executor.tail.next_seq();
-        let mut done = committer.store.finished().clone();
-        done.finish(ready.seqs());
-        done.finish(next.calls.iter().map(|(seq, _)| *seq));
+        let next_seqs = next.calls.iter().map(|(seq, _)| *seq);
+        let done = done(committer.store, ready.seqs().chain(next_seqs));
         let run = || {
             let ran = executor.run(next)?;
             let after = executor.take(&done, Cut::backlog(executor.pool), bound)?;
@@ -1082,6 +1078,14 @@ impl Cut {
     }
 }
 
+/// The calls a take leaves: those committed in `store`, and `in_flight`, the calls of the
+/// rounds that ran (or run) and commit before the one taken.
+fn done(store: &Store, in_flight: impl IntoIterator<Item = u64>) -> Finished {
+    let mut done = store.finished().clone();
+    done.finish(in_flight);
+    done
+}
+
 /// What running a round needs: the host's parts that only read.
 struct Executor<'a> {
     engine: &'a Engine,
@@ -1108,7 +1112,7 @@ impl Executor<'_> {
             taken = round::next_update(tree, done, bound)?;
         }
         if taken.calls.is_empty() {
-            let pending = bound.saturating_sub(done.last().saturating_add(1) + done.ahead());
+            let pending = (bound - 1).saturating_sub(done.count());
             let cap = cut.cap(self.config.max_round_calls, pending);
             let limit = self.config.limits.fuel;
             let fuel = limit.saturating_mul(budget::ROUND_FUEL_CALLS);

@@ -386,7 +386,7 @@ impl Tail {
             disk: None,
             next: Arc::new(Mutex::new(next)),
             committed: Arc::new(AtomicU64::new(finished.last())),
-            finished: Arc::new(AtomicU64::new(finished.last() + finished.ahead())),
+            finished: Arc::new(AtomicU64::new(finished.count())),
         })
     }
 
@@ -518,8 +518,7 @@ impl Tail {
     /// Records that the calls `finished` are committed (durably).
     pub fn set_finished(&self, finished: &Finished) {
         self.committed.fetch_max(finished.last(), Ordering::AcqRel);
-        self.finished
-            .fetch_max(finished.last() + finished.ahead(), Ordering::AcqRel);
+        self.finished.fetch_max(finished.count(), Ordering::AcqRel);
     }
 
     /// How many accepted calls are not yet committed.

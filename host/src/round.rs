@@ -155,22 +155,17 @@ pub fn next_calls(
     // Canisters whose next pending call this round leaves: so it leaves all their later
     // ones (invariant A).
     let mut closed: HashSet<String> = HashSet::new();
-    let mut looked = 0;
-    'chunks: for chunk in queue::chunks(tree, done.last()) {
-        let chunk = chunk?;
-        let (first, end) = (chunk.first, chunk.end());
+    for seen in scan(tree, done, bound) {
+        let Seen {
+            first,
+            pending,
+            cut,
+        } = seen?;
         // Whether every call of the chunk is done or taken, so far.
-        let mut emptied = true;
+        let mut emptied = !cut;
         let mut stop = false;
-        let mut calls = (first..).zip(chunk.calls);
+        let mut calls = pending.into_iter();
         for (seq, call) in calls.by_ref() {
-            if done.contains(seq) {
-                continue;
-            }
-            if seq >= bound || looked >= SCAN_WINDOW {
-                break 'chunks; // not yet visible whole, or too far behind a backlog
-            }
-            looked += 1;
             if closed.contains(&call.canister) {
                 emptied = false;
                 continue;
@@ -200,8 +195,8 @@ pub fn next_calls(
                 break;
             }
         }
-        // What a stop left of the chunk keeps it unless all of it is done.
-        if emptied && calls.all(|(seq, _)| done.contains(seq)) && first < end {
+        // What a stop left pending of the chunk keeps it.
+        if emptied && calls.next().is_none() {
             taken.spent.push(first);
         }
         if stop {
@@ -220,32 +215,27 @@ pub fn next_calls(
 /// [`QueueError`] if the queue cannot be read.
 pub fn next_update(tree: &sled::Tree, done: &Finished, bound: u64) -> Result<Taken, QueueError> {
     let mut waiting: HashSet<String> = HashSet::new();
-    let mut looked = 0;
     // Chunks met that are wholly done: removed with the update (queue invariant B).
     let mut spent = Vec::new();
-    for chunk in queue::chunks(tree, done.last()) {
-        let chunk = chunk?;
-        let first = chunk.first;
-        let mut pending = false;
+    for seen in scan(tree, done, bound) {
+        let Seen {
+            first,
+            pending,
+            cut,
+        } = seen?;
+        let mut before = false;
         let mut found = None;
-        let mut calls = (first..).zip(chunk.calls);
+        let mut calls = pending.into_iter();
         for (seq, call) in calls.by_ref() {
-            if done.contains(seq) {
-                continue;
-            }
-            if seq >= bound || looked >= SCAN_WINDOW {
-                return Ok(Taken::default());
-            }
-            looked += 1;
             if call.kind != CallKind::Pure && !waiting.contains(&call.canister) {
                 found = Some((seq, call));
                 break;
             }
-            pending = true;
+            before = true;
             waiting.insert(call.canister);
         }
         // The chunk goes with the update if nothing else of it is pending.
-        if !pending && calls.all(|(seq, _)| done.contains(seq)) {
+        if !cut && !before && calls.next().is_none() {
             spent.push(first);
         }
         if let Some(update) = found {
@@ -257,6 +247,56 @@ pub fn next_update(tree: &sled::Tree, done: &Finished, bound: u64) -> Result<Tak
         }
     }
     Ok(Taken::default())
+}
+
+/// A queue chunk as a round's scan sees it.
+struct Seen {
+    /// Its first seq.
+    first: u64,
+    /// Its calls that are not done, in seq order, up to where the scan stopped.
+    pending: Vec<(u64, QueuedCall)>,
+    /// Whether the scan stopped inside it: at `bound` (not yet visible whole) or past
+    /// [`SCAN_WINDOW`] pending calls (too far behind a backlog). The last chunk seen.
+    cut: bool,
+}
+
+/// The queue's chunks from `done`'s watermark on, each with its calls that `done` leaves,
+/// until a seq at `bound` or the [`SCAN_WINDOW`]th pending call: what [`next_calls`] and
+/// [`next_update`] walk.
+fn scan<'a>(
+    tree: &sled::Tree,
+    done: &'a Finished,
+    bound: u64,
+) -> impl Iterator<Item = Result<Seen, QueueError>> + 'a {
+    let mut looked = 0;
+    let mut ended = false;
+    queue::chunks(tree, done.last()).map_while(move |chunk| {
+        if ended {
+            return None;
+        }
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => return Some(Err(e)),
+        };
+        let first = chunk.first;
+        let mut pending = Vec::new();
+        for (seq, call) in (first..).zip(chunk.calls) {
+            if done.contains(seq) {
+                continue;
+            }
+            if seq >= bound || looked >= SCAN_WINDOW {
+                ended = true;
+                break;
+            }
+            looked += 1;
+            pending.push((seq, call));
+        }
+        Some(Ok(Seen {
+            first,
+            pending,
+            cut: ended,
+        }))
+    })
 }
 
 /// Runs one accepted call against the committed state. What the guest does wrong is in

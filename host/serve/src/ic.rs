@@ -44,6 +44,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use candid::Principal;
+use commute::host::HostError;
 use commute::outcome::{Outcome, Status};
 use commute::queue::CallKind;
 use commute::submit::{self, now_nanos, Args};
@@ -582,27 +583,39 @@ async fn call(
                 caller: sender,
                 reply,
             };
-            if shared.rounds.send(job).is_err() {
-                shared.ic.requests.forget(&request);
-                return Err(IcError::Text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the server is stopping".into(),
-                ));
-            }
-            shared.ic.set(&request, Track::Here(Progress::Processing));
-            // The round thread answers whether or not this request still waits.
-            let waiter = shared.clone();
-            tokio::spawn(async move {
-                let progress = match answer.await {
-                    Ok(Ok(reply)) => Progress::Replied(reply.bytes),
-                    Ok(Err(e)) => Progress::Rejected(e.into()),
-                    Err(_) => return,
-                };
-                waiter.ic.set(&request, Track::Here(progress));
-            });
+            on_rounds(shared, request, (job, answer), |answer| match answer {
+                Ok(reply) => Progress::Replied(reply.bytes),
+                Err(e) => Progress::Rejected(e.into()),
+            })?;
         }
     }
     Ok(request)
+}
+
+/// Hands `job` to the round thread and keeps call `request`'s progress: `processing` now,
+/// then what `progress` makes of the round thread's `answer`, whether or not the request
+/// still waits. A 503 if the server is stopping.
+fn on_rounds<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    request: [u8; 32],
+    (job, answer): (Job, oneshot::Receiver<Result<T, HostError>>),
+    progress: impl FnOnce(Result<T, HostError>) -> Progress + Send + 'static,
+) -> Result<(), IcError> {
+    if shared.rounds.send(job).is_err() {
+        shared.ic.requests.forget(&request);
+        return Err(IcError::Text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is stopping".into(),
+        ));
+    }
+    shared.ic.set(&request, Track::Here(Progress::Processing));
+    let waiter = shared.clone();
+    tokio::spawn(async move {
+        if let Ok(answer) = answer.await {
+            waiter.ic.set(&request, Track::Here(progress(answer)));
+        }
+    });
+    Ok(())
 }
 
 async fn read_state(

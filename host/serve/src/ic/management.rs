@@ -19,7 +19,7 @@
 
 use super::reject::Reject;
 use super::requests::{Progress, Track};
-use super::{IcError, EMPTY_REPLY};
+use super::{on_rounds, IcError, EMPTY_REPLY};
 use crate::api::{on_worker, Shared};
 use crate::rounds::Job;
 use candid::{CandidType, Deserialize, Principal};
@@ -136,30 +136,15 @@ pub(super) async fn call(
         by: Some(sender),
         reply,
     };
-    if shared.rounds.send(job).is_err() {
-        shared.ic.requests.forget(&request);
-        return Err(IcError::Text(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "the server is stopping".into(),
-        ));
-    }
-    shared.ic.set(&request, Track::Here(Progress::Processing));
-    // The round thread answers whether or not this request still waits.
-    let waiter = shared.clone();
-    tokio::spawn(async move {
-        let progress = match answer.await {
-            Ok(Ok(())) => Progress::Replied(EMPTY_REPLY.to_vec()),
-            Ok(Err(HostError::NotController { .. })) => {
-                Progress::Rejected(Reject::not_controller(&effective, &sender, "install_code"))
-            }
-            Ok(Err(e)) => Progress::Rejected(Reject::management(format!(
-                "install_code on {effective}: {e}"
-            ))),
-            Err(_) => return,
-        };
-        waiter.ic.set(&request, Track::Here(progress));
-    });
-    Ok(())
+    on_rounds(shared, request, (job, answer), move |answer| match answer {
+        Ok(()) => Progress::Replied(EMPTY_REPLY.to_vec()),
+        Err(HostError::NotController { .. }) => {
+            Progress::Rejected(Reject::not_controller(&effective, &sender, "install_code"))
+        }
+        Err(e) => Progress::Rejected(Reject::management(format!(
+            "install_code on {effective}: {e}"
+        ))),
+    })
 }
 
 /// `install_code`'s argument, decoded with work bounded by its size (a few bytes can
