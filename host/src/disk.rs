@@ -15,26 +15,49 @@
 //!
 //! - (D1) Once `sync` returns, the log file is synced (`fdatasync`) and so is every blob
 //!   file whose write finished before the flush it follows began, its data and its name in
-//!   the directory. A blob file is synced again whenever its length differs from the one
-//!   last synced, so a blob that sled was still writing while one `sync` listed it is
-//!   synced whole by the next.
+//!   the directory.
+//! - (D2) A blob file is written once and never changed: sled creates it, writes its CRC,
+//!   kind byte and bytes, and later removes it (`pagecache/blob_io.rs`). So a file whose
+//!   CRC matches its bytes is whole, and once synced whole it is *settled*: never looked
+//!   at again, not even its length. A file that is not whole yet (sled is still writing
+//!   it) is synced as it is and looked at again by every `sync` whose listing finds it
+//!   longer; once it is whole and synced, D1 holds for it.
+//!
+//! A directory listing per sync (a few syscalls) finds new and removed files; a store
+//! keeps dozens to hundreds of blobs (sled's pages of journal leaves), so one `stat` per
+//! blob per flush used to cost more than the `fdatasync` itself.
 //!
 //! A leaf: both the queue and the store flush through it.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The log and blob files of one sled database, and the length each blob had when last
-/// synced.
+/// The log and blob files of one sled database, and what is known of each blob.
 #[derive(Debug)]
 pub struct Disk {
     log: PathBuf,
     dir: PathBuf,
-    synced: Mutex<HashMap<OsString, u64>>,
+    state: Mutex<Synced>,
+}
+
+/// What the syncs so far have done.
+#[derive(Debug, Default)]
+struct Synced {
+    /// The log, open once it exists.
+    log: Option<File>,
+    /// Every blob file of the last listing: whole and synced (D2), or not whole yet and
+    /// synced at this length.
+    blobs: HashMap<OsString, Blob>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blob {
+    Settled,
+    Partial(u64),
 }
 
 impl Disk {
@@ -43,68 +66,91 @@ impl Disk {
         Disk {
             log: db_dir.join("db"),
             dir: db_dir.join("blobs"),
-            synced: Mutex::new(HashMap::new()),
+            state: Mutex::new(Synced::default()),
         }
     }
 
-    /// Syncs the log, then every blob file not synced at its present length, then their
-    /// directory if any was (D1). Files that sled removes meanwhile are skipped.
+    /// Syncs the log, then every blob file not settled and longer than when last synced,
+    /// then their directory if any was (D1, D2). Files that sled removes meanwhile are
+    /// skipped.
     ///
     /// # Errors
     ///
-    /// The I/O error of a listing, an open or an fsync, naming the file.
+    /// The I/O error of a listing, an open, a read or an fsync, naming the file.
     pub fn sync(&self) -> io::Result<()> {
         // One sync at a time: two flushes may end together, and the map is their record.
-        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
-        match File::open(&self.log) {
-            Ok(log) => log
-                .sync_data()
-                .map_err(|err| named(err, "cannot sync", &self.log))?,
-            // A temporary database keeps its log elsewhere, and syncs nothing anyway.
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(named(err, "cannot open", &self.log)),
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.log.is_none() {
+            match File::open(&self.log) {
+                Ok(log) => state.log = Some(log),
+                // A temporary database keeps its log elsewhere, and syncs nothing anyway.
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(named(err, "cannot open", &self.log)),
+            }
+        }
+        if let Some(log) = &state.log {
+            log.sync_data()
+                .map_err(|err| named(err, "cannot sync", &self.log))?;
         }
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(err) => return Err(named(err, "cannot list", &self.dir)),
         };
-        let mut now = HashMap::with_capacity(synced.len() + 1);
+        let mut now = HashMap::with_capacity(state.blobs.len() + 1);
         let mut fresh = false;
         for entry in entries {
             let entry = entry.map_err(|err| named(err, "cannot list", &self.dir))?;
+            let name = entry.file_name();
+            let known = state.blobs.get(&name).copied();
+            if known == Some(Blob::Settled) {
+                now.insert(name, Blob::Settled);
+                continue;
+            }
             let path = entry.path();
             let len = match entry.metadata() {
                 Ok(meta) => meta.len(),
                 Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
                 Err(err) => return Err(named(err, "cannot read the length of", &path)),
             };
-            let name = entry.file_name();
-            if synced.get(&name) != Some(&len) {
-                match File::open(&path) {
-                    Ok(file) => file
-                        .sync_all()
-                        .map_err(|err| named(err, "cannot sync", &path))?,
-                    Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                    Err(err) => return Err(named(err, "cannot open", &path)),
-                }
-                fresh = true;
+            if known == Some(Blob::Partial(len)) {
+                // No byte more since it was synced: still not whole, nothing to sync.
+                now.insert(name, Blob::Partial(len));
+                continue;
             }
-            now.insert(name, len);
+            let mut file = match File::open(&path) {
+                Ok(file) => file,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(named(err, "cannot open", &path)),
+            };
+            // Read before the sync, so that the sync covers every byte found whole.
+            let (whole, read) =
+                whole_blob(&mut file).map_err(|err| named(err, "cannot read", &path))?;
+            file.sync_all()
+                .map_err(|err| named(err, "cannot sync", &path))?;
+            fresh = true;
+            now.insert(
+                name,
+                if whole {
+                    Blob::Settled
+                } else {
+                    Blob::Partial(read)
+                },
+            );
         }
         if fresh {
             File::open(&self.dir)
                 .and_then(|dir| dir.sync_all())
                 .map_err(|err| named(err, "cannot sync", &self.dir))?;
         }
-        *synced = now;
+        state.blobs = now;
         Ok(())
     }
 
-    /// How many blob files are on record as synced: for tests.
+    /// How many blob files are on record, settled or not: for tests.
     #[cfg(test)]
     pub(crate) fn synced(&self) -> usize {
-        self.synced.lock().map_or(0, |synced| synced.len())
+        self.state.lock().map_or(0, |state| state.blobs.len())
     }
 
     /// A sled database in a fresh directory, with its files: for tests. Flushed only when
@@ -127,6 +173,18 @@ impl Disk {
     }
 }
 
+/// Whether the blob in `file` is whole: its CRC (little-endian `u32`) matches its kind
+/// byte and bytes, as sled checks it when it reads one back. Also how many bytes it has.
+fn whole_blob(file: &mut File) -> io::Result<(bool, u64)> {
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let whole = bytes.len() > 4 && {
+        let (crc, rest) = bytes.split_at(4);
+        crc32fast::hash(rest).to_le_bytes() == crc
+    };
+    Ok((whole, bytes.len() as u64))
+}
+
 /// `err`, with what was being done to which path.
 fn named(err: io::Error, doing: &str, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{doing} {}: {err}", path.display()))
@@ -134,13 +192,12 @@ fn named(err: io::Error, doing: &str, path: &Path) -> io::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::Disk;
+    use super::{Blob, Disk};
 
-    /// Values over sled's blob threshold land in files of their own, each of which the
-    /// first sync records, at its length; a file that grows is synced again, and one
-    /// that goes is forgotten.
+    /// Values over sled's blob threshold land in files of their own, which the first sync
+    /// after they are written finds whole (sled's own format, D2) and settles.
     #[test]
-    fn every_blob_sled_writes_is_synced_and_one_that_changes_again() {
+    fn every_blob_sled_writes_is_synced_and_settled_whole() {
         let (dir, db, disk) = Disk::temporary();
         disk.sync().unwrap();
         assert_eq!(disk.synced(), 0, "no blob yet");
@@ -154,27 +211,50 @@ mod tests {
             2,
             "the two large values are blobs"
         );
-        assert_eq!(disk.synced(), 2);
+        let state = disk.state.lock().unwrap();
+        assert_eq!(state.blobs.len(), 2);
+        assert!(
+            state.blobs.values().all(|b| *b == Blob::Settled),
+            "{:?}",
+            state.blobs
+        );
+    }
 
-        // A blob written meanwhile (as sled appends it) has a length the record lacks:
-        // shown on a directory of its own, which sled does not clean up under the test.
+    /// A blob that sled is still writing is synced as it is and looked at again once it
+    /// is longer; once whole it is settled and its length no longer read; one that goes
+    /// is forgotten. Shown on a directory of its own, which sled does not clean up under
+    /// the test.
+    #[test]
+    fn a_blob_written_meanwhile_is_synced_again_until_whole() {
         let other = tempfile::tempdir().unwrap();
         std::fs::create_dir(other.path().join("blobs")).unwrap();
         let disk = Disk::new(other.path());
         let torn = other.path().join("blobs").join("7");
-        let len = |disk: &Disk| {
-            disk.synced
+        let state = |disk: &Disk| {
+            disk.state
                 .lock()
                 .unwrap()
+                .blobs
                 .get(torn.file_name().unwrap())
                 .copied()
         };
-        std::fs::write(&torn, b"part").unwrap();
+        let body = b"\x01a page of sled's";
+        let mut whole = crc32fast::hash(body).to_le_bytes().to_vec();
+        whole.extend_from_slice(body);
+
+        std::fs::write(&torn, &whole[..7]).unwrap();
         disk.sync().unwrap();
-        assert_eq!(len(&disk), Some(4));
-        std::fs::write(&torn, b"partial, then whole").unwrap();
+        assert_eq!(state(&disk), Some(Blob::Partial(7)));
+        std::fs::write(&torn, &whole[..12]).unwrap();
         disk.sync().unwrap();
-        assert_eq!(len(&disk), Some(19));
+        assert_eq!(state(&disk), Some(Blob::Partial(12)));
+        std::fs::write(&torn, &whole).unwrap();
+        disk.sync().unwrap();
+        assert_eq!(state(&disk), Some(Blob::Settled));
+        // Settled: a change (which sled never makes) goes unread.
+        std::fs::write(&torn, b"other").unwrap();
+        disk.sync().unwrap();
+        assert_eq!(state(&disk), Some(Blob::Settled));
         std::fs::remove_file(&torn).unwrap();
         disk.sync().unwrap();
         assert_eq!(disk.synced(), 0);

@@ -16,8 +16,11 @@ use crate::wire::{self, Called, Health, Install, Installed, Queued, Replied, Roo
 use candid::Principal;
 use commute::submit::Args;
 use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
 use std::time::Duration;
 use thiserror::Error;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// A request to the server failed.
 #[derive(Debug, Error)]
@@ -108,6 +111,40 @@ pub struct Client {
     authorization: Option<String>,
 }
 
+/// Resolves an address literal (`http://127.0.0.1:4943`, the usual URL) in place, names
+/// as ureq does. ureq resolves before every request, pooled connection or not, and with a
+/// timeout set it does so on a thread of its own: a thread spawned per call, which was
+/// most of what a load test's client cost.
+#[derive(Debug, Default)]
+struct LiteralFirst(DefaultResolver);
+
+impl Resolver for LiteralFirst {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let literal = uri.authority().and_then(|authority| {
+            let port = authority
+                .port_u16()
+                .or_else(|| (uri.scheme_str() == Some("https")).then_some(443))
+                .unwrap_or(80);
+            format!("{}:{port}", authority.host())
+                .parse::<SocketAddr>()
+                .ok()
+        });
+        match literal {
+            Some(addr) => {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                Ok(addrs)
+            }
+            None => self.0.resolve(uri, config, timeout),
+        }
+    }
+}
+
 /// The token of the server that owns `data_dir` ([`crate::TOKEN_FILE`] there), for
 /// [`Client::with_token`].
 ///
@@ -150,7 +187,11 @@ impl Client {
             .max_idle_connections_per_host(64)
             .build();
         Client {
-            agent: config.into(),
+            agent: ureq::Agent::with_parts(
+                config,
+                DefaultConnector::default(),
+                LiteralFirst::default(),
+            ),
             authorization: None,
             url: if url.contains("://") {
                 url.trim_end_matches('/').to_string()
