@@ -50,6 +50,7 @@ use crate::finished::Finished;
 use crate::store::area;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+use std::borrow::Borrow;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -215,11 +216,14 @@ impl Chunk {
 /// The queue records (key, value) that queue `calls` under seqs from `first` on, none if
 /// `calls` is empty: chunks of at most [`CHUNK_CALLS`] calls, and of about
 /// [`CHUNK_BYTES`] at most unless one call alone is bigger.
-pub fn records(first: u64, calls: &[QueuedCall]) -> Vec<([u8; 9], Vec<u8>)> {
+pub fn records<C: Borrow<QueuedCall> + Serialize>(
+    first: u64,
+    calls: &[C],
+) -> Vec<([u8; 9], Vec<u8>)> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, call) in calls.iter().enumerate() {
-        let size = call.weight();
+        let size = call.borrow().weight();
         if i > start && (i - start == CHUNK_CALLS || bytes + size > CHUNK_BYTES) {
             out.push(record(first + start as u64, &calls[start..i]));
             (start, bytes) = (i, 0);
@@ -232,7 +236,7 @@ pub fn records(first: u64, calls: &[QueuedCall]) -> Vec<([u8; 9], Vec<u8>)> {
     out
 }
 
-fn record(first: u64, calls: &[QueuedCall]) -> ([u8; 9], Vec<u8>) {
+fn record<C: Serialize>(first: u64, calls: &[C]) -> ([u8; 9], Vec<u8>) {
     let bytes = postcard::to_allocvec(calls).expect("a QueuedCall always encodes");
     (key(first), bytes)
 }
@@ -399,30 +403,68 @@ impl Tail {
     /// [`QueueError::Full`] over the cap, [`QueueError::Sled`] if sled fails; then no seq is
     /// used.
     pub fn append(&self, calls: &[QueuedCall], max_pending: u64) -> Result<Range<u64>, QueueError> {
+        self.append_each(&[calls], max_pending)
+            .pop()
+            .expect("one answer per request")
+    }
+
+    /// [`Tail::append`] for each of `requests`, written together: their calls go under
+    /// consecutive seqs in one atomic batch, as few chunks as the chunk caps allow (a group
+    /// of small requests, one chunk, one sled insert, where one each would cost a key to
+    /// write, read and remove per call). A request that would pass the cap is refused whole
+    /// and takes no seq; the others are still queued. If the write fails, every request not
+    /// refused gets the error and no seq is used. Answers in the order of `requests`.
+    pub fn append_each(
+        &self,
+        requests: &[&[QueuedCall]],
+        max_pending: u64,
+    ) -> Vec<Result<Range<u64>, QueueError>> {
         self.with_next(|next| {
-            let pending = self.pending_below(*next);
-            if pending + calls.len() as u64 > max_pending {
-                return Err(QueueError::Full {
-                    pending,
-                    max: max_pending,
-                });
-            }
-            let mut records = records(*next, calls);
-            if records.len() == 1 {
+            let mut pending = self.pending_below(*next);
+            let mut end = *next;
+            let mut calls: Vec<&QueuedCall> = Vec::new();
+            let mut answers: Vec<Result<Range<u64>, QueueError>> = requests
+                .iter()
+                .map(|request| {
+                    let len = request.len() as u64;
+                    if pending + len > max_pending {
+                        return Err(QueueError::Full {
+                            pending,
+                            max: max_pending,
+                        });
+                    }
+                    pending += len;
+                    calls.extend(request.iter());
+                    end += len;
+                    Ok(end - len..end)
+                })
+                .collect();
+            let mut records = records(*next, &calls);
+            let written = match records.len() {
+                0 => Ok(()),
                 // One record is atomic by itself. No batch: sled's `apply_batch` takes a
                 // process-wide write lock, after which every insert pays a shared one.
-                let (k, chunk) = records.pop().expect("one record");
-                self.tree.insert(k, chunk)?;
-            } else {
-                let mut batch = sled::Batch::default();
-                for (k, chunk) in records {
-                    batch.insert(&k, chunk);
+                1 => {
+                    let (k, chunk) = records.pop().expect("one record");
+                    self.tree.insert(k, chunk).map(drop)
                 }
-                self.tree.apply_batch(batch)?;
+                _ => {
+                    let mut batch = sled::Batch::default();
+                    for (k, chunk) in records {
+                        batch.insert(&k, chunk);
+                    }
+                    self.tree.apply_batch(batch)
+                }
+            };
+            match written {
+                Ok(()) => *next = end,
+                Err(e) => {
+                    for answer in answers.iter_mut().filter(|a| a.is_ok()) {
+                        *answer = Err(QueueError::Sled(e.clone()));
+                    }
+                }
             }
-            let seqs = *next..*next + calls.len() as u64;
-            *next = seqs.end;
-            Ok(seqs)
+            answers
         })
     }
 

@@ -335,6 +335,12 @@ impl Intake {
         self.tail.append(calls, self.max_pending)
     }
 
+    /// [`Intake::append`] for each of `requests`, written together ([`Tail::append_each`]):
+    /// each accepted or refused whole, answered in order.
+    pub fn append_each(&self, requests: &[&[QueuedCall]]) -> Vec<Result<Range<u64>, QueueError>> {
+        self.tail.append_each(requests, self.max_pending)
+    }
+
     /// Queues a checked call under `idempotency_key`, or finds the seq it was accepted under
     /// before ([`Tail::append_once`]); not yet durable, as [`Intake::append`].
     ///

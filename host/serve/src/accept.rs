@@ -35,6 +35,11 @@ pub(crate) enum NotAccepted {
     Failed(String),
 }
 
+/// Whether `request` is appended under its idempotency key (one call with a key).
+fn keyed(request: &Accept) -> bool {
+    request.key.is_some() && request.calls.len() == 1
+}
+
 /// How many requests one flush takes at most, so the first of a flood is not kept waiting
 /// for the last.
 const MAX_GROUP: usize = 4096;
@@ -50,6 +55,14 @@ pub(crate) fn run(
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         group.extend(requests.try_iter().take(MAX_GROUP - 1));
+        // Requests without an idempotency key are written together, as one chunk where
+        // they fit in one; keyed ones each look their key up first.
+        let plain: Vec<&[QueuedCall]> = group
+            .iter()
+            .filter(|request| !keyed(request))
+            .map(|request| request.calls.as_slice())
+            .collect();
+        let mut plain = intake.append_each(&plain).into_iter();
         let appended: Vec<_> = group
             .iter()
             .map(|request| match (&request.key, request.calls.as_slice()) {
@@ -57,7 +70,7 @@ pub(crate) fn run(
                     let seq = once.seq();
                     seq..seq + 1
                 }),
-                _ => intake.append(&request.calls),
+                _ => plain.next().expect("an answer per plain request"),
             })
             .collect();
         let flushed = intake.flush();

@@ -275,3 +275,36 @@ fn a_queue_chunk_over_sleds_blob_threshold_is_synced_by_the_flush() {
     let files = crate::disk::Disk::blob_files(dir.path());
     assert_eq!((files, disk.synced()), (1, 1));
 }
+
+quickcheck! {
+    /// Requests appended together get what appending each in turn would give: the same
+    /// seqs, the same refusals under the cap, and the same calls read back; and they take
+    /// no more chunks than their calls need.
+    fn prop_append_each_is_append_in_turn_in_fewer_chunks(sizes: Vec<u8>, cap: u16) -> bool {
+        let requests: Vec<Vec<QueuedCall>> = sizes
+            .iter()
+            .take(40)
+            .enumerate()
+            .map(|(r, &n)| (0..usize::from(n) % 20).map(|i| call(&format!("r{r}c{i}"))).collect())
+            .collect();
+        let cap = u64::from(cap) % 300;
+        let slices: Vec<&[QueuedCall]> = requests.iter().map(Vec::as_slice).collect();
+
+        let (together, alone) = (tree(), tree());
+        let t = Tail::open(together.clone(), &Finished::default()).unwrap();
+        let a = Tail::open(alone.clone(), &Finished::default()).unwrap();
+        let answers = |r: Vec<Result<Range<u64>, QueueError>>| -> Vec<Option<Range<u64>>> {
+            r.into_iter().map(|a| a.map_err(|e| assert!(matches!(e, QueueError::Full { .. }))).ok()).collect()
+        };
+        let got = answers(t.append_each(&slices, cap));
+        let want = answers(slices.iter().map(|r| a.append(r, cap)).collect());
+        let back = |tree: &sled::Tree| -> Vec<(u64, QueuedCall)> {
+            pending(tree, Finished::default()).map(Result::unwrap).collect()
+        };
+        let accepted: usize = got.iter().flatten().map(|r| r.clone().count()).sum();
+        got == want
+            && back(&together) == back(&alone)
+            && t.next_seq() == a.next_seq()
+            && chunks(&together, 0).count() == accepted.div_ceil(CHUNK_CALLS)
+    }
+}
