@@ -185,11 +185,32 @@ impl Entry<'_> {
                 (canister, b'l', name, &list_key, value)
             }
         };
-        field(&mut hasher, canister.as_bytes());
-        hasher.update(&[kind]);
-        field(&mut hasher, name);
-        field(&mut hasher, key);
-        field(&mut hasher, value);
+        // The same bytes as `field` by `field`, in one `update` when they fit a small
+        // buffer: blake3's per-call overhead was ~40% of a small entry's digest.
+        let parts = [canister.as_bytes(), name, key, value];
+        let len = 1 + parts.iter().map(|p| 8 + p.len()).sum::<usize>();
+        let mut buffer = [0u8; 512];
+        if len <= buffer.len() {
+            let mut at = 0;
+            let mut put = |bytes: &[u8]| {
+                buffer[at..at + bytes.len()].copy_from_slice(bytes);
+                at += bytes.len();
+            };
+            for (i, part) in parts.iter().enumerate() {
+                if i == 1 {
+                    put(&[kind]);
+                }
+                put(&(part.len() as u64).to_le_bytes());
+                put(part);
+            }
+            hasher.update(&buffer[..len]);
+        } else {
+            field(&mut hasher, canister.as_bytes());
+            hasher.update(&[kind]);
+            field(&mut hasher, name);
+            field(&mut hasher, key);
+            field(&mut hasher, value);
+        }
         let mut bytes = [0u8; LATTICE_BYTES];
         hasher.finalize_xof().fill(&mut bytes);
         bytes

@@ -208,3 +208,23 @@ fn root_displays_as_lowercase_hex() {
     assert_eq!(format!("{root}"), "ab".repeat(32));
     assert_eq!(format!("{root:?}"), format!("Root({})", "ab".repeat(32)));
 }
+
+quickcheck::quickcheck! {
+    /// A digest is the XOF of the length-prefixed fields fed one by one, whether they fit
+    /// the one-`update` buffer or not.
+    fn prop_digest_is_the_fields_fed_one_by_one(name: Vec<u8>, key: Vec<u8>, value: Vec<u8>, big: bool) -> bool {
+        let value = if big { value.repeat(64) } else { value };
+        let entry = Entry::Map { canister: "c", name: &name, key: &key, value: &value };
+        let mut hasher = blake3::Hasher::new_derive_key(ENTRY_CONTEXT);
+        for (i, part) in [&b"c"[..], &name, &key, &value].iter().enumerate() {
+            if i == 1 {
+                hasher.update(b"m");
+            }
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        let mut want = [0u8; LATTICE_BYTES];
+        hasher.finalize_xof().fill(&mut want);
+        entry.digest().to_bytes() == want
+    }
+}
