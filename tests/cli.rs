@@ -460,3 +460,25 @@ fn a_canister_id_names_its_canister_where_a_name_does() {
     let err = cli.fails(&["id", "Not-A-Name"]);
     assert!(err.contains("`Not-A-Name` is not a canister name"), "{err}");
 }
+
+/// Output to a reader that is gone (`commute … | head`) ends the command quietly, by
+/// SIGPIPE as Unix tools end, never with a panic.
+#[test]
+fn output_to_a_closed_pipe_ends_the_command_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_commute"))
+        .args(["id", "logger"])
+        .stdout(writer)
+        .output()
+        .expect("run commute");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {err}",
+        out.status
+    );
+}

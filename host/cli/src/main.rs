@@ -30,6 +30,18 @@ const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 /// mimalloc reads `allow_thp` only as it starts, before `main`, after its first arena was
 /// advised `MADV_HUGEPAGE`; so the process opts out itself too, which the kernel checks
 /// at every fault, in old mappings as in new.
+/// Lets a command whose output goes to a reader that stopped (`commute dump … | head`) end
+/// quietly, as Unix tools do, instead of panicking on its next `println!`: Rust ignores
+/// SIGPIPE, so a write to a closed pipe fails, and the print macros panic on failure. Not
+/// for the commands that serve: their sockets write with `MSG_NOSIGNAL`, and no reader of
+/// their log may stop them.
+fn die_on_closed_pipe() {
+    // SAFETY: restores a signal's default disposition; no handler of ours is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn tune_allocator() {
     // SAFETY: sets plain integer options; mimalloc reads options at any time. The prctl
     // takes integers and touches no memory of ours.
@@ -107,6 +119,12 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> ExitCode {
+    if !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Demo(_) | Command::Bench(_)
+    ) {
+        die_on_closed_pipe();
+    }
     let dir = cli.data_dir.as_path();
     let url = cli.url.as_deref();
     let result = match cli.command {
