@@ -21,15 +21,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 
-/// Freed memory stays mapped (purging is a `madvise` per page run, a kernel call in the
-/// middle of rounds), and no arena asks for transparent huge pages: the first touch of
-/// each zeroes 2 MiB in the fault, inside a round (perf: `clear_page_erms` under
-/// `do_huge_pmd_anonymous_page`, ~19% of a `speedup_tiny` run). `speedup_tiny`, 5 runs
-/// each, interleaved: median 1.41 with them, 1.50 without.
-///
-/// mimalloc reads `allow_thp` only as it starts, before `main`, after its first arena was
-/// advised `MADV_HUGEPAGE`; so the process opts out itself too, which the kernel checks
-/// at every fault, in old mappings as in new.
 /// Lets a command whose output goes to a reader that stopped (`commute dump … | head`) end
 /// quietly, as Unix tools do, instead of panicking on its next `println!`: Rust ignores
 /// SIGPIPE, so a write to a closed pipe fails, and the print macros panic on failure. Not
@@ -42,6 +33,15 @@ fn die_on_closed_pipe() {
     }
 }
 
+/// Freed memory stays mapped (purging is a `madvise` per page run, a kernel call in the
+/// middle of rounds), and no arena asks for transparent huge pages: the first touch of
+/// each zeroes 2 MiB in the fault, inside a round (perf: `clear_page_erms` under
+/// `do_huge_pmd_anonymous_page`, ~19% of a `speedup_tiny` run). `speedup_tiny`, 5 runs
+/// each, interleaved: median 1.41 with them, 1.50 without.
+///
+/// mimalloc reads `allow_thp` only as it starts, before `main`, after its first arena was
+/// advised `MADV_HUGEPAGE`; so the process opts out itself too, which the kernel checks
+/// at every fault, in old mappings as in new.
 fn tune_allocator() {
     // SAFETY: sets plain integer options; mimalloc reads options at any time. The prctl
     // takes integers and touches no memory of ours.

@@ -308,6 +308,11 @@ async fn health(State(shared): State<Arc<Shared>>) -> Json<Health> {
 /// take longer: those go to the pool.
 const INLINE_CHECK_BYTES: usize = 1024;
 
+/// ... and only for a canister whose `.did` is at most this long: a thread parses its own
+/// copy of an interface the first time it checks a call to it (`SharedInterface`), which
+/// for a `.did` of megabytes would hold the async worker, and every connection on it.
+const INLINE_DID_BYTES: usize = 64 << 10;
+
 /// Checks a fire-and-forget call and has the acceptor queue it; its seq once durable.
 async fn accept(shared: &Arc<Shared>, request: CallRequest) -> Result<Response, ApiError> {
     let CallRequest {
@@ -317,9 +322,16 @@ async fn accept(shared: &Arc<Shared>, request: CallRequest) -> Result<Response, 
         args,
         key,
     } = request;
-    let args_len = match &args {
-        OwnedArgs::Binary(bytes) => Some(bytes.len()),
-        OwnedArgs::Text(_) => None,
+    let inline = match &args {
+        OwnedArgs::Binary(bytes) => {
+            bytes.len() <= INLINE_CHECK_BYTES
+                && shared
+                    .intake
+                    .registry()
+                    .get(&canister)
+                    .is_none_or(|c| c.interface.standard().len() <= INLINE_DID_BYTES)
+        }
+        OwnedArgs::Text(_) => false,
     };
     let checker = shared.clone();
     let check = move || {
@@ -333,9 +345,10 @@ async fn accept(shared: &Arc<Shared>, request: CallRequest) -> Result<Response, 
         }
         Ok(call)
     };
-    let call = match &args_len {
-        Some(len) if *len <= INLINE_CHECK_BYTES => check()?,
-        _ => blocking(check).await?,
+    let call = if inline {
+        check()?
+    } else {
+        blocking(check).await?
     };
     let (reply, answer) = oneshot::channel();
     shared
