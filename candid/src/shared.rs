@@ -22,10 +22,13 @@ use std::sync::{Arc, Weak};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
+/// A thread's copy of an interface, and whether the interface still lives.
+type ThreadCopy = (Weak<Inner>, Rc<Interface>);
+
 thread_local! {
     /// This thread's parsed copies, by [`SharedInterface`] id, each with a weak handle
     /// that tells whether its interface still lives (invariant B).
-    static COPIES: RefCell<HashMap<u64, (Weak<Inner>, Rc<Interface>)>> = RefCell::new(HashMap::new());
+    static COPIES: RefCell<HashMap<u64, ThreadCopy>> = RefCell::new(HashMap::new());
 }
 
 /// A `Send + Sync` handle on an interface; see the module doc.
