@@ -989,6 +989,9 @@ impl Flusher {
 /// than it saves, and a small commit (an update round, say) stays on its thread.
 const SPLIT_MIN: usize = 64;
 
+/// How many entries' old values a commit looks up together before their digests.
+const LOOKUP_GROUP: usize = 16;
+
 /// Folds `items` into an `A` with `fold`, joining partial results with `join`: across the
 /// rayon pool this thread is a worker of, when it is one and there are at least `min`
 /// items; in order on this thread otherwise. Never on rayon's global pool: a caller that
@@ -1175,20 +1178,41 @@ impl Written {
 }
 
 impl Resident {
-    /// Adds to `part` what committing `change` writes: takes the entry's committed value
-    /// from the resident state, its digest out of the lattice and the new one's in (invariant A); a
-    /// counter that sums to 0 is removed (B).
-    fn write(&self, part: &mut Written, change: &Change<'_>) -> Result<(), StoreError> {
+    /// Adds to `part` what committing each of `changes` writes: takes the entry's committed
+    /// value from the resident state, its digest out of the lattice and the new one's in
+    /// (invariant A); a counter that sums to 0 is removed (B).
+    fn write(&self, part: &mut Written, changes: &[Change<'_>]) -> Result<(), StoreError> {
+        let keys: Vec<Vec<u8>> = changes
+            .iter()
+            .map(|change| match change {
+                Change::Counter(c) => scoped(c.canister, COUNTER, c.name, c.key),
+                Change::Map(m) => scoped(m.canister, MAP, m.name, m.key),
+            })
+            .collect();
+        // Every old value first (`get_many`), then the digests: between two digests
+        // (~0.4 µs each) the lookups' cache misses were taken one at a time.
+        let olds = self.get_many(keys.iter().map(Vec::as_slice));
+        for ((change, key), old) in changes.iter().zip(keys).zip(olds) {
+            Self::write_one(part, change, key, old)?;
+        }
+        Ok(())
+    }
+
+    fn write_one(
+        part: &mut Written,
+        change: &Change<'_>,
+        key: Vec<u8>,
+        old: Option<&sled::IVec>,
+    ) -> Result<(), StoreError> {
         match change {
             Change::Counter(change) => {
-                let key = scoped(change.canister, COUNTER, change.name, change.key);
                 let entry = |value| RootEntry::Counter {
                     canister: change.canister,
                     name: change.name,
                     key: change.key,
                     value,
                 };
-                let old = match self.get(&key) {
+                let old = match old {
                     Some(bytes) => decode_counter(&key, bytes)?,
                     None => 0,
                 };
@@ -1205,7 +1229,6 @@ impl Resident {
                 }
             }
             Change::Map(change) => {
-                let key = scoped(change.canister, MAP, change.name, change.key);
                 fn entry<'a>(change: &MapChange<'a>, value: &'a [u8]) -> RootEntry<'a> {
                     RootEntry::Map {
                         canister: change.canister,
@@ -1214,7 +1237,7 @@ impl Resident {
                         value,
                     }
                 }
-                if let Some(old) = self.get(&key) {
+                if let Some(old) = old {
                     part.lattice.remove(&entry(change, old));
                 }
                 if let Some(value) = change.value {
@@ -1574,10 +1597,12 @@ impl Store {
             .map(Change::Counter)
             .chain(delta.maps().map(Change::Map))
             .collect();
+        // In groups, so that a group's lookups go together (`Resident::write`).
+        let groups: Vec<&[Change<'_>]> = changes.chunks(LOOKUP_GROUP).collect();
         let written = split(
-            &changes,
-            self.split_min,
-            |part: &mut Written, change| state.write(part, change),
+            &groups,
+            self.split_min.div_ceil(LOOKUP_GROUP),
+            |part: &mut Written, group| state.write(part, group),
             Written::join,
         )?;
         lattice.add(&written.lattice);

@@ -235,7 +235,24 @@ impl Resident {
 
     /// The record at `key`.
     pub(crate) fn get(&self, key: &[u8]) -> Option<&IVec> {
-        let hash = self.hash(key);
+        self.get_hashed(self.hash(key), key)
+    }
+
+    /// The records at `keys`, in order. The hashes come first, then the lookups back to
+    /// back with nothing between them, so that in a state larger than the caches their
+    /// misses overlap instead of following one another.
+    pub(crate) fn get_many<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> Vec<Option<&IVec>> {
+        let hashed: Vec<(u64, &[u8])> = keys.into_iter().map(|k| (self.hash(k), k)).collect();
+        hashed
+            .into_iter()
+            .map(|(hash, key)| self.get_hashed(hash, key))
+            .collect()
+    }
+
+    fn get_hashed(&self, hash: u64, key: &[u8]) -> Option<&IVec> {
         self.shards[shard_of(hash)]
             .records
             .find(hash, |(k, _, h)| *h == hash && &k[..] == key)
