@@ -35,9 +35,13 @@ pub(crate) enum NotAccepted {
     Failed(String),
 }
 
-/// Whether `request` is appended under its idempotency key (one call with a key).
-fn keyed(request: &Accept) -> bool {
-    request.key.is_some() && request.calls.len() == 1
+/// The key and the call of a request appended under its idempotency key (one call with a
+/// key); `None` for one appended plainly.
+fn keyed(request: &Accept) -> Option<(&[u8], &QueuedCall)> {
+    match (&request.key, request.calls.as_slice()) {
+        (Some(key), [call]) => Some((key, call)),
+        _ => None,
+    }
 }
 
 /// How many requests one flush takes at most, so the first of a flood is not kept waiting
@@ -59,18 +63,18 @@ pub(crate) fn run(
         // they fit in one; keyed ones each look their key up first.
         let plain: Vec<&[QueuedCall]> = group
             .iter()
-            .filter(|request| !keyed(request))
+            .filter(|request| keyed(request).is_none())
             .map(|request| request.calls.as_slice())
             .collect();
         let mut plain = intake.append_each(&plain).into_iter();
         let appended: Vec<_> = group
             .iter()
-            .map(|request| match (&request.key, request.calls.as_slice()) {
-                (Some(key), [call]) => intake.append_once(call, key).map(|once| {
+            .map(|request| match keyed(request) {
+                Some((key, call)) => intake.append_once(call, key).map(|once| {
                     let seq = once.seq();
                     seq..seq + 1
                 }),
-                _ => plain.next().expect("an answer per plain request"),
+                None => plain.next().expect("an answer per plain request"),
             })
             .collect();
         let flushed = intake.flush();
