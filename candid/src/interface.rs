@@ -19,7 +19,7 @@ use binrw::BinRead;
 use candid::binary_parser::Header;
 use candid::types::value::IDLValue;
 use candid::types::{Type, TypeInner};
-use candid::{IDLArgs, TypeEnv};
+use candid::{CandidType, IDLArgs, TypeEnv};
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -193,9 +193,21 @@ pub struct Interface {
     env: TypeEnv,
     methods: BTreeMap<String, Method>,
     init: Vec<Arg>,
-    /// Per method, the header of its arguments' canonical encoding, once one was made
-    /// (invariant A's fast path).
-    headers: BTreeMap<String, OnceCell<Vec<u8>>>,
+    /// Per method, the headers of its canonical encodings, once one was made.
+    headers: BTreeMap<String, Headers>,
+}
+
+/// The headers (`DIDL`, type table, argument types) of a method's canonical encodings, each
+/// set the first time one is made. Values are encoded after them, so with the header known
+/// only the value needs encoding, or checking.
+#[derive(Debug, Clone, Default)]
+struct Headers {
+    /// Of its arguments (invariant A's fast path).
+    args: OnceCell<Vec<u8>>,
+    /// Of each key argument alone, in `Method::keys`' order, where its type is one whose
+    /// values encode the same whatever type they are annotated with (invariant B's fast
+    /// path): see [`plain_key`].
+    keys: Vec<OnceCell<Vec<u8>>>,
 }
 
 /// The error for argument `i` of `args` (of `method`) not fitting its type.
@@ -248,8 +260,12 @@ impl Interface {
     /// Assembles an interface. Used by [`crate::Did`]; methods must be keyed by their name.
     pub(crate) fn new(env: TypeEnv, methods: BTreeMap<String, Method>, init: Vec<Arg>) -> Self {
         let headers = methods
-            .keys()
-            .map(|name| (name.clone(), OnceCell::new()))
+            .iter()
+            .map(|(name, m)| {
+                let keys = m.keys.iter().map(|_| OnceCell::new()).collect();
+                let args = OnceCell::new();
+                (name.clone(), Headers { args, keys })
+            })
             .collect();
         Interface {
             env,
@@ -425,7 +441,7 @@ impl Interface {
         }
         de.done().map_err(binary)?;
         let values = IDLArgs { args: values };
-        let header = self.headers.get(method);
+        let header = self.headers.get(method).map(|h| &h.args);
         if header
             .and_then(OnceCell::get)
             .is_some_and(|h| bytes.starts_with(h))
@@ -484,13 +500,9 @@ impl Interface {
 
     /// Encodes checked values against the declared types and derives the keys.
     fn finish(&self, m: &Method, values: IDLArgs) -> Result<CallArgs, ArgError> {
-        let encode_error = |e: candid::Error| ArgError::Binary {
-            method: m.name.clone(),
-            message: collapse(e),
-        };
         let bytes = values
             .to_bytes_with_types(&self.env, &m.arg_types())
-            .map_err(encode_error)?;
+            .map_err(|e| encode_error(m, e))?;
         let keys = self.keys(m, &values)?;
         Ok(CallArgs {
             values,
@@ -501,19 +513,74 @@ impl Interface {
 
     /// The keys of a call of `m` with `values` (invariant B).
     fn keys(&self, m: &Method, values: &IDLArgs) -> Result<Vec<Vec<u8>>, ArgError> {
+        let headers = self.headers.get(&m.name).map(|h| &h.keys[..]);
         m.keys
             .iter()
-            .map(|&p| {
+            .enumerate()
+            .map(|(i, &p)| {
+                let (value, ty) = (&values.args[p], &m.args[p].ty);
+                let header = headers
+                    .and_then(|h| h.get(i))
+                    .filter(|_| plain_key(ty, value));
+                if let Some(header) = header.and_then(OnceCell::get) {
+                    let mut key = header.clone();
+                    key.extend_from_slice(&value_bytes(value).map_err(|e| encode_error(m, e))?);
+                    return Ok(key);
+                }
                 // Invariant B: one value, its declared type, the canonical encoding.
-                IDLArgs::new(&[values.args[p].clone()])
-                    .to_bytes_with_types(&self.env, &[m.args[p].ty.clone()])
-                    .map_err(|e| ArgError::Binary {
-                        method: m.name.clone(),
-                        message: collapse(e),
-                    })
+                let key = IDLArgs::new(std::slice::from_ref(value))
+                    .to_bytes_with_types(&self.env, std::slice::from_ref(ty))
+                    .map_err(|e| encode_error(m, e))?;
+                if let Some(cell) = header {
+                    // The header is what precedes the value; kept only if that is so.
+                    let bytes = value_bytes(value).map_err(|e| encode_error(m, e))?;
+                    if let Some(head) = key.strip_suffix(&bytes[..]) {
+                        let _ = cell.set(head.to_vec());
+                    }
+                }
+                Ok(key)
             })
             .collect()
     }
+}
+
+/// An encoding error of `m`'s arguments, which a checked value of a declared type cannot
+/// have but for a bug.
+fn encode_error(m: &Method, e: candid::Error) -> ArgError {
+    ArgError::Binary {
+        method: m.name.clone(),
+        message: collapse(e),
+    }
+}
+
+/// Whether `value`, checked against `ty`, is a primitive of that very type, so that its
+/// canonical encoding is the type's header then [`value_bytes`]: annotating it with `ty`
+/// changes nothing. Composite types (whose fields subtyping may drop or reorder) and
+/// floats (whose bits are left alone, but need no key speed) take the general path.
+fn plain_key(ty: &Type, value: &IDLValue) -> bool {
+    matches!(
+        (ty.as_ref(), value),
+        (TypeInner::Principal, IDLValue::Principal(_))
+            | (TypeInner::Text, IDLValue::Text(_))
+            | (TypeInner::Bool, IDLValue::Bool(_))
+            | (TypeInner::Nat, IDLValue::Nat(_))
+            | (TypeInner::Int, IDLValue::Int(_))
+            | (TypeInner::Nat8, IDLValue::Nat8(_))
+            | (TypeInner::Nat16, IDLValue::Nat16(_))
+            | (TypeInner::Nat32, IDLValue::Nat32(_))
+            | (TypeInner::Nat64, IDLValue::Nat64(_))
+            | (TypeInner::Int8, IDLValue::Int8(_))
+            | (TypeInner::Int16, IDLValue::Int16(_))
+            | (TypeInner::Int32, IDLValue::Int32(_))
+            | (TypeInner::Int64, IDLValue::Int64(_))
+    )
+}
+
+/// The bytes `value` encodes to after the header: the value alone.
+fn value_bytes(value: &IDLValue) -> Result<Vec<u8>, candid::Error> {
+    let mut serializer = candid::ser::ValueSerializer::new();
+    value.idl_serialize(&mut serializer)?;
+    Ok(serializer.get_result().to_vec())
 }
 
 #[cfg(test)]

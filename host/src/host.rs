@@ -876,10 +876,17 @@ impl Host {
         let bound = executor.tail.next_seq();
         let next_seqs = next.calls.iter().map(|(seq, _)| *seq);
         let done = done(committer.store, ready.seqs().chain(next_seqs));
+        let take = || executor.take(&done, Cut::backlog(executor.pool), bound);
         let run = || {
-            let ran = executor.run(next)?;
-            let after = executor.take(&done, Cut::backlog(executor.pool), bound)?;
-            Ok((ran, after))
+            // On a pool of several, the take goes beside the calls: a worker that is done
+            // with the commit takes it up first, instead of one worker taking it alone
+            // once the calls are done.
+            let (ran, after) = if executor.pool.current_num_threads() == 1 {
+                (executor.run(next), take())
+            } else {
+                rayon::join(|| executor.run(next), take)
+            };
+            Ok((ran?, after?))
         };
         // Prepared first, on every worker: beside the calls it would be one worker's chain
         // (the others keep to their own calls), and it is most of the commit's work.

@@ -283,3 +283,102 @@ fn a_bare_value_is_told_the_tuple_shape() {
         .to_string();
     assert!(!err.contains("in parentheses"), "{err}");
 }
+
+/// Invariant B's fast path: once a key argument's header is known, a key is that header
+/// then the value's bytes, and equals the canonical encoding a cold interface makes, for
+/// every primitive key type.
+#[test]
+fn prop_a_known_key_header_gives_the_key_a_cold_interface_gives() {
+    const KEYED: &str = r#"service : {
+      p : (principal) -> () pure_update key(0);
+      t : (text) -> () pure_update key(0);
+      b : (bool) -> () pure_update key(0);
+      n : (nat) -> () pure_update key(0);
+      i : (int) -> () pure_update key(0);
+      n8 : (nat8, nat16, nat32, nat64) -> () pure_update key(0, 1, 2, 3);
+      i8 : (int8, int16, int32, int64) -> () pure_update key(3, 2, 1, 0);
+    }"#;
+    type Values = (
+        Vec<u8>,
+        String,
+        bool,
+        u64,
+        i64,
+        (u8, u16, u32, u64),
+        (i8, i16, i32, i64),
+    );
+    fn keys_of(i: &crate::Interface, method: &str, bytes: &[u8]) -> Vec<Vec<u8>> {
+        i.decode_binary(method, bytes).unwrap().keys
+    }
+    /// A method's name, its argument bytes and its canonical keys.
+    type Call = (&'static str, Vec<u8>, Vec<Vec<u8>>);
+    /// Each method's call with `v`.
+    fn calls(v: &Values) -> Vec<Call> {
+        let principal = candid::Principal::from_slice(&v.0[..v.0.len().min(29)]);
+        let (nat, int) = (candid::Nat::from(v.3), candid::Int::from(v.4));
+        let (n, i) = (v.5, v.6);
+        vec![
+            (
+                "p",
+                candid::encode_one(principal).unwrap(),
+                vec![candid::encode_one(principal).unwrap()],
+            ),
+            (
+                "t",
+                candid::encode_one(&v.1).unwrap(),
+                vec![candid::encode_one(&v.1).unwrap()],
+            ),
+            (
+                "b",
+                candid::encode_one(v.2).unwrap(),
+                vec![candid::encode_one(v.2).unwrap()],
+            ),
+            (
+                "n",
+                candid::encode_one(&nat).unwrap(),
+                vec![candid::encode_one(&nat).unwrap()],
+            ),
+            (
+                "i",
+                candid::encode_one(&int).unwrap(),
+                vec![candid::encode_one(&int).unwrap()],
+            ),
+            (
+                "n8",
+                candid::encode_args(n).unwrap(),
+                vec![
+                    candid::encode_one(n.0).unwrap(),
+                    candid::encode_one(n.1).unwrap(),
+                    candid::encode_one(n.2).unwrap(),
+                    candid::encode_one(n.3).unwrap(),
+                ],
+            ),
+            (
+                "i8",
+                candid::encode_args(i).unwrap(),
+                vec![
+                    candid::encode_one(i.3).unwrap(),
+                    candid::encode_one(i.2).unwrap(),
+                    candid::encode_one(i.1).unwrap(),
+                    candid::encode_one(i.0).unwrap(),
+                ],
+            ),
+        ]
+    }
+    fn prop(v: Values, w: Values) -> bool {
+        let warm = did(KEYED);
+        calls(&w)
+            .iter()
+            .zip(calls(&v))
+            .all(|((_, learn, _), (method, bytes, canonical))| {
+                let cold = keys_of(did(KEYED).interface(), method, &bytes);
+                // `warm` learns the headers from `w`'s call; `v`'s then takes the fast path.
+                keys_of(warm.interface(), method, learn);
+                let fast = keys_of(warm.interface(), method, &bytes);
+                cold == canonical && fast == cold
+            })
+    }
+    quickcheck::QuickCheck::new()
+        .tests(100)
+        .quickcheck(prop as fn(Values, Values) -> bool);
+}
