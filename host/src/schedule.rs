@@ -19,6 +19,10 @@
 //! predecessor finishes, by the thread that finished it. There are no waves: a worker is
 //! idle only when no call is ready.
 //!
+//! A round in which no call waits for another (every call's keys its own, or no keys: most
+//! logging) is a parallel loop over its calls instead, in small groups: the same calls on
+//! the same workers, without a job of its own for each.
+//!
 //! # Invariants
 //!
 //! - (A) `preds[i]` are indices `< i`, sorted, without duplicates; `succs` is its transpose.
@@ -27,6 +31,7 @@
 //!   finished in.
 
 use hashbrown::HashMap;
+use rayon::prelude::*;
 use rayon::{Scope, ThreadPool};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -178,6 +183,9 @@ impl Schedule {
         trace: bool,
     ) -> (Vec<T>, Option<Trace>) {
         let n = self.len();
+        if self.edges() == 0 {
+            return self.run_independent(pool, &work, trace);
+        }
         let run = Run {
             schedule: self,
             work: &work,
@@ -208,7 +216,46 @@ impl Schedule {
             .collect();
         (results, run.times.map(Times::into_trace))
     }
+
+    /// [`Schedule::run`] of calls of which none waits for another (distinct keys, or none:
+    /// the logging case): a parallel loop over them, in groups of at most
+    /// [`INDEPENDENT_GROUP`]. A job spawned per call cost each call an allocation, a deque
+    /// push and pop, a lock for its result and two clock reads; `tiny_vs_wasmtime` went
+    /// from 0.446-0.493 to 0.493-0.497 without them, interleaved. Groups that small still
+    /// share out calls of unequal length: `speedup_uniform` (50 µs calls) was 1.85-1.87
+    /// per call, 1.87-1.89 in groups of 16, 1.91-1.92 in groups of 4.
+    fn run_independent<T: Send>(
+        &self,
+        pool: &ThreadPool,
+        work: &(impl Fn(usize) -> T + Sync),
+        trace: bool,
+    ) -> (Vec<T>, Option<Trace>) {
+        let n = self.len();
+        let times = trace.then(|| Times::new(n));
+        let t0 = Instant::now();
+        let now = || u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let results = pool.install(|| {
+            (0..n)
+                .into_par_iter()
+                .with_max_len(INDEPENDENT_GROUP)
+                .map(|i| {
+                    let Some(t) = &times else {
+                        return work(i);
+                    };
+                    // Ready at once: no predecessor (`ready` stays 0).
+                    t.start[i].store(now(), Ordering::Relaxed);
+                    let result = work(i);
+                    t.end[i].store(now(), Ordering::Relaxed);
+                    result
+                })
+                .collect()
+        });
+        (results, times.map(Times::into_trace))
+    }
 }
+
+/// The most calls of [`Schedule::run_independent`] one job runs in a row.
+const INDEPENDENT_GROUP: usize = 4;
 
 /// Per-call timestamps, in nanoseconds since `t0`, written by whichever thread ran the call.
 struct Times {
