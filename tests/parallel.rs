@@ -369,3 +369,40 @@ fn a_tick_told_to_stop_commits_the_round_that_ran_and_leaves_the_rest_pending() 
     let state = host.dump("barrier").unwrap();
     assert_eq!(state["counters"][hex(b"n")][""], "40");
 }
+
+/// A batch large enough to be checked on every worker is still refused at its first bad
+/// call, in batch order, and queues nothing: submitting the good calls after it gives
+/// them the first seqs.
+#[test]
+fn a_batch_checked_across_workers_refuses_its_first_bad_call_and_queues_nothing() {
+    let mut host = host(2, 10_000, None);
+    let texts: Vec<String> = (0..600u64)
+        .map(|i| match i {
+            150 => "(1, \"not a number\")".to_string(),
+            450 => "(1)".to_string(),
+            _ => format!("({}, {})", i % 4, i % 31),
+        })
+        .collect();
+    let batch: Vec<_> = texts
+        .iter()
+        .map(|t| ("chaos", "hit", Args::Text(t), Principal::anonymous()))
+        .collect();
+    let refused = host.submit_batch(&batch).unwrap_err().to_string();
+    // Call 150's fault (its `b` is text), not call 450's (it has no `b`).
+    assert!(
+        refused.contains("\"not a number\" cannot be of type nat64"),
+        "{refused}"
+    );
+    let good: Vec<_> = batch
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 150 && *i != 450)
+        .map(|(_, call)| *call)
+        .collect();
+    let seqs = host.submit_batch(&good).unwrap();
+    assert_eq!(
+        seqs,
+        (1..=598).collect::<Vec<u64>>(),
+        "the refused batch took no seq"
+    );
+}

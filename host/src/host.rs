@@ -22,6 +22,7 @@ use crate::submit::{now_nanos, Args, Intake, SubmitError};
 use crate::wasm_did;
 use candid::Principal;
 use commute_did::{custom_section_text, Did, DidError, Mode};
+use rayon::prelude::*;
 use serde_bytes::ByteBuf;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -599,8 +600,7 @@ impl Host {
         calls: &[(&str, &str, Args<'_>, Principal)],
     ) -> Result<Vec<u64>, HostError> {
         let time = now_nanos();
-        let mut checked = Vec::with_capacity(calls.len());
-        for &(canister, method, args, caller) in calls {
+        let check = |&(canister, method, args, caller): &(&str, &str, Args<'_>, Principal)| {
             let call = self.check(canister, method, args, caller, time)?;
             if call.kind == CallKind::Update {
                 return Err(SubmitError::WrongMode {
@@ -608,12 +608,26 @@ impl Host {
                     method: method.to_string(),
                     mode: self.mode_of(canister, method),
                     hint: "it replies: call it to get its reply",
-                }
-                .into());
+                });
             }
-            checked.push(call);
-        }
-        self.enqueue(checked)
+            Ok(call)
+        };
+        // A check is a function of the call alone, so a large batch is checked on every
+        // worker; the calls are then queued in order, and the first refused is reported.
+        let checked: Result<Vec<QueuedCall>, SubmitError> =
+            if calls.len() < CHECK_SPLIT_MIN || self.pool.current_num_threads() == 1 {
+                calls.iter().map(check).collect()
+            } else {
+                let all: Vec<_> = (self.pool).install(|| {
+                    calls
+                        .par_iter()
+                        .with_min_len(CHECK_SPLIT_MIN)
+                        .map(check)
+                        .collect()
+                });
+                all.into_iter().collect()
+            };
+        self.enqueue(checked?)
     }
 
     fn mode_of(&self, canister: &str, method: &str) -> Mode {
@@ -1053,6 +1067,11 @@ impl Taken {
 
 /// A round that ran, and the round after it (none if nothing was pending).
 type RanAndNext = (Ran, Option<Taken>);
+
+/// The fewest calls of a [`Host::submit_batch`] that are checked across the pool, and the
+/// fewest each worker takes at a time: below it, waking the workers costs more than the
+/// checks (a logging call's is ~1 µs).
+const CHECK_SPLIT_MIN: usize = 64;
 
 /// How many calls a round takes, given how many are pending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
