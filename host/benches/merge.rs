@@ -1,7 +1,9 @@
 //! Criterion micro-bench of the merge hot path: the [`Delta`] of a round's N write logs.
 //!
 //! Each log is what one `logger.log` call emits (a counter add and a map put on its user's
-//! entry, a list push), over 256 users, so entries collide the way a real round's do.
+//! entry, a list push), over 256 users, so entries collide the way a real round's do; and
+//! the join of two halves of a round in which every call has a user of its own (the reduce
+//! of the deltas a round's workers folded).
 
 use commute::merge::Delta;
 use commute::write_log::WriteLog;
@@ -38,7 +40,45 @@ fn merge(c: &mut Criterion) {
             });
         });
     }
+    // The reduce of a round's per-worker deltas: two halves of a round of logging calls,
+    // every call its own user, joined.
+    for n in [1_000, 10_000] {
+        let logs = own_users(n);
+        let halves = || {
+            let (mut even, mut odd) = (Delta::new(), Delta::new());
+            for (seq, log) in (1..).zip(&logs) {
+                let half = if seq % 2 == 0 { &mut even } else { &mut odd };
+                half.add_call(seq, "logger", log).expect("distinct seqs");
+            }
+            (even, odd)
+        };
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("halves_joined", n), &n, |b, _| {
+            b.iter_batched(
+                halves,
+                |(even, odd)| black_box(even.merged(odd).expect("distinct seqs")),
+                criterion::BatchSize::LargeInput,
+            );
+        });
+    }
     group.finish();
+}
+
+/// `n` logs of `logger.log` calls, each for a user of its own.
+fn own_users(n: usize) -> Vec<WriteLog> {
+    (0..n as u64)
+        .map(|i| {
+            let user = blake3::hash(&i.to_le_bytes()).as_bytes()[..10].to_vec();
+            let mut log = WriteLog::default();
+            log.counter_add(b"events_per_user", &user, 1)
+                .expect("within the caps");
+            log.map_put(b"last_event", &user, format!("event {i}").as_bytes())
+                .expect("within the caps");
+            log.list_push(b"events", format!("event {i}").as_bytes())
+                .expect("within the caps");
+            log
+        })
+        .collect()
 }
 
 /// The group, in a private module: the macro's `pub fn` needs no docs there.

@@ -615,7 +615,7 @@ impl Host {
         // A check is a function of the call alone, so a large batch is checked on every
         // worker; the calls are then queued in order, and the first refused is reported.
         let checked: Result<Vec<QueuedCall>, SubmitError> =
-            if calls.len() < CHECK_SPLIT_MIN || self.pool.current_num_threads() == 1 {
+            if calls.len() < 2 * CHECK_SPLIT_MIN || self.pool.current_num_threads() == 1 {
                 calls.iter().map(check).collect()
             } else {
                 let all: Vec<_> = (self.pool).install(|| {
@@ -890,17 +890,12 @@ impl Host {
         let bound = executor.tail.next_seq();
         let next_seqs = next.calls.iter().map(|(seq, _)| *seq);
         let done = done(committer.store, ready.seqs().chain(next_seqs));
-        let take = || executor.take(&done, Cut::backlog(executor.pool), bound);
         let run = || {
-            // On a pool of several, the take goes beside the calls: a worker that is done
-            // with the commit takes it up first, instead of one worker taking it alone
-            // once the calls are done.
-            let (ran, after) = if executor.pool.current_num_threads() == 1 {
-                (executor.run(next), take())
-            } else {
-                rayon::join(|| executor.run(next), take)
-            };
-            Ok((ran?, after?))
+            let ran = executor.run(next)?;
+            // After the run, not beside it: the take plans its round with the costs this
+            // one just taught (budget invariant B).
+            let after = executor.take(&done, Cut::backlog(executor.pool), bound)?;
+            Ok((ran, after))
         };
         // Prepared first, on every worker: beside the calls it would be one worker's chain
         // (the others keep to their own calls), and it is most of the commit's work.
@@ -1068,9 +1063,9 @@ impl Taken {
 /// A round that ran, and the round after it (none if nothing was pending).
 type RanAndNext = (Ran, Option<Taken>);
 
-/// The fewest calls of a [`Host::submit_batch`] that are checked across the pool, and the
-/// fewest each worker takes at a time: below it, waking the workers costs more than the
-/// checks (a logging call's is ~1 µs).
+/// The fewest calls of a [`Host::submit_batch`] a worker checks at a time; a batch of fewer
+/// than two such groups is checked on the calling thread: below that, waking the workers
+/// costs more than the checks (a logging call's is ~1 µs).
 const CHECK_SPLIT_MIN: usize = 64;
 
 /// How many calls a round takes, given how many are pending.
