@@ -10,21 +10,31 @@ use commute::write_log::WriteLog;
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
-/// `n` logs as the logger canister writes them.
+/// `n` logs as the logger canister writes them, over 256 users.
 fn logs(n: usize) -> Vec<WriteLog> {
-    (0..n)
-        .map(|i| {
-            let user = (i as u64 % 256).to_le_bytes();
-            let mut log = WriteLog::default();
-            log.counter_add(b"events_per_user", &user, 1)
-                .expect("within the caps");
-            log.map_put(b"last_event", &user, format!("event {i}").as_bytes())
-                .expect("within the caps");
-            log.list_push(b"events", format!("event {i}").as_bytes())
-                .expect("within the caps");
-            log
-        })
+    (0..n as u64)
+        .map(|i| log_of((i % 256).to_le_bytes().to_vec(), i))
         .collect()
+}
+
+/// `n` logs of `logger.log` calls, each for a user of its own.
+fn own_users(n: usize) -> Vec<WriteLog> {
+    (0..n as u64)
+        .map(|i| log_of(blake3::hash(&i.to_le_bytes()).as_bytes()[..10].to_vec(), i))
+        .collect()
+}
+
+/// What `logger.log(user, "event i")` writes: its user's count and last event, and the
+/// event on the list.
+fn log_of(user: Vec<u8>, i: u64) -> WriteLog {
+    let mut log = WriteLog::default();
+    log.counter_add(b"events_per_user", &user, 1)
+        .expect("within the caps");
+    log.map_put(b"last_event", &user, format!("event {i}").as_bytes())
+        .expect("within the caps");
+    log.list_push(b"events", format!("event {i}").as_bytes())
+        .expect("within the caps");
+    log
 }
 
 fn merge(c: &mut Criterion) {
@@ -62,23 +72,6 @@ fn merge(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// `n` logs of `logger.log` calls, each for a user of its own.
-fn own_users(n: usize) -> Vec<WriteLog> {
-    (0..n as u64)
-        .map(|i| {
-            let user = blake3::hash(&i.to_le_bytes()).as_bytes()[..10].to_vec();
-            let mut log = WriteLog::default();
-            log.counter_add(b"events_per_user", &user, 1)
-                .expect("within the caps");
-            log.map_put(b"last_event", &user, format!("event {i}").as_bytes())
-                .expect("within the caps");
-            log.list_push(b"events", format!("event {i}").as_bytes())
-                .expect("within the caps");
-            log
-        })
-        .collect()
 }
 
 /// The group, in a private module: the macro's `pub fn` needs no docs there.

@@ -314,54 +314,28 @@ fn prop_a_known_key_header_gives_the_key_a_cold_interface_gives() {
     type Call = (&'static str, Vec<u8>, Vec<Vec<u8>>);
     /// Each method's call with `v`.
     fn calls(v: &Values) -> Vec<Call> {
+        fn one(value: impl candid::CandidType) -> Vec<u8> {
+            candid::encode_one(value).unwrap()
+        }
+        // A single argument: the call's bytes are its one key's.
+        let single = |method, bytes: Vec<u8>| (method, bytes.clone(), vec![bytes]);
         let principal = candid::Principal::from_slice(&v.0[..v.0.len().min(29)]);
-        let (nat, int) = (candid::Nat::from(v.3), candid::Int::from(v.4));
         let (n, i) = (v.5, v.6);
         vec![
-            (
-                "p",
-                candid::encode_one(principal).unwrap(),
-                vec![candid::encode_one(principal).unwrap()],
-            ),
-            (
-                "t",
-                candid::encode_one(&v.1).unwrap(),
-                vec![candid::encode_one(&v.1).unwrap()],
-            ),
-            (
-                "b",
-                candid::encode_one(v.2).unwrap(),
-                vec![candid::encode_one(v.2).unwrap()],
-            ),
-            (
-                "n",
-                candid::encode_one(&nat).unwrap(),
-                vec![candid::encode_one(&nat).unwrap()],
-            ),
-            (
-                "i",
-                candid::encode_one(&int).unwrap(),
-                vec![candid::encode_one(&int).unwrap()],
-            ),
+            single("p", one(principal)),
+            single("t", one(&v.1)),
+            single("b", one(v.2)),
+            single("n", one(candid::Nat::from(v.3))),
+            single("i", one(candid::Int::from(v.4))),
             (
                 "n8",
                 candid::encode_args(n).unwrap(),
-                vec![
-                    candid::encode_one(n.0).unwrap(),
-                    candid::encode_one(n.1).unwrap(),
-                    candid::encode_one(n.2).unwrap(),
-                    candid::encode_one(n.3).unwrap(),
-                ],
+                vec![one(n.0), one(n.1), one(n.2), one(n.3)],
             ),
             (
                 "i8",
                 candid::encode_args(i).unwrap(),
-                vec![
-                    candid::encode_one(i.3).unwrap(),
-                    candid::encode_one(i.2).unwrap(),
-                    candid::encode_one(i.1).unwrap(),
-                    candid::encode_one(i.0).unwrap(),
-                ],
+                vec![one(i.3), one(i.2), one(i.1), one(i.0)],
             ),
         ]
     }
