@@ -431,7 +431,7 @@ impl Delta {
 
     /// Merges `other` into `self` by the rules of the module doc. Commutative and
     /// associative: `a ⊕ b = b ⊕ a` and `(a ⊕ b) ⊕ c = a ⊕ (b ⊕ c)`, with [`Delta::new`] as
-    /// identity. Costs O(m log n) for the smaller size m and larger n of the two.
+    /// identity. Costs O(min(m log n, n + m)) for the smaller size m and larger n of the two.
     ///
     /// # Errors
     ///
