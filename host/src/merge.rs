@@ -272,6 +272,25 @@ struct Stamped {
     value: Option<Vec<u8>>,
 }
 
+impl Stamped {
+    /// The map rule: of two writes to one entry, the one with the higher clock stays.
+    /// Clocks are distinct across deltas with disjoint seqs (A), and within a call.
+    /// Always keeps the entry (a tombstone is a write too), for [`Nested::absorb`].
+    fn keep_later(&mut self, theirs: Stamped) -> bool {
+        if self.clock <= theirs.clock {
+            *self = theirs;
+        }
+        true
+    }
+}
+
+/// The counter rule: `add` summed into `sum`, wrapping at 2^127; whether the entry stays,
+/// which it does not once it sums to 0 (B).
+fn add_to(sum: &mut i128, add: i128) -> bool {
+    *sum = sum.wrapping_add(add);
+    *sum != 0
+}
+
 /// A counter entry's net change in a [`Delta`]; never 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CounterChange<'a> {
@@ -468,16 +487,8 @@ impl Delta {
         } else {
             self.seqs.append(&mut other.seqs);
         }
-        self.counters.absorb(other.counters, |sum, add| {
-            *sum = sum.wrapping_add(add);
-            *sum != 0
-        });
-        self.maps.absorb(other.maps, |mine, theirs| {
-            if theirs.clock > mine.clock {
-                *mine = theirs;
-            }
-            true
-        });
+        self.counters.absorb(other.counters, add_to);
+        self.maps.absorb(other.maps, Stamped::keep_later);
         // Disjoint seqs mean disjoint element clocks: the union loses nothing.
         self.lists
             .absorb(other.lists, |_, _| unreachable!("disjoint clocks"));
@@ -514,8 +525,7 @@ impl Delta {
         let sums = self.counters.slot(canister, name);
         match sums.get_mut(key) {
             Some(sum) => {
-                *sum = sum.wrapping_add(add);
-                if *sum == 0 {
+                if !add_to(sum, add) {
                     sums.remove(key);
                     self.counters.prune(canister, name);
                 }
@@ -526,8 +536,7 @@ impl Delta {
         }
     }
 
-    /// Writes a map entry at `clock` unless a later clock wrote it. Clocks are distinct
-    /// across deltas with disjoint seqs (A), and within a call, so `>` decides.
+    /// Writes a map entry at `clock` unless a later clock wrote it ([`Stamped::keep_later`]).
     fn write_map(
         &mut self,
         canister: &str,
@@ -538,8 +547,9 @@ impl Delta {
     ) {
         let writes = self.maps.slot(canister, name);
         match writes.get_mut(key) {
-            Some(mine) if mine.clock > clock => {}
-            Some(mine) => *mine = Stamped { clock, value },
+            Some(mine) => {
+                mine.keep_later(Stamped { clock, value });
+            }
             None => {
                 writes.insert(key.to_vec(), Stamped { clock, value });
             }

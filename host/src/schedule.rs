@@ -233,7 +233,7 @@ impl Schedule {
         let n = self.len();
         let times = trace.then(|| Times::new(n));
         let t0 = Instant::now();
-        let now = || u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let now = || nanos_since(t0);
         let results = pool.install(|| {
             (0..n)
                 .into_par_iter()
@@ -252,6 +252,11 @@ impl Schedule {
         });
         (results, times.map(Times::into_trace))
     }
+}
+
+/// Nanoseconds since `t0`, as a trace records them.
+fn nanos_since(t0: Instant) -> u64 {
+    u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The most calls of [`Schedule::run_independent`] one job runs in a row.
@@ -300,7 +305,7 @@ struct Run<'a, T, W> {
 
 impl<'a, T: Send, W: Fn(usize) -> T + Sync> Run<'a, T, W> {
     fn now(&self) -> u64 {
-        u64::try_from(self.t0.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        nanos_since(self.t0)
     }
 
     fn spawn<'s>(&'s self, s: &Scope<'s>, i: usize) {
