@@ -14,16 +14,24 @@
 //!   key argument, encoded against its declared type. Equal values of structurally equal
 //!   types give equal keys, whichever method or parameter they came from (`docs/modes.md`); the
 //!   host scopes them to the canister.
+//! - (C) A message under the declared header whose arguments are all of plain types
+//!   ([`scan`]) is checked by reading its values in place; a scan accepts only what the
+//!   decoder accepts and what candid writes itself, so it gives the bytes and keys the
+//!   decoder would (law: `prop_a_scanned_call_is_the_call_the_decoder_gives`), and leaves
+//!   every message it is unsure of to the decoder.
 
 use binrw::BinRead;
 use candid::binary_parser::Header;
 use candid::types::value::IDLValue;
 use candid::types::{Type, TypeInner};
 use candid::{CandidType, IDLArgs, TypeEnv};
+use scan::Plain;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use thiserror::Error;
+
+mod scan;
 
 /// How a method runs (`docs/modes.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -114,9 +122,7 @@ impl Method {
 /// A call's arguments, checked against the declared types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallArgs {
-    /// The values, typed as declared.
-    pub values: IDLArgs,
-    /// Their Candid encoding against the declared types: what the guest receives.
+    /// The values' Candid encoding against the declared types: what the guest receives.
     pub bytes: Vec<u8>,
     /// One canonical key per declared key argument (invariant B), in `key(...)` order.
     pub keys: Vec<Vec<u8>>,
@@ -208,6 +214,45 @@ struct Headers {
     /// values encode the same whatever type they are annotated with (invariant B's fast
     /// path): see [`plain_key`].
     keys: Vec<OnceCell<Vec<u8>>>,
+    /// Its arguments' types, if every one is plain (invariant C's fast path).
+    plain: Option<Vec<Plain>>,
+}
+
+impl Headers {
+    /// The call `bytes` of `m` make, if it is sure from a scan alone (invariant C): the
+    /// declared header, plain values that end where the message ends, and every key's
+    /// header known. `None` leaves the message to the decoder.
+    fn scan(&self, m: &Method, bytes: &[u8]) -> Option<CallArgs> {
+        let (plain, header) = (self.plain.as_ref()?, self.args.get()?);
+        let mut at = header.len();
+        if !bytes.starts_with(header) {
+            return None;
+        }
+        let mut spans = Vec::with_capacity(plain.len());
+        for p in plain {
+            let end = at + p.scan(&bytes[at..])?;
+            spans.push(at..end);
+            at = end;
+        }
+        if at != bytes.len() {
+            return None;
+        }
+        let keys = m
+            .keys
+            .iter()
+            .zip(&self.keys)
+            .map(|(&p, header)| {
+                // Invariant B: a plain value's bytes are its canonical encoding's tail.
+                let mut key = header.get()?.clone();
+                key.extend_from_slice(&bytes[spans[p].clone()]);
+                Some(key)
+            })
+            .collect::<Option<_>>()?;
+        Some(CallArgs {
+            bytes: bytes.to_vec(),
+            keys,
+        })
+    }
 }
 
 /// The error for argument `i` of `args` (of `method`) not fitting its type.
@@ -264,7 +309,8 @@ impl Interface {
             .map(|(name, m)| {
                 let keys = m.keys.iter().map(|_| OnceCell::new()).collect();
                 let args = OnceCell::new();
-                (name.clone(), Headers { args, keys })
+                let plain = m.args.iter().map(|a| Plain::of(&a.ty)).collect();
+                (name.clone(), Headers { args, keys, plain })
             })
             .collect();
         Interface {
@@ -424,8 +470,22 @@ impl Interface {
     /// ```
     pub fn decode_binary(&self, method: &str, bytes: &[u8]) -> Result<CallArgs, ArgError> {
         let m = self.lookup(method)?;
+        let headers = self.headers.get(method);
+        if let Some(args) = headers.and_then(|h| h.scan(m, bytes)) {
+            return Ok(args);
+        }
+        self.decode_whole(m, headers, bytes)
+    }
+
+    /// [`Interface::decode_binary`] by candid's decoder: every value decoded and checked.
+    fn decode_whole(
+        &self,
+        m: &Method,
+        headers: Option<&Headers>,
+        bytes: &[u8],
+    ) -> Result<CallArgs, ArgError> {
         let binary = |e: candid::Error| ArgError::Binary {
-            method: method.to_string(),
+            method: m.name.clone(),
             message: collapse(e),
         };
         let quota = DECODING_QUOTA_BASE + DECODING_QUOTA_PER_BYTE * bytes.len();
@@ -441,7 +501,7 @@ impl Interface {
         }
         de.done().map_err(binary)?;
         let values = IDLArgs { args: values };
-        let header = self.headers.get(method).map(|h| &h.args);
+        let header = headers.map(|h| &h.args);
         if header
             .and_then(OnceCell::get)
             .is_some_and(|h| bytes.starts_with(h))
@@ -449,7 +509,6 @@ impl Interface {
             // Invariant A: the declared types' own header, so values of those types.
             let keys = self.keys(m, &values)?;
             return Ok(CallArgs {
-                values,
                 bytes: bytes.to_vec(),
                 keys,
             });
@@ -504,11 +563,7 @@ impl Interface {
             .to_bytes_with_types(&self.env, &m.arg_types())
             .map_err(|e| encode_error(m, e))?;
         let keys = self.keys(m, &values)?;
-        Ok(CallArgs {
-            values,
-            bytes,
-            keys,
-        })
+        Ok(CallArgs { bytes, keys })
     }
 
     /// The keys of a call of `m` with `values` (invariant B).
