@@ -1169,6 +1169,7 @@ impl Executor<'_> {
             })
             .collect();
         let schedule = Schedule::build(&keys);
+        let (targets, which) = round::targets(self.registry, &calls);
         let (executions, trace) = schedule.run(
             self.pool,
             |i| {
@@ -1176,7 +1177,8 @@ impl Executor<'_> {
                 if let Some(hook) = self.config.perturb.as_deref() {
                     hook(*seq);
                 }
-                round::execute(self.engine, self.registry, &self.reader, call)
+                let target = &targets[which[i]];
+                round::execute(self.engine, self.registry, &self.reader, call, target)
             },
             self.config.trace,
         );

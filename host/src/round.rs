@@ -24,7 +24,7 @@ use crate::execute::{self, CanisterState, Compiled, Engine, ExecuteError, Execut
 use crate::finished::Finished;
 use crate::merge::{Delta, MergeError};
 use crate::queue::{self, CallKind, QueueError, QueuedCall};
-use crate::registry::Registry;
+use crate::registry::{Canister, Registry};
 use crate::root::Root;
 use crate::store::{StateReader, StoreError};
 use crate::submit::{ChildCheck, SubmitError};
@@ -299,9 +299,54 @@ fn scan<'a>(
     })
 }
 
-/// Runs one accepted call against the committed state. What the guest does wrong is in
-/// the execution's outcome; an `Err` is the host's own failure, which decides nothing
-/// about the call.
+/// What the calls to one method of one canister run: the canister and the export, looked
+/// up once for a round's run of such calls rather than once per call (a logging round is
+/// one method's calls, and the lookups by name were a tenth of what the host added to a
+/// call). `Err` is the message such a call traps with: the canister or the method is gone.
+pub type Target<'r> = Result<(&'r Canister, String), String>;
+
+/// Each call's [`Target`], by index into the targets: one lookup per run of calls to the
+/// same method in `calls`, and per distinct method and canister.
+pub fn targets<'r>(
+    registry: &'r Registry,
+    calls: &[(u64, QueuedCall)],
+) -> (Vec<Target<'r>>, Vec<usize>) {
+    let mut names: Vec<(&str, &str)> = Vec::new();
+    let mut targets = Vec::new();
+    let mut which = Vec::with_capacity(calls.len());
+    for (_, call) in calls {
+        let name = (call.canister.as_str(), call.method.as_str());
+        let known = match names.last() {
+            Some(last) if *last == name => Some(names.len() - 1),
+            _ => names.iter().position(|n| *n == name),
+        };
+        let i = known.unwrap_or_else(|| {
+            names.push(name);
+            targets.push(target(registry, name.0, name.1));
+            names.len() - 1
+        });
+        which.push(i);
+    }
+    (targets, which)
+}
+
+/// The [`Target`] of `method` of `canister`.
+fn target<'r>(registry: &'r Registry, canister: &str, method: &str) -> Target<'r> {
+    let Some(installed) = registry.get(canister) else {
+        return Err(format!("canister `{canister}` is not installed"));
+    };
+    let Some(mode) = installed
+        .interface
+        .with(|i| i.method(method).map(|m| m.mode))
+    else {
+        return Err(format!("canister `{canister}` has no method `{method}`"));
+    };
+    Ok((installed, mode.export_name(method)))
+}
+
+/// Runs one accepted call against the committed state, `target` being its [`Target`]. What
+/// the guest does wrong is in the execution's outcome; an `Err` is the host's own failure,
+/// which decides nothing about the call.
 ///
 /// # Errors
 ///
@@ -311,33 +356,23 @@ pub fn execute(
     registry: &Registry,
     reader: &StateReader,
     call: &QueuedCall,
+    target: &Target<'_>,
 ) -> Result<Execution, ExecuteError> {
-    let trapped = |message: String| Ok(Execution::trapped(message));
-    let Some(canister) = registry.get(&call.canister) else {
-        return trapped(format!("canister `{}` is not installed", call.canister));
-    };
-    let Some(mode) = canister
-        .interface
-        .with(|i| i.method(&call.method).map(|m| m.mode))
-    else {
-        return trapped(format!(
-            "canister `{}` has no method `{}`",
-            call.canister, call.method
-        ));
+    let (canister, export) = match target {
+        Ok(target) => target,
+        Err(message) => return Ok(Execution::trapped(message.clone())),
     };
     let compiled = canister.compiled(engine)?;
-    let export = mode.export_name(&call.method);
     let mode = match call.kind {
         CallKind::Pure => execute::Mode::PureUpdate,
         CallKind::Update => execute::Mode::Update,
         CallKind::Oneway => execute::Mode::Oneway,
     };
-    let principal = canister.principal;
     let exec_call = execute::Call {
         canister: &call.canister,
-        self_principal: principal.as_slice(),
+        self_principal: canister.principal.as_slice(),
         method: &call.method,
-        export: &export,
+        export,
         mode,
         caller: &call.caller,
         arg: &call.arg,
