@@ -15,10 +15,11 @@
 //!   types give equal keys, whichever method or parameter they came from (`docs/modes.md`); the
 //!   host scopes them to the canister.
 //! - (C) A message under the declared header whose arguments are all of plain types
-//!   ([`scan`]) is checked by reading its values in place; a scan accepts only what the
-//!   decoder accepts and what candid writes itself, so it gives the bytes and keys the
-//!   decoder would (law: `prop_a_scanned_call_is_the_call_the_decoder_gives`), and leaves
-//!   every message it is unsure of to the decoder.
+//!   ([`scan`]), with few enough principals that candid's decoding quota cannot refuse
+//!   it, is checked by reading its values in place. A scan accepts only what the decoder
+//!   accepts and what candid writes itself, so it gives the bytes and keys the decoder
+//!   would (law: `prop_a_scanned_call_is_the_call_the_decoder_gives`), and leaves every
+//!   message it is unsure of to the decoder.
 
 use binrw::BinRead;
 use candid::binary_parser::Header;
@@ -309,7 +310,14 @@ impl Interface {
             .map(|(name, m)| {
                 let keys = m.keys.iter().map(|_| OnceCell::new()).collect();
                 let args = OnceCell::new();
-                let plain = m.args.iter().map(|a| Plain::of(&a.ty)).collect();
+                // Half the quota's fixed part: the rest is margin for what candid
+                // charges per value beyond its bytes (invariant C).
+                let plain = m
+                    .args
+                    .iter()
+                    .map(|a| Plain::of(&a.ty))
+                    .collect::<Option<Vec<_>>>()
+                    .filter(|plain| scan::within_quota(plain, DECODING_QUOTA_BASE / 2));
                 (name.clone(), Headers { args, keys, plain })
             })
             .collect();

@@ -14,6 +14,21 @@
 
 use candid::types::{Type, TypeInner};
 
+/// What candid charges at least to decode a principal, in its quota's units: 30 (its
+/// floor), times 50 while decoding values of no static Rust type (`de.rs`). Every other
+/// plain value costs at most 50 a byte, less than the 64 a byte the quota grants, so a
+/// principal is the one value that can cost more than its bytes bring.
+pub(super) const PRINCIPAL_COST: usize = 30 * 50;
+
+/// Whether a method with these plain argument types may be scanned: its principals alone
+/// stay within `budget`, the part of the decoding quota that does not grow with the
+/// message. Past that, candid's decoder could refuse a message of short principals for
+/// its cost, which a scan would accept (law `a_call_too_costly_for_the_decoder_is_never_scanned`).
+pub(super) fn within_quota(args: &[Plain], budget: usize) -> bool {
+    let principals = args.iter().filter(|p| **p == Plain::Principal).count();
+    principals.saturating_mul(PRINCIPAL_COST) <= budget
+}
+
 /// A type whose values a scan reads: each is one self-delimiting run of bytes, the same
 /// whatever type it is annotated with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +51,8 @@ pub(super) enum Plain {
 const PRINCIPAL_BYTES: u8 = 29;
 
 impl Plain {
-    /// The plain type `ty` is, if it is one (not through a name: a named type's header
-    /// differs).
+    /// The plain type `ty` is, if it is one written out (a name for one, `type N = nat`,
+    /// takes the decoder: a key of it has no cached header, see `plain_key`).
     pub(super) fn of(ty: &Type) -> Option<Plain> {
         Some(match ty.as_ref() {
             TypeInner::Bool => Plain::Bool,

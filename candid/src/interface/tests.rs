@@ -445,7 +445,14 @@ fn prop_a_scanned_value_is_the_value_the_decoder_gives() {
       n : (nat) -> () pure_update key(0);
       i : (int) -> () pure_update key(0);
       b : (bool) -> () pure_update key(0);
-      f : (int16) -> () pure_update key(0);
+      n8 : (nat8) -> () pure_update key(0);
+      n16 : (nat16) -> () pure_update key(0);
+      n32 : (nat32) -> () pure_update key(0);
+      n64 : (nat64) -> () pure_update key(0);
+      i8 : (int8) -> () pure_update key(0);
+      i16 : (int16) -> () pure_update key(0);
+      i32 : (int32) -> () pure_update key(0);
+      i64 : (int64) -> () pure_update key(0);
     }"#;
     const EDGES: [u8; 12] = [0, 1, 2, 29, 30, 0x3f, 0x40, 0x7f, 0x80, 0xbf, 0xc0, 0xff];
     fn prop(drawn: Vec<(bool, u8)>) -> bool {
@@ -460,7 +467,14 @@ fn prop_a_scanned_value_is_the_value_the_decoder_gives() {
             ("n", candid::encode_one(candid::Nat::from(0u8)).unwrap()),
             ("i", candid::encode_one(candid::Int::from(0)).unwrap()),
             ("b", candid::encode_one(false).unwrap()),
-            ("f", candid::encode_one(0i16).unwrap()),
+            ("n8", candid::encode_one(0u8).unwrap()),
+            ("n16", candid::encode_one(0u16).unwrap()),
+            ("n32", candid::encode_one(0u32).unwrap()),
+            ("n64", candid::encode_one(0u64).unwrap()),
+            ("i8", candid::encode_one(0i8).unwrap()),
+            ("i16", candid::encode_one(0i16).unwrap()),
+            ("i32", candid::encode_one(0i32).unwrap()),
+            ("i64", candid::encode_one(0i64).unwrap()),
         ];
         let value: Vec<u8> = drawn
             .iter()
@@ -486,4 +500,33 @@ fn prop_a_scanned_value_is_the_value_the_decoder_gives() {
     quickcheck::QuickCheck::new()
         .tests(2000)
         .quickcheck(prop as fn(Vec<(bool, u8)>) -> bool);
+}
+
+/// Invariant C: candid charges a principal more than its bytes add to the decoding quota,
+/// so a message of many short principals can be refused for its cost alone. A method with
+/// that many is never scanned: a warm interface refuses what a cold one does.
+#[test]
+fn a_call_too_costly_for_the_decoder_is_never_scanned() {
+    fn principals(n: usize, len: usize) -> Vec<u8> {
+        let mut builder = candid::ser::IDLBuilder::new();
+        for _ in 0..n {
+            builder
+                .arg(&candid::Principal::from_slice(&vec![7; len]))
+                .unwrap();
+        }
+        builder.serialize_to_vec().unwrap()
+    }
+    for n in [300, 800] {
+        let args = vec!["principal"; n].join(", ");
+        let src = format!("service : {{ m : ({args}) -> () pure_update key(0) }}");
+        let (cold, warm) = (did(&src), did(&src));
+        warm.interface()
+            .decode_binary("m", &principals(n, 29))
+            .unwrap();
+        let short = principals(n, 0);
+        let got = |d: &Did| d.interface().decode_binary("m", &short).map(|a| a.keys);
+        assert_eq!(got(&warm), got(&cold), "{n} principals");
+        let headers = &warm.interface().headers["m"];
+        assert_eq!(headers.plain.is_some(), n == 300, "{n} principals scanned");
+    }
 }
