@@ -30,7 +30,7 @@ use crate::store::{StateReader, StoreError};
 use crate::submit::{ChildCheck, SubmitError};
 use budget::Plan;
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use thiserror::Error;
 
 pub mod budget;
@@ -305,26 +305,27 @@ fn scan<'a>(
 /// call). `Err` is the message such a call traps with: the canister or the method is gone.
 pub type Target<'r> = Result<(&'r Canister, String), String>;
 
-/// Each call's [`Target`], by index into the targets: one lookup per run of calls to the
-/// same method in `calls`, and per distinct method and canister.
+/// Each call's [`Target`], by index into the targets: one lookup per distinct (canister,
+/// method) of `calls`. A call to the method of the call before it (most of a logging
+/// round) is not even hashed.
 pub fn targets<'r>(
     registry: &'r Registry,
     calls: &[(u64, QueuedCall)],
 ) -> (Vec<Target<'r>>, Vec<usize>) {
-    let mut names: Vec<(&str, &str)> = Vec::new();
+    let mut known: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut last: Option<((&str, &str), usize)> = None;
     let mut targets = Vec::new();
     let mut which = Vec::with_capacity(calls.len());
     for (_, call) in calls {
         let name = (call.canister.as_str(), call.method.as_str());
-        let known = match names.last() {
-            Some(last) if *last == name => Some(names.len() - 1),
-            _ => names.iter().position(|n| *n == name),
+        let i = match last {
+            Some((previous, i)) if previous == name => i,
+            _ => *known.entry(name).or_insert_with(|| {
+                targets.push(target(registry, name.0, name.1));
+                targets.len() - 1
+            }),
         };
-        let i = known.unwrap_or_else(|| {
-            names.push(name);
-            targets.push(target(registry, name.0, name.1));
-            names.len() - 1
-        });
+        last = Some((name, i));
         which.push(i);
     }
     (targets, which)

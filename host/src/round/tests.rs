@@ -220,3 +220,41 @@ fn an_update_behind_pure_calls_of_other_canisters_is_found_and_runs_alone() {
         .calls
         .is_empty());
 }
+
+#[test]
+fn a_round_looks_each_method_up_once_and_traps_calls_to_what_is_gone() {
+    let wasm = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
+             (func (export "canister_update a")) (func (export "canister_update b")))"#,
+    )
+    .unwrap();
+    let mut host = crate::Host::temporary().unwrap();
+    let did = "service : { a : () -> () pure_update; b : () -> () pure_update }";
+    host.install("c", &wasm, Some(("c.did", did)), None)
+        .unwrap();
+    let calls: Vec<(u64, QueuedCall)> = [("c", "a"), ("c", "a"), ("c", "b"), ("c", "a")]
+        .into_iter()
+        .chain([("gone", "a"), ("c", "nope"), ("c", "b"), ("gone", "a")])
+        .enumerate()
+        .map(|(seq, (canister, method))| {
+            let mut c = call(CallKind::Pure);
+            (c.canister, c.method) = (canister.into(), method.into());
+            (seq as u64, c)
+        })
+        .collect();
+    let (targets, which) = targets(host.registry(), &calls);
+    assert_eq!(which, [0, 0, 1, 0, 2, 3, 1, 2]);
+    let exports: Vec<Result<&str, &str>> = targets
+        .iter()
+        .map(|t| t.as_ref().map(|(_, e)| e.as_str()).map_err(String::as_str))
+        .collect();
+    assert_eq!(
+        exports,
+        [
+            Ok("canister_update a"),
+            Ok("canister_update b"),
+            Err("canister `gone` is not installed"),
+            Err("canister `c` has no method `nope`"),
+        ]
+    );
+}
