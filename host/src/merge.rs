@@ -23,7 +23,8 @@
 //! distinct because seqs are: a delta knows the seqs it holds and refuses to merge with a
 //! delta that shares one ([`MergeError::DuplicateSeq`]), so no call is ever counted twice.
 //! Everything is kept in `BTreeMap`s (nested by canister, name and key, so that an op on an
-//! entry already held allocates nothing), so no hash order can reach the state.
+//! entry already held allocates nothing), so no hash order can reach the state. Their byte
+//! strings compare in line, in `[u8]`'s order (`merge/bytes.rs`).
 //!
 //! # Decisions
 //!
@@ -42,6 +43,9 @@ use std::collections::{btree_map, BTreeMap, BTreeSet};
 use thiserror::Error;
 
 use crate::write_log::{Op, WriteLog};
+use bytes::{Bytes, Owned, Text};
+
+mod bytes;
 
 /// Two deltas could not be merged.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -60,7 +64,7 @@ pub enum MergeError {
 /// a round adds to the same few entries again and again. No inner map is ever left empty,
 /// so equal contents are equal values.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Nested<K, V>(BTreeMap<String, BTreeMap<Vec<u8>, BTreeMap<K, V>>>);
+struct Nested<K, V>(BTreeMap<Text, BTreeMap<Owned, BTreeMap<K, V>>>);
 
 impl<K, V> Default for Nested<K, V> {
     fn default() -> Self {
@@ -69,24 +73,33 @@ impl<K, V> Default for Nested<K, V> {
 }
 
 impl<K: Ord, V> Nested<K, V> {
-    /// The entries of structure `name` of `canister`, made if missing: the caller leaves
-    /// at least one in it, or calls [`Nested::prune`].
-    fn slot(&mut self, canister: &str, name: &[u8]) -> &mut BTreeMap<K, V> {
-        if !self.0.contains_key(canister) {
-            self.0.insert(canister.to_owned(), BTreeMap::new());
-        }
-        let names = self.0.get_mut(canister).expect("inserted above");
-        if !names.contains_key(name) {
-            names.insert(name.to_vec(), BTreeMap::new());
-        }
-        names.get_mut(name).expect("inserted above")
+    /// `f` of the entries of structure `name` of `canister`, made if missing: `f` leaves
+    /// at least one in it, or the caller calls [`Nested::prune`]. One search per level when
+    /// the structure is held (a closure rather than a returned borrow, which the borrow
+    /// checker would only take with a second search).
+    fn with_slot<R>(
+        &mut self,
+        canister: &str,
+        name: &[u8],
+        f: impl FnOnce(&mut BTreeMap<K, V>) -> R,
+    ) -> R {
+        let names = match self.0.get_mut(Bytes::new(canister.as_bytes())) {
+            Some(names) => names,
+            None => self.0.entry(Text(canister.to_owned())).or_default(),
+        };
+        let entries = match names.get_mut(Bytes::new(name)) {
+            Some(entries) => entries,
+            None => names.entry(Owned(name.to_vec())).or_default(),
+        };
+        f(entries)
     }
 
     /// Drops the entries of `name` of `canister`, and the canister's, if empty.
     fn prune(&mut self, canister: &str, name: &[u8]) {
+        let canister = Bytes::new(canister.as_bytes());
         if let Some(names) = self.0.get_mut(canister) {
-            if names.get(name).is_some_and(BTreeMap::is_empty) {
-                names.remove(name);
+            if names.get(Bytes::new(name)).is_some_and(BTreeMap::is_empty) {
+                names.remove(Bytes::new(name));
             }
             if names.is_empty() {
                 self.0.remove(canister);
@@ -139,7 +152,7 @@ impl<K: Ord, V> Nested<K, V> {
             names.iter().flat_map(move |(name, inner)| {
                 inner
                     .iter()
-                    .map(move |(k, v)| (canister.as_str(), name.as_slice(), k, v))
+                    .map(move |(k, v)| (canister.0.as_str(), name.0.as_slice(), k, v))
             })
         })
     }
@@ -259,8 +272,8 @@ fn by_insertion(n: usize, m: usize) -> bool {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Delta {
     seqs: BTreeSet<u64>,
-    counters: Nested<Vec<u8>, i128>,
-    maps: Nested<Vec<u8>, Stamped>,
+    counters: Nested<Owned, i128>,
+    maps: Nested<Owned, Stamped>,
     /// List elements by clock `(seq, index)`.
     lists: Nested<(u64, u32), Vec<u8>>,
 }
@@ -412,7 +425,9 @@ impl Delta {
                 Op::MapRemove { name, key } => self.write_map(canister, name, key, clock, None),
                 Op::ListPush { name, value } => {
                     // `seq` is new to `self` (checked above), so the element's clock is too.
-                    self.lists.slot(canister, name).insert(clock, value.clone());
+                    self.lists.with_slot(canister, name, |elements| {
+                        elements.insert(clock, value.clone())
+                    });
                 }
             }
         }
@@ -522,17 +537,21 @@ impl Delta {
         if add == 0 {
             return;
         }
-        let sums = self.counters.slot(canister, name);
-        match sums.get_mut(key) {
-            Some(sum) => {
-                if !add_to(sum, add) {
-                    sums.remove(key);
-                    self.counters.prune(canister, name);
+        let emptied = self.counters.with_slot(canister, name, |sums| {
+            match sums.get_mut(Bytes::new(key)) {
+                Some(sum) => {
+                    if !add_to(sum, add) {
+                        sums.remove(Bytes::new(key));
+                    }
+                }
+                None => {
+                    sums.insert(Owned(key.to_vec()), add);
                 }
             }
-            None => {
-                sums.insert(key.to_vec(), add);
-            }
+            sums.is_empty()
+        });
+        if emptied {
+            self.counters.prune(canister, name);
         }
     }
 
@@ -545,15 +564,16 @@ impl Delta {
         clock: (u64, u32),
         value: Option<Vec<u8>>,
     ) {
-        let writes = self.maps.slot(canister, name);
-        match writes.get_mut(key) {
-            Some(mine) => {
-                mine.keep_later(Stamped { clock, value });
+        self.maps.with_slot(canister, name, |writes| {
+            match writes.get_mut(Bytes::new(key)) {
+                Some(mine) => {
+                    mine.keep_later(Stamped { clock, value });
+                }
+                None => {
+                    writes.insert(Owned(key.to_vec()), Stamped { clock, value });
+                }
             }
-            None => {
-                writes.insert(key.to_vec(), Stamped { clock, value });
-            }
-        }
+        });
     }
 
     /// The seqs of the calls this delta holds, ascending.
@@ -650,7 +670,7 @@ impl Delta {
             .map(|(canister, name, key, &delta)| CounterChange {
                 canister,
                 name,
-                key,
+                key: &key.0,
                 delta,
             })
     }
@@ -677,7 +697,7 @@ impl Delta {
             .map(|(canister, name, key, write)| MapChange {
                 canister,
                 name,
-                key,
+                key: &key.0,
                 value: write.value.as_deref(),
             })
     }
