@@ -246,6 +246,10 @@ impl Committer<'_> {
             if let Some(outcome) = outcome {
                 commit.insert(&outcome::key(*seq), &outcome.encode())?;
             }
+            // Only a parent needs its canister looked up: most calls fire no child.
+            if ex.children.is_empty() {
+                continue;
+            }
             let parent = self
                 .registry
                 .get(&call.canister)

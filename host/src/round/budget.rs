@@ -43,16 +43,25 @@ impl Costs {
     /// Learns from calls that ran.
     pub fn learn(&self, ran: &[Executed]) {
         let mut by_canister = self.lock();
-        for (_, call, ex) in ran {
+        // A round is mostly runs of calls to one method: each run looks its estimate up
+        // once, then folds its calls in order, as a lookup per call would.
+        let mut calls = ran.iter().peekable();
+        while let Some((_, call, ex)) = calls.next() {
             let methods = match by_canister.get_mut(&call.canister) {
                 Some(methods) => methods,
                 None => by_canister.entry(call.canister.clone()).or_default(),
             };
-            match methods.get_mut(&call.method) {
-                Some(estimate) => *estimate = next_estimate(*estimate, ex.fuel_used),
-                None => {
-                    methods.insert(call.method.clone(), ex.fuel_used);
+            let estimate = match methods.get_mut(&call.method) {
+                Some(estimate) => {
+                    *estimate = next_estimate(*estimate, ex.fuel_used);
+                    estimate
                 }
+                None => methods.entry(call.method.clone()).or_insert(ex.fuel_used),
+            };
+            while let Some((_, _, ex)) = calls.next_if(|(_, next, _)| {
+                next.canister == call.canister && next.method == call.method
+            }) {
+                *estimate = next_estimate(*estimate, ex.fuel_used);
             }
         }
     }
@@ -146,5 +155,51 @@ impl Plan {
             self.started.insert(call.canister.clone());
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod laws {
+    use super::Costs;
+    use crate::execute::Execution;
+    use crate::queue::{CallKind, QueuedCall};
+    use crate::round::Executed;
+    use quickcheck::QuickCheck;
+    use serde_bytes::ByteBuf;
+
+    /// A call to one of two methods of one of two canisters that used `fuel`.
+    fn executed((canister, method, fuel): (bool, bool, u16)) -> Executed {
+        let call = QueuedCall {
+            canister: if canister { "a" } else { "b" }.into(),
+            method: if method { "m" } else { "n" }.into(),
+            kind: CallKind::Pure,
+            caller: ByteBuf::new(),
+            arg: ByteBuf::new(),
+            keys: Vec::new(),
+            time: 0,
+        };
+        let mut ex = Execution::trapped("");
+        ex.fuel_used = u64::from(fuel);
+        (0, call, ex)
+    }
+
+    /// Learning a round at once gives the estimates that learning its calls one at a time,
+    /// in order, gives (runs of one method are folded with one lookup).
+    #[test]
+    fn prop_a_round_learns_what_its_calls_one_by_one_teach() {
+        fn prop(calls: Vec<(bool, bool, u16)>) -> bool {
+            let ran: Vec<Executed> = calls.into_iter().map(executed).collect();
+            let (whole, each) = (Costs::default(), Costs::default());
+            whole.learn(&ran);
+            for (seq, call, ex) in &ran {
+                each.learn(&[(*seq, call.clone(), ex.clone())]);
+            }
+            ["a", "b"].iter().all(|c| {
+                ["m", "n"]
+                    .iter()
+                    .all(|m| whole.estimate(c, m) == each.estimate(c, m))
+            })
+        }
+        QuickCheck::new().quickcheck(prop as fn(Vec<(bool, bool, u16)>) -> bool);
     }
 }
