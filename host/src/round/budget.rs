@@ -107,6 +107,8 @@ pub struct Plan {
     total: u64,
     /// The canisters with a call taken.
     started: HashSet<String>,
+    /// The canister and method of the last call admitted, with its estimate.
+    last: Option<(String, String, u64)>,
 }
 
 impl Plan {
@@ -122,6 +124,7 @@ impl Plan {
             hasher: DefaultHashBuilder::default(),
             total: 0,
             started: HashSet::new(),
+            last: None,
         }
     }
 
@@ -129,26 +132,51 @@ impl Plan {
     /// before it; a taken call counts against the budget. If not, the round takes no later
     /// call of its canister either.
     pub fn admit(&mut self, call: &QueuedCall) -> bool {
+        // A round is mostly runs of calls to one method: the run's first call looks the
+        // estimate up, the others reuse it.
+        let cost = match &self.last {
+            Some((canister, method, cost))
+                if *canister == call.canister && *method == call.method =>
+            {
+                *cost
+            }
+            _ => {
+                let cost = (self.costs.get(call.canister.as_str()))
+                    .and_then(|methods| methods.get(call.method.as_str()))
+                    .copied()
+                    .unwrap_or(self.unknown);
+                self.last = Some((call.canister.clone(), call.method.clone(), cost));
+                cost
+            }
+        };
         let first = !self.started.contains(&call.canister);
-        let cost = (self.costs.get(call.canister.as_str()))
-            .and_then(|methods| methods.get(call.method.as_str()))
-            .copied()
-            .unwrap_or(self.unknown);
-        let key = |k: &[u8]| self.hasher.hash_one((call.canister.as_str(), k));
-        let start = call
-            .keys
-            .iter()
-            .map(|k| self.chains.get(&key(k)).copied().unwrap_or(0))
-            .max()
-            .unwrap_or(0);
+        let hash = |k: &[u8]| self.hasher.hash_one((call.canister.as_str(), k));
+        // A keyed call has one key, mostly: its chain is hashed once, for the read and the
+        // write.
+        let (start, one) = match &call.keys[..] {
+            [k] => {
+                let chain = hash(k);
+                (self.chains.get(&chain).copied().unwrap_or(0), Some(chain))
+            }
+            keys => {
+                let ends = keys.iter().map(|k| self.chains.get(&hash(k)).copied());
+                (ends.map(Option::unwrap_or_default).max().unwrap_or(0), None)
+            }
+        };
         let end = start.saturating_add(cost);
         let total = self.total.saturating_add(cost);
         if !first && (end > self.fuel || total / self.threads > self.fuel) {
             return false;
         }
-        for k in &call.keys {
-            let chain = key(k);
-            self.chains.insert(chain, end);
+        match one {
+            Some(chain) => {
+                self.chains.insert(chain, end);
+            }
+            None => {
+                for k in &call.keys {
+                    self.chains.insert(hash(k), end);
+                }
+            }
         }
         self.total = total;
         if first {
