@@ -868,11 +868,11 @@ impl Host {
     }
 
     /// Prepares `ready`'s commit on the whole pool, then writes it while the pure calls of
-    /// `next` run on the same pool, and takes the round after `next` there too; `ready` is
-    /// reported once both are done. Its flush waits on the disk on a thread of its own
-    /// meanwhile; once the round has run, the commit is applied, on the whole pool. With
-    /// one worker there is nothing to overlap but the flush (a `join` on one worker gives
-    /// the same order, and measured 3–16% slower).
+    /// `next` run on the same pool. Its flush waits on the disk on a thread of its own
+    /// meanwhile; once the round has run, the commit is applied, on the whole pool, while
+    /// the round after `next` is taken. `ready` is reported once both are done. With one
+    /// worker there is nothing to overlap but the flush (a `join` on one worker gives the
+    /// same order, and measured 3–16% slower).
     fn commit_beside(
         &mut self,
         ready: Ran,
@@ -890,27 +890,40 @@ impl Host {
         let bound = executor.tail.next_seq();
         let next_seqs = next.calls.iter().map(|(seq, _)| *seq);
         let done = done(committer.store, ready.seqs().chain(next_seqs));
-        let run = || {
-            let ran = executor.run(next)?;
-            // After the run, not beside it: the take plans its round with the costs this
-            // one just taught (budget invariant B).
-            let after = executor.take(&done, Cut::backlog(executor.pool), bound)?;
-            Ok((ran, after))
-        };
+        // After the run, not beside it: the take plans its round with the costs this one
+        // just taught (budget invariant B). Beside the apply of `ready`, which it does not
+        // read: it skips `ready`'s calls by `done`, whether or not their chunks are gone.
+        let take = || executor.take(&done, Cut::backlog(executor.pool), bound);
+        let one = executor.pool.current_num_threads() == 1;
         // Prepared first, on every worker: beside the calls it would be one worker's chain
         // (the others keep to their own calls), and it is most of the commit's work.
         let prepared = committer.prepare(ready);
         let (committed, trace, executed) = std::thread::scope(|scope| {
-            let ((flushing, trace), executed) = if executor.pool.current_num_threads() == 1 {
-                (committer.commit_flushing(prepared, scope), run())
+            let ((flushing, trace), ran) = if one {
+                (
+                    committer.commit_flushing(prepared, scope),
+                    executor.run(next),
+                )
             } else {
-                // The rest of the commit beside the round. Its flush is waited for here,
+                // The rest of the commit beside the round. Its flush is waited for below,
                 // off the pool, so that no worker sits idle on the disk.
-                executor
-                    .pool
-                    .install(|| rayon::join(|| committer.commit_flushing(prepared, scope), run))
+                executor.pool.install(|| {
+                    rayon::join(
+                        || committer.commit_flushing(prepared, scope),
+                        || executor.run(next),
+                    )
+                })
             };
-            (flushing.and_then(|f| committer.flushed(f)), trace, executed)
+            let flushed = || flushing.and_then(|f| committer.flushed(f));
+            let (committed, after) = if one || ran.is_err() {
+                let after = ran.is_ok().then(take);
+                (flushed(), after)
+            } else {
+                let (committed, after) = executor.pool.install(|| rayon::join(flushed, take));
+                (committed, Some(after))
+            };
+            let executed = ran.and_then(|ran| Ok((ran, after.transpose()?.flatten())));
+            (committed, trace, executed)
         });
         (self.committed(committed, trace), executed)
     }
