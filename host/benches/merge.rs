@@ -1,9 +1,11 @@
 //! Criterion micro-bench of the merge hot path: the [`Delta`] of a round's N write logs.
 //!
 //! Each log is what one `logger.log` call emits (a counter add and a map put on its user's
-//! entry, a list push), over 256 users, so entries collide the way a real round's do; and
-//! the join of two halves of a round in which every call has a user of its own (the reduce
-//! of the deltas a round's workers folded).
+//! entry, a list push), over 256 users, so entries collide the way a real round's do; the
+//! fold of a round's logs into one delta, call by call, as a worker folds its share
+//! (`Delta::add_call`), for three kinds of call; and the join of two halves of a round in
+//! which every call has a user of its own (the reduce of the deltas a round's workers
+//! folded).
 
 use commute::merge::Delta;
 use commute::write_log::WriteLog;
@@ -37,6 +39,35 @@ fn log_of(user: Vec<u8>, i: u64) -> WriteLog {
     log
 }
 
+/// `n` logs of `analytics.view(page)` calls over 16 pages: the page's count and the total.
+fn page_views(n: usize) -> Vec<WriteLog> {
+    (0..n)
+        .map(|i| {
+            let mut log = WriteLog::default();
+            log.counter_add(b"views", format!("/page/{}", i % 16).as_bytes(), 1)
+                .expect("within the caps");
+            log.counter_add(b"total_views", b"", 1)
+                .expect("within the caps");
+            log
+        })
+        .collect()
+}
+
+/// `n` logs of `analytics.work(key, _)` calls, each on a key of its own: the key's count
+/// and the checksum.
+fn work(n: usize) -> Vec<WriteLog> {
+    (0..n as u64)
+        .map(|i| {
+            let mut log = WriteLog::default();
+            log.counter_add(b"work_done", &(1_000_000 + i).to_be_bytes(), 1)
+                .expect("within the caps");
+            log.counter_add(b"work_checksum", b"", 0x5eed)
+                .expect("within the caps");
+            log
+        })
+        .collect()
+}
+
 fn merge(c: &mut Criterion) {
     let mut group = c.benchmark_group("merge");
     group.sample_size(20);
@@ -47,6 +78,25 @@ fn merge(c: &mut Criterion) {
             b.iter(|| {
                 let calls = (1..).zip(logs).map(|(seq, log)| (seq, "logger", log));
                 black_box(Delta::from_calls(calls).expect("distinct seqs"))
+            });
+        });
+    }
+    // A round's logs folded call by call into one delta, as each worker folds its share.
+    for (kind, logs) in [
+        ("logging", own_users(1_000)),
+        ("page_views", page_views(1_000)),
+        ("work", work(1_000)),
+    ] {
+        group.throughput(Throughput::Elements(logs.len() as u64));
+        group.bench_with_input(BenchmarkId::new("folded", kind), &logs, |b, logs| {
+            b.iter(|| {
+                let mut delta = Delta::new();
+                for (seq, log) in (1..).zip(logs) {
+                    delta
+                        .add_call(seq, "analytics", log)
+                        .expect("distinct seqs");
+                }
+                black_box(delta)
             });
         });
     }

@@ -905,8 +905,8 @@ impl Host {
                     executor.run(next),
                 )
             } else {
-                // The rest of the commit beside the round. Its flush is waited for below,
-                // off the pool, so that no worker sits idle on the disk.
+                // The rest of the commit beside the round; its flush runs on a thread of
+                // its own, so no worker waits on the disk while calls are left to run.
                 executor.pool.install(|| {
                     rayon::join(
                         || committer.commit_flushing(prepared, scope),
@@ -915,6 +915,8 @@ impl Host {
                 })
             };
             let flushed = || flushing.and_then(|f| committer.flushed(f));
+            // Once the round has run, one worker may wait on the flush's end while
+            // another takes the next round: the apply after it uses both.
             let (committed, after) = if one || ran.is_err() {
                 let after = ran.is_ok().then(take);
                 (flushed(), after)
