@@ -670,6 +670,46 @@ fn reopening_after_an_applied_journal_changes_nothing() {
     reopened.verify().unwrap();
 }
 
+/// Journals written before the prefixed layout, with whole keys, replay at open to the
+/// same state and root.
+#[test]
+fn journals_with_whole_keys_replay_as_before() {
+    let mut store = Store::temporary().unwrap();
+    let db = store.db().clone();
+    for seq in 1..=3 {
+        store
+            .apply(&call(seq, "c", |l| {
+                l.counter_add(b"n", &seq.to_be_bytes(), 1).unwrap();
+                l.map_put(b"m", b"k", &seq.to_be_bytes()).unwrap();
+            }))
+            .unwrap();
+    }
+    let root = store.root();
+    let tree = db.open_tree("commute-journal").unwrap();
+    let mut rewritten = 0;
+    for item in tree.iter() {
+        let (key, value) = item.unwrap();
+        let mut whole = Vec::new();
+        for (k, v) in journal::decode(&key, &value).unwrap() {
+            journal::push(&mut whole, &k, v.as_deref());
+        }
+        assert_ne!(&whole[..], &value[..], "written in the prefixed layout");
+        tree.insert(key, whole).unwrap();
+        rewritten += 1;
+    }
+    assert!(rewritten > 0, "a journal is left to replay");
+    let reopened = Store::init(&db).unwrap();
+    assert_eq!(reopened.root(), root);
+    assert_eq!(
+        reopened
+            .reader()
+            .counter_get("c", b"n", &3u64.to_be_bytes())
+            .unwrap(),
+        1
+    );
+    reopened.verify().unwrap();
+}
+
 /// A data dir written before the state moved to memory keeps its state as records per key,
 /// its journals and its installed canisters all in the main tree. It opens to the same
 /// state and root, its journals and installs move to trees of their own, and its first
