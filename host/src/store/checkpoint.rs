@@ -29,7 +29,7 @@
 //!
 //! ```text
 //! 'm' 'z'                                  gen u64 BE ‖ chunks u32 BE ‖ next journal u64 BE
-//! 'm' 'c' ‖ gen u64 BE ‖ chunk u32 BE      a journal's layout (store/journal.rs), inserts only
+//! 'm' 'c' ‖ gen u64 BE ‖ chunk u32 BE      the whole-key journal layout (store/journal.rs), inserts only
 //! ```
 
 use super::faults::Faults;

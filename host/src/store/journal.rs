@@ -163,7 +163,8 @@ fn varint_len(n: usize) -> usize {
     (usize::BITS - n.leading_zeros()).max(1).div_ceil(7) as usize
 }
 
-/// Appends one write to `out`, laid out as a journal's (a checkpoint's chunks share it).
+/// Appends one write to `out` with its whole key: the layout of checkpoint chunks, and of
+/// journals written before the prefixed one.
 pub(crate) fn push(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
     out.extend_from_slice(&len32(key.len()).to_le_bytes());
     out.extend_from_slice(key);
