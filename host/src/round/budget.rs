@@ -150,33 +150,21 @@ impl Plan {
             }
         };
         let first = !self.started.contains(&call.canister);
-        let hash = |k: &[u8]| self.hasher.hash_one((call.canister.as_str(), k));
-        // A keyed call has one key, mostly: its chain is hashed once, for the read and the
-        // write.
-        let (start, one) = match &call.keys[..] {
-            [k] => {
-                let chain = hash(k);
-                (self.chains.get(&chain).copied().unwrap_or(0), Some(chain))
-            }
-            keys => {
-                let ends = keys.iter().map(|k| self.chains.get(&hash(k)).copied());
-                (ends.map(Option::unwrap_or_default).max().unwrap_or(0), None)
-            }
-        };
+        let key = |k: &[u8]| self.hasher.hash_one((call.canister.as_str(), k));
+        let start = call
+            .keys
+            .iter()
+            .map(|k| self.chains.get(&key(k)).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
         let end = start.saturating_add(cost);
         let total = self.total.saturating_add(cost);
         if !first && (end > self.fuel || total / self.threads > self.fuel) {
             return false;
         }
-        match one {
-            Some(chain) => {
-                self.chains.insert(chain, end);
-            }
-            None => {
-                for k in &call.keys {
-                    self.chains.insert(hash(k), end);
-                }
-            }
+        for k in &call.keys {
+            let chain = key(k);
+            self.chains.insert(chain, end);
         }
         self.total = total;
         if first {
