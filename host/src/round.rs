@@ -301,7 +301,8 @@ fn scan<'a>(
 
 /// What the calls to one method of one canister run: the canister and the export, looked
 /// up once a round rather than once per call (a logging round is one method's calls, and
-/// the lookups by name were a tenth of what the host added to a call). `Err` is the message such a call traps with: the canister or the method is gone.
+/// the lookups by name were a tenth of what the host added to a call). `Err` is the
+/// message such a call traps with: the canister or the method is gone.
 pub type Target<'r> = Result<(&'r Canister, String), String>;
 
 /// Each call's [`Target`], by index into the targets: one lookup per distinct (canister,
