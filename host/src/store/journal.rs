@@ -197,40 +197,40 @@ pub(crate) fn decode(at: &[u8], bytes: &[u8]) -> Result<Vec<Write>, StoreError> 
         *rest = tail;
         Ok(head.to_vec())
     };
-    let mut writes: Vec<Write> = Vec::new();
-    if let Some(mut rest) = bytes.strip_prefix(&PREFIXED[..]) {
-        let varint = |rest: &mut &[u8]| read_varint(rest).ok_or_else(|| bad("has a bad length"));
-        while !rest.is_empty() {
-            let shared = varint(&mut rest)?;
-            let suffix = varint(&mut rest)?;
-            let previous = writes.last().map_or(&[][..], |(key, _)| key.as_slice());
-            let head = previous
-                .get(..shared)
-                .ok_or_else(|| bad("shares more of a key than the key before it has"))?;
-            let mut key = head.to_vec();
-            key.extend(take(suffix, &mut rest)?);
-            let value = match take(1, &mut rest)?[0] {
-                0 => None,
-                1 => {
-                    let len = varint(&mut rest)?;
-                    Some(sled::IVec::from(take(len, &mut rest)?))
-                }
-                _ => return Err(bad("has a write tag that is neither 0 nor 1")),
-            };
-            writes.push((key, value));
+    let (prefixed, mut rest) = match bytes.strip_prefix(&PREFIXED[..]) {
+        Some(rest) => (true, rest),
+        None => (false, bytes),
+    };
+    // A length: LEB128 in the prefixed layout, u32 LE in the whole-key one.
+    let length = |rest: &mut &[u8]| -> Result<usize, StoreError> {
+        if prefixed {
+            read_varint(rest).ok_or_else(|| bad("has a bad length"))
+        } else {
+            let le: [u8; 4] = take(4, rest)?.try_into().expect("4 bytes");
+            Ok(u32::from_le_bytes(le) as usize)
         }
-        return Ok(writes);
-    }
-    let mut rest = bytes;
+    };
+    let mut writes: Vec<Write> = Vec::new();
     while !rest.is_empty() {
-        let len = |b: Vec<u8>| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize;
-        let key_len = len(take(4, &mut rest)?);
-        let key = take(key_len, &mut rest)?;
+        let key = if prefixed {
+            let shared = length(&mut rest)?;
+            let suffix = length(&mut rest)?;
+            let previous = writes.last().map_or(&[][..], |(key, _)| key.as_slice());
+            let mut key = previous
+                .get(..shared)
+                .ok_or_else(|| bad("shares more of a key than the key before it has"))?
+                .to_vec();
+            key.extend(take(suffix, &mut rest)?);
+            key
+        } else {
+            let len = length(&mut rest)?;
+            take(len, &mut rest)?
+        };
         let value = match take(1, &mut rest)?[0] {
             0 => None,
             1 => {
-                let value_len = len(take(4, &mut rest)?);
-                Some(sled::IVec::from(take(value_len, &mut rest)?))
+                let len = length(&mut rest)?;
+                Some(sled::IVec::from(take(len, &mut rest)?))
             }
             _ => return Err(bad("has a write tag that is neither 0 nor 1")),
         };
