@@ -482,7 +482,10 @@ fn a_derived_key_orders_the_calls_that_share_it() {
         host.submit("audit", "record", Args::Text(&arg), user(9))
             .unwrap();
     }
+    let before = host.pool_time();
     host.tick(|_| {}).unwrap();
+    // The round's merge, preparation and apply ran on the pool, and were timed.
+    assert!(host.pool_time() > before);
     let (schedule, _) = host.last_trace().expect("traces are on");
     assert_eq!(schedule.len(), 3);
     assert_eq!(

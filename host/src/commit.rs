@@ -36,7 +36,7 @@ use crate::merge::Delta;
 use crate::outcome::{self, Outcome};
 use crate::queue::{self, CallKind, QueuedCall, Tail};
 use crate::registry::{self, Record, Registry};
-use crate::round::{Executed, RoundError, RoundReport};
+use crate::round::{Executed, PoolTime, RoundError, RoundReport};
 use crate::schedule::{Schedule, Trace};
 use crate::store::{area, Commit, Store, StoreError};
 use crate::submit::{self, Args};
@@ -93,6 +93,8 @@ pub(crate) struct Committer<'a> {
     pub(crate) store: &'a mut Store,
     /// Where the commit's own parallel work runs ([`Store::prepare`]).
     pub(crate) pool: &'a rayon::ThreadPool,
+    /// Where the time of that work is summed.
+    pub(crate) pool_time: &'a PoolTime,
     pub(crate) registry: &'a Registry,
     pub(crate) tail: &'a Tail,
     pub(crate) arg_bytes: usize,
@@ -142,8 +144,8 @@ impl Committer<'_> {
         } = ran;
         let seqs: Vec<u64> = ran.iter().map(|(seq, _, _)| *seq).collect();
         let commit = self
-            .pool
-            .install(|| self.store.prepare_round(&delta, &seqs));
+            .pool_time
+            .install(self.pool, || self.store.prepare_round(&delta, &seqs));
         Prepared {
             started,
             ran,
@@ -200,7 +202,7 @@ impl Committer<'_> {
         let landed = flush.as_ref().map_or_else(|_| Instant::now(), |at| *at);
         // Durable now: applied to the tree, split across the pool (store journal J2).
         let store = &mut *self.store;
-        self.pool.install(|| store.settle(flush.map(drop)))?;
+        (self.pool_time).install(self.pool, || store.settle(flush.map(drop)))?;
         self.tail.set_finished(&finished);
         let micros = landed.saturating_duration_since(started).as_micros();
         report.micros = u64::try_from(micros).unwrap_or(u64::MAX);

@@ -14,7 +14,7 @@ use crate::queue::{self, CallKind, QueueError, QueuedCall, Tail};
 use crate::registry::{self, Canister, Record, Registry, RegistryError};
 use crate::root::Root;
 use crate::round::budget::{self, Costs, Plan};
-use crate::round::{self, RoundError, RoundReport};
+use crate::round::{self, PoolTime, RoundError, RoundReport};
 use crate::schedule::{Schedule, Trace};
 use crate::store::faults::Faults;
 use crate::store::{StateReader, Store, StoreError};
@@ -169,6 +169,8 @@ pub struct Host {
     costs: Costs,
     /// Whether the last round taken left an update that could have run (`Taken::update_waits`).
     update_waits: AtomicBool,
+    /// How long rounds spent split across the pool outside their calls.
+    pool_time: PoolTime,
     last_trace: Option<(Schedule, Trace)>,
     /// The data dir, absolute.
     dir: PathBuf,
@@ -337,6 +339,7 @@ impl Host {
             pool,
             costs: Costs::default(),
             update_waits: AtomicBool::new(false),
+            pool_time: PoolTime::default(),
             last_trace: None,
             dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
             _temp: temp,
@@ -853,6 +856,7 @@ impl Host {
             pool: &self.pool,
             costs: &self.costs,
             update_waits: &self.update_waits,
+            pool_time: &self.pool_time,
         }
     }
 
@@ -942,6 +946,7 @@ impl Host {
             pool,
             costs,
             update_waits,
+            pool_time,
             ..
         } = self;
         let registry: &Registry = registry;
@@ -954,10 +959,12 @@ impl Host {
             pool,
             costs,
             update_waits,
+            pool_time,
         };
         let committer = Committer {
             store,
             pool,
+            pool_time,
             registry,
             tail: intake.tail(),
             arg_bytes: config.limits.arg_bytes,
@@ -976,6 +983,13 @@ impl Host {
         self.round += 1;
         self.last_trace = trace;
         Ok(report)
+    }
+
+    /// How long this host's rounds have spent, since it opened, in the parts split across
+    /// its pool besides their calls: merging the write logs, preparing and applying the
+    /// commits ([`PoolTime`]).
+    pub fn pool_time(&self) -> std::time::Duration {
+        self.pool_time.total()
     }
 
     /// The DAG and trace of the last round, when [`Config::trace`] is on.
@@ -1133,6 +1147,7 @@ struct Executor<'a> {
     pool: &'a rayon::ThreadPool,
     costs: &'a Costs,
     update_waits: &'a AtomicBool,
+    pool_time: &'a PoolTime,
 }
 
 impl Executor<'_> {
@@ -1204,8 +1219,8 @@ impl Executor<'_> {
         }
         self.costs.learn(&ran);
         let delta = self
-            .pool
-            .install(|| round::merge(&ran))
+            .pool_time
+            .install(self.pool, || round::merge(&ran))
             .map_err(RoundError::from)?;
         Ok(Ran {
             started,

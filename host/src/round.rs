@@ -34,6 +34,9 @@ use std::collections::{HashMap, HashSet};
 use thiserror::Error;
 
 pub mod budget;
+mod pool_time;
+
+pub use pool_time::PoolTime;
 
 /// A round could not be run or committed. Nothing of it was committed.
 #[derive(Debug, Error)]

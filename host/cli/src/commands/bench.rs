@@ -17,7 +17,7 @@
 //! | `growth` | [`growth`] | cost per write of a round at 10^6 entries ÷ at 10^4 | ≤ 1.3 |
 //! | `scheduler_ns_per_call` | [`scheduler`] | DAG build + dispatch per call, 3 keys each, no wasm (ns) | ≤ 1,000 |
 //! | `available_parallelism` | [`speedup`] | work ÷ span of the uniform batch, from the scheduler's trace | ≥ 100 |
-//! | `amdahl_ceiling` | [`speedup`] | 1 + execute ÷ the rest of a round, `speedup_uniform`'s one-round host at 1 thread: the speedup no core count passes | ≥ 30 |
+//! | `amdahl_ceiling` | [`speedup`] | 1 + execute ÷ the serial part of a round (what runs on one thread at a time), `speedup_uniform`'s one-round host at 1 thread: the speedup no core count passes | ≥ 30 |
 //! | `mm_syscalls_per_call` | [`syscalls`] | mmap, munmap, mprotect, madvise and ioctl calls per further call of `commute tick --threads 2`, counted by `strace -f -c` | ≤ 0.05 |
 //! | `serve_calls_per_s` | [`serve`] | `logger.log` calls/s fired at `commute serve` (all cores) over HTTP by 64 keep-alive clients (`value`), ÷ `Host::submit` in process (`ratio`), ÷ the same at one worker thread (`speedup`); p50/p99 time to durable | ≥ 20,000 (`value`); `speedup` > 1 |
 //!

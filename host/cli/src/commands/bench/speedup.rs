@@ -102,6 +102,9 @@ struct Calibration {
 struct Observed {
     /// The parallel phase: from the start of `Schedule::run` to the last call's end.
     exec: Duration,
+    /// The parts of the round's merge and commit split across the pool
+    /// ([`Host::pool_time`]).
+    pooled: Duration,
     /// The DAG's work and span, from the trace.
     work: Duration,
     span: Duration,
@@ -228,10 +231,12 @@ impl Speedup {
                 } else {
                     Ticking::Pipelined
                 };
+                let pooled = host.pool_time();
                 let (_submit, time) = run_calls(host, ANALYTICS.name, "work", args, ticking)?;
                 if one_round && turn.rep.is_some() {
+                    let pooled = host.pool_time().saturating_sub(pooled);
                     let (schedule, trace) = host.last_trace().context("the host records traces")?;
-                    observed[i].push(Observed::of(schedule, trace));
+                    observed[i].push(Observed::of(schedule, trace, pooled));
                 }
                 time
             } else {
@@ -264,8 +269,20 @@ impl Speedup {
     }
 }
 
+/// The part of a job that does not shrink with threads, from its time `one` at 1 thread
+/// and `at_n` at `n`: with T(k) = s + p/k, s = (n·T(n) − T(1)) / (n − 1) (Karp–Flatt),
+/// kept within 0 and `one`. The whole job when `n` is 1: nothing tells the parts apart.
+pub(crate) fn serial_share(one: Duration, at_n: Duration, n: usize) -> Duration {
+    if n < 2 {
+        return one;
+    }
+    let n = n as f64;
+    let s = (n * at_n.as_secs_f64() - one.as_secs_f64()) / (n - 1.0);
+    Duration::from_secs_f64(s.clamp(0.0, one.as_secs_f64()))
+}
+
 impl Observed {
-    fn of(schedule: &Schedule, trace: &Trace) -> Observed {
+    fn of(schedule: &Schedule, trace: &Trace, pooled: Duration) -> Observed {
         let mut durations: Vec<Duration> = trace
             .start
             .iter()
@@ -281,6 +298,7 @@ impl Observed {
         };
         Observed {
             exec: trace.end.iter().max().copied().unwrap_or_default(),
+            pooled,
             work: trace.work(),
             span: trace.span(schedule),
             p50: at(0.5),
@@ -326,6 +344,7 @@ impl Curve {
                     "exec_ms": ms(exec),
                     "exec_ratio": round(ratio(exec0, exec), 3),
                     "serial_ms": ms(self.one_round[i].saturating_sub(exec)),
+                    "pooled_ms": ms(self.observed(i, |o| o.pooled)),
                     "wasmtime_ratio": round(self.wasmtime_ratios()[i], 3),
                 })
             })
@@ -360,23 +379,42 @@ impl Curve {
     /// The `available_parallelism` JSON line (of a uniform curve), with the medians of the
     /// work, the span and the call durations (50th, 99th percentile, longest) behind it.
     /// The `amdahl_ceiling` line: 1 + execute ÷ serial of the one-round host at 1 thread,
-    /// the speedup no core count can pass while the rest of the round stays as it is.
-    /// *serial* is the round less its parallel phase (`Schedule::run`): the queue read,
-    /// the DAG, merge, commit and flush, wherever they run. Parts of the commit that split
-    /// across the pool at more threads count as serial here too, so the figure is a floor
-    /// of the ceiling, never above it.
+    /// the speedup no core count can pass while the serial part of the round stays as it
+    /// is. *serial* counts what runs on one thread at a time, wherever it runs:
+    ///
+    /// - the round less its parallel phase (`Schedule::run`) and less the jobs it splits
+    ///   across the pool (the merge, the commit's preparation and its apply:
+    ///   [`Host::pool_time`]): the queue read, the DAG, the journal, the wait on the flush;
+    /// - plus the part of those jobs that does not shrink with more threads, from their
+    ///   times at 1 and N threads (the largest count): with T(k) = s + p/k,
+    ///   s = (N·T(N) − T(1)) / (N − 1) (Karp–Flatt). With no second count they count whole.
+    ///
+    /// `floor` is the old, stricter figure that counts those jobs whole as serial.
     pub(crate) fn amdahl_line(&self) -> Value {
+        let last = self.threads.len() - 1;
         let exec = self.observed(0, |o| o.exec);
-        let serial = self.one_round[0].saturating_sub(exec);
-        let value = 1.0 + exec.as_secs_f64() / serial.as_secs_f64().max(1e-9);
+        let pooled = self.observed(0, |o| o.pooled);
+        let pooled_n = self.observed(last, |o| o.pooled);
+        let pooled_serial = serial_share(pooled, pooled_n, self.threads[last]);
+        let outside = self.one_round[0].saturating_sub(exec);
+        let serial = outside.saturating_sub(pooled) + pooled_serial;
+        let ceiling =
+            |serial: Duration| round(1.0 + exec.as_secs_f64() / serial.as_secs_f64().max(1e-9), 1);
+        let per_call = |d: Duration| round(d.as_secs_f64() * 1e6 / self.calls as f64, 2);
         json!({
             "measure": "amdahl_ceiling",
-            "value": round(value, 1),
+            "value": ceiling(serial),
             "calls": self.calls,
             "threads": self.threads[0],
             "exec_ms": ms(exec),
             "serial_ms": ms(serial),
-            "serial_us_per_call": round(serial.as_secs_f64() * 1e6 / self.calls as f64, 2),
+            "serial_us_per_call": per_call(serial),
+            "pooled_ms": ms(pooled),
+            "pooled_ms_at_n": ms(pooled_n),
+            "pooled_serial_ms": ms(pooled_serial),
+            "n": self.threads[last],
+            "floor": ceiling(outside),
+            "floor_serial_us_per_call": per_call(outside),
         })
     }
 

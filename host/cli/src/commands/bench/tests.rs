@@ -3,6 +3,7 @@
 //! No test here times anything.
 
 use super::rng::{SplitMix64, Zipf};
+use super::speedup::serial_share;
 use super::thread_counts;
 use super::timing::{interleave, median, Turn};
 use std::time::Duration;
@@ -247,4 +248,32 @@ serve_calls_per_s      22,807; speedup 0.96  ≥ 20,000 (value); speedup > 1  MI
 2 of 4 targets met
 ";
     assert_eq!(super::verdict::render(&lines), expected);
+}
+
+/// Law: for a job that takes s + p/k at k threads, the serial share read from its times at
+/// 1 and n threads is s, whatever s, p and n.
+#[test]
+fn prop_the_serial_share_of_an_amdahl_job_is_its_serial_part() {
+    fn prop(s: u16, p: u16, n: u8) -> bool {
+        let n = usize::from(n % 31) + 2;
+        let (s, p) = (f64::from(s) * 1e-6, f64::from(p) * 1e-6);
+        let at = |k: usize| Duration::from_secs_f64(s + p / k as f64);
+        let got = serial_share(at(1), at(n), n).as_secs_f64();
+        (got - s).abs() < 1e-8
+    }
+    quickcheck::QuickCheck::new()
+        .tests(2_000)
+        .quickcheck(prop as fn(u16, u16, u8) -> bool);
+}
+
+#[test]
+fn the_serial_share_stays_within_the_job() {
+    let ms = Duration::from_millis;
+    // Perfectly parallel, serial, slower with threads, and no second thread count.
+    assert_eq!(serial_share(ms(10), ms(5), 2), ms(0));
+    assert_eq!(serial_share(ms(10), ms(10), 2), ms(10));
+    assert_eq!(serial_share(ms(10), ms(12), 2), ms(10));
+    assert_eq!(serial_share(ms(10), ms(4), 2), ms(0));
+    assert_eq!(serial_share(ms(10), ms(3), 1), ms(10));
+    assert_eq!(serial_share(ms(10), ms(6), 2), ms(2));
 }
