@@ -196,13 +196,19 @@ impl Committer<'_> {
             started,
             flush,
         } = flushing;
-        let flush = flush
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let landed = flush.as_ref().map_or_else(|_| Instant::now(), |at| *at);
-        // Durable now: applied to the tree, split across the pool (store journal J2).
+        // Applied split across the pool while the flush ends, readers excluded until it
+        // has: what they see is durable (store journal J2).
+        let mut landed = None;
         let store = &mut *self.store;
-        (self.pool_time).install(self.pool, || store.settle(flush.map(drop)))?;
+        let wait = || {
+            let flush = flush
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            landed = Some(flush.as_ref().map_or_else(|_| Instant::now(), |at| *at));
+            flush.map(drop)
+        };
+        (self.pool_time).install(self.pool, || store.settle_with(wait))?;
+        let landed = landed.unwrap_or_else(Instant::now);
         self.tail.set_finished(&finished);
         let micros = landed.saturating_duration_since(started).as_micros();
         report.micros = u64::try_from(micros).unwrap_or(u64::MAX);

@@ -1824,15 +1824,40 @@ impl Store {
     /// The flush's error, or [`StoreError::Sled`] if a write fails. Either way the store is
     /// broken: it refuses further commits, and reopening it replays what is journaled.
     pub fn settle(&mut self, flushed: Result<(), StoreError>) -> Result<(), StoreError> {
-        if let Err(err) = flushed {
+        self.settle_with(|| flushed)
+    }
+
+    /// [`Store::settle`], with `flush` waiting for the flush: the state writes land in the
+    /// resident state while it is still under way, which is most of a settle's work off
+    /// the wait on the disk. Every reader is excluded from before they land until the
+    /// flush has ended, so none sees a journal that is not durable (J2); if the flush
+    /// fails, they are taken back out ([`Resident::undo`]) before the gate opens, and the
+    /// resident state is what it was.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::settle`].
+    pub(crate) fn settle_with(
+        &mut self,
+        flush: impl FnOnce() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let unapplied = std::mem::take(&mut self.unapplied);
+        let gate = Arc::clone(&self.reader.gate);
+        let mut state = gate.write().unwrap_or_else(|e| e.into_inner());
+        let undo: Vec<_> = unapplied
+            .iter()
+            .map(|(_, writes)| state.apply_undoable(writes))
+            .collect();
+        if let Err(err) = flush() {
+            for ((_, writes), undo) in unapplied.iter().zip(undo).rev() {
+                state.undo(writes, undo);
+            }
             return Err(self.break_with(err));
         }
-        let unapplied = std::mem::take(&mut self.unapplied);
+        drop(undo);
         let result = (|| {
-            let mut state = self.reader.gate.write().unwrap_or_else(|e| e.into_inner());
             for (_, writes) in &unapplied {
                 apply_foreign(&self.trees, &self.faults, writes)?;
-                state.apply(writes);
             }
             let due = self.journaled > 0
                 && (self.checkpoint_min == 0

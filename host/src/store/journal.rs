@@ -15,8 +15,10 @@
 //!   or applying journals `j..=n` in id order over a state that already holds some of
 //!   their writes, leaves every key they touch as journal `n`, the last, left it.
 //! - (J2) A journal is applied only once it is durable (flushed). Before that, none of its
-//!   writes is in the tree or the resident state: a crash loses the whole commit or
-//!   nothing of it.
+//!   writes is in the tree, and none is in the resident state where a reader can see it:
+//!   its state writes may land there while the flush is under way, but only with every
+//!   reader excluded until the flush has ended, and taken back out if it failed
+//!   (`Store::settle_with`). A crash loses the whole commit or nothing of it.
 //! - (J3) A journal is removed only once a durable checkpoint holds its writes
 //!   (`store/checkpoint.rs`, K2). Until then it stays, and is replayed at open.
 //! - (J4) Ids strictly increase with commit order, so replay in key order is commit order.

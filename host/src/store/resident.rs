@@ -9,10 +9,13 @@
 //!
 //! # Invariants
 //!
-//! - (R) The resident state holds exactly the `s` records that the last checkpoint, then
-//!   every journal after it that has been settled (flushed, J2), leave, byte for byte: the
-//!   records the per-key layout of the store's module doc describes. Loaded at open, then
-//!   changed only by [`Resident::apply`] with a settled journal's writes.
+//! - (R) Whenever its gate is open to readers, the resident state holds exactly the `s`
+//!   records that the last checkpoint, then every journal after it that has been settled
+//!   (flushed, J2), leave, byte for byte: the records the per-key layout of the store's
+//!   module doc describes. Loaded at open, then changed only by [`Resident::apply`] with a
+//!   settled journal's writes, or by [`Resident::apply_undoable`] with those of a journal
+//!   whose flush is under way, the gate held until it ends, and [`Resident::undo`] if it
+//!   failed.
 //! - `bytes` is the sum of the lengths of its keys and values.
 
 use std::borrow::Borrow;
@@ -318,42 +321,81 @@ impl Resident {
     }
 
     /// Lands the `s` writes of a settled journal, in order (R); writes to other areas are
-    /// sled's and skipped. On a worker of a pool, a large journal lands on every shard at
-    /// once: a key's writes all go to its shard, in order, so the outcome is the same.
+    /// sled's and skipped.
     pub(crate) fn apply(&mut self, writes: &[Write]) {
-        let state = writes.iter().filter(|(key, _)| is_state(key));
-        if writes.len() < PARALLEL_MIN || rayon::current_thread_index().is_none() {
-            for (key, value) in state {
-                self.set(key, value.as_ref());
+        self.land(writes, false);
+    }
+
+    /// [`Resident::apply`], keeping what each write replaced, so that [`Resident::undo`]
+    /// can take the journal back out if it never becomes durable.
+    pub(crate) fn apply_undoable(&mut self, writes: &[Write]) -> Undo {
+        Undo(self.land(writes, true))
+    }
+
+    /// Takes back out the `writes` that [`Resident::apply_undoable`] landed, with `undo`
+    /// what it returned, the journals landed after them already taken out: the records are
+    /// as before it, byte for byte, and so are the map key sets.
+    pub(crate) fn undo(&mut self, writes: &[Write], undo: Undo) {
+        for (shard, replaced) in self.shards.iter_mut().zip(undo.0) {
+            // A key's writes are all in its shard, so each shard's own reverse order
+            // takes them out last first.
+            for (at, old) in replaced.into_iter().rev() {
+                let key = &writes[at].0;
+                let hash = self.hasher.hash_one(&key[..]);
+                shard.set(hash, key, old.as_ref());
             }
-            return;
         }
-        let mut parts: Vec<Vec<(u64, &Write)>> = vec![Vec::new(); SHARDS];
-        for write in state {
-            let hash = self.hash(&write.0);
-            parts[shard_of(hash)].push((hash, write));
+    }
+
+    /// Lands `writes`' `s` writes, in order; with `keep`, returns for each shard the index
+    /// of each write it took and the value the write replaced (`None`: there was none).
+    /// On a worker of a pool, a large journal lands on every shard at once: a key's writes
+    /// all go to its shard, in order, so the outcome is the same.
+    fn land(&mut self, writes: &[Write], keep: bool) -> Vec<Vec<(usize, Option<IVec>)>> {
+        let state = writes
+            .iter()
+            .enumerate()
+            .filter(|(_, (key, _))| is_state(key));
+        let mut parts: Vec<Vec<(u64, usize)>> = vec![Vec::new(); SHARDS];
+        for (at, (key, _)) in state {
+            let hash = self.hash(key);
+            parts[shard_of(hash)].push((hash, at));
         }
-        self.shards
-            .par_iter_mut()
-            .zip(parts)
-            .for_each(|(shard, part)| {
-                for (hash, (key, value)) in part {
-                    shard.set(hash, key, value.as_ref());
+        let land = |(shard, part): (&mut Shard, Vec<(u64, usize)>)| {
+            let mut replaced = Vec::with_capacity(if keep { part.len() } else { 0 });
+            for (hash, at) in part {
+                let (key, value) = &writes[at];
+                let old = shard.set(hash, key, value.as_ref());
+                if keep {
+                    replaced.push((at, old));
                 }
-            });
+            }
+            replaced
+        };
+        if writes.len() < PARALLEL_MIN || rayon::current_thread_index().is_none() {
+            self.shards.iter_mut().zip(parts).map(land).collect()
+        } else {
+            self.shards.par_iter_mut().zip(parts).map(land).collect()
+        }
     }
 }
 
+/// What [`Resident::apply_undoable`] replaced: for each shard, the index of each write it
+/// landed there, in order, and the value that write replaced.
+#[derive(Debug)]
+pub(crate) struct Undo(Vec<Vec<(usize, Option<IVec>)>>);
+
 impl Shard {
-    /// Sets `key`, whose hash is `hash`, to `value` (`None`: removes it).
-    fn set(&mut self, hash: u64, key: &[u8], value: Option<&IVec>) {
+    /// Sets `key`, whose hash is `hash`, to `value` (`None`: removes it). Returns the
+    /// value it replaced, if any.
+    fn set(&mut self, hash: u64, key: &[u8], value: Option<&IVec>) -> Option<IVec> {
         let same = |(k, _, h): &(IVec, IVec, u64)| *h == hash && &k[..] == key;
         match value {
             Some(value) => match self.records.entry(hash, same, |(_, _, h)| *h) {
                 Entry::Occupied(mut slot) => {
-                    let old = &mut slot.get_mut().1;
+                    let old = std::mem::replace(&mut slot.get_mut().1, value.clone());
                     self.bytes = self.bytes + value.len() - old.len();
-                    *old = value.clone();
+                    Some(old)
                 }
                 Entry::Vacant(slot) => {
                     let key = IVec::from(key);
@@ -373,10 +415,12 @@ impl Shard {
                         }
                     }
                     slot.insert((key, value.clone(), hash));
+                    None
                 }
             },
             None => {
-                if let Ok(slot) = self.records.find_entry(hash, same) {
+                let slot = self.records.find_entry(hash, same).ok()?;
+                {
                     let ((key, old, _), _) = slot.remove();
                     self.bytes -= key.len() + old.len();
                     if let Some(at) = map_scope_len(&key) {
@@ -389,6 +433,7 @@ impl Shard {
                             }
                         }
                     }
+                    Some(old)
                 }
             }
         }
@@ -401,7 +446,7 @@ mod laws {
     //! reopenings, the resident state equals what a fresh open of the same tree loads; and
     //! replaying journals already applied changes nothing.
 
-    use super::{Resident, PARALLEL_MIN};
+    use super::{Resident, Write, PARALLEL_MIN};
     use crate::merge::laws::{quickcheck, Calls, Shape};
     use crate::merge::Delta;
     use crate::store::{scoped, Store, COUNTER, LIST, MAP};
@@ -475,6 +520,59 @@ mod laws {
                 && in_order.prefixed(b"s") == split.prefixed(b"s")
         }
         quickcheck().quickcheck(prop as fn(Vec<(u8, u8, Option<u8>)>) -> bool);
+    }
+
+    /// Journals landed with [`Resident::apply_undoable`], on a pool or not, then undone
+    /// last first, leave the records and the map order exactly as before them, whatever
+    /// they set, replaced or removed: what a failed flush must leave (J2).
+    #[test]
+    fn prop_journals_undone_leave_the_state_as_before_them() {
+        fn journal(writes: &[(u8, u8, Option<u8>)], salt: u8, len: usize) -> Vec<Write> {
+            let kinds = [COUNTER, MAP, LIST];
+            let mut journal = Vec::new();
+            while journal.len() < len && !writes.is_empty() {
+                for (i, (kind, key, value)) in writes.iter().enumerate() {
+                    let name = [b'n', *key % 3];
+                    let key = [*key, (journal.len() / writes.len()) as u8 % 2];
+                    let at = scoped("c", kinds[usize::from(*kind) % 3], &name, &key);
+                    let value = value.map(|v| sled::IVec::from(&[v, i as u8, salt][..]));
+                    journal.push((at, value));
+                }
+            }
+            journal
+        }
+        type Writes = Vec<(u8, u8, Option<u8>)>;
+        fn prop(before: Writes, first: Writes, second: Writes, big: bool) -> bool {
+            let len = if big { 2 * PARALLEL_MIN } else { 1 };
+            let before = journal(&before, 0, 1);
+            let journals = [journal(&first, 1, len), journal(&second, 2, 1)];
+            let mut expected = Resident::default();
+            expected.apply(&before);
+            let mut state = Resident::default();
+            state.apply(&before);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(4)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let undo: Vec<_> = journals.iter().map(|j| state.apply_undoable(j)).collect();
+                for (j, undo) in journals.iter().zip(undo).rev() {
+                    state.undo(j, undo);
+                }
+            });
+            let scope = scoped("c", MAP, b"n\x01", b"");
+            let walk = |r: &Resident| {
+                let mut keys = Vec::new();
+                while let Some(key) = r.map_key_after(&scope, keys.last().map(Vec::as_slice)) {
+                    keys.push(key.to_vec());
+                }
+                keys
+            };
+            state == expected
+                && walk(&state) == walk(&expected)
+                && state.prefixed(b"s") == expected.prefixed(b"s")
+        }
+        quickcheck().quickcheck(prop as fn(Writes, Writes, Writes, bool) -> bool);
     }
 
     /// Commits `calls` as rounds of `shape`; after round i, checkpoints if `checkpoint[i]`

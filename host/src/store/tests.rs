@@ -587,6 +587,35 @@ fn bad_counter_record_is_reported_with_its_key() {
     );
 }
 
+/// While a settle waits for its flush, the journal's state writes have landed in the
+/// resident state, but no reader can get at them until the flush has ended (J2).
+#[test]
+fn a_settle_excludes_readers_until_its_flush_ends() {
+    let mut store = Store::temporary().unwrap();
+    store
+        .apply(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
+        .unwrap();
+    let commit = store
+        .prepare(&call(2, "c", |l| l.counter_add(b"n", b"", 2).unwrap()))
+        .unwrap();
+    store.journal(commit).unwrap();
+    let reader = store.reader().clone();
+    let flusher = store.flusher();
+    let mut waited = false;
+    store
+        .settle_with(|| {
+            waited = true;
+            assert!(
+                reader.gate.try_read().is_err(),
+                "a read got in during the flush"
+            );
+            flusher.flush()
+        })
+        .unwrap();
+    assert!(waited);
+    assert_eq!(reader.counter_get("c", b"n", b"").unwrap(), 3);
+}
+
 /// A failed flush (a full disk, say) breaks the store: it refuses every later commit with
 /// an error that says so, and reopening replays the journal to the root the commit gave,
 /// with nothing torn (store journal J1–J3).
@@ -609,8 +638,10 @@ fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
         .settle(Err(StoreError::Sled(full.into())))
         .unwrap_err();
     assert!(err.to_string().contains("No space left"), "{err}");
-    // Not applied: the tree still holds the first commit's state.
+    // Not applied, or taken back out: reads see the first commit's state.
     assert_eq!(store.reader().counter_get("c", b"n", b"").unwrap(), 1);
+    assert_eq!(store.reader().list_len("c", b"l").unwrap(), 0);
+    assert_eq!(store.reader().list_get("c", b"l", 0).unwrap(), None);
     let refused = store
         .apply(&call(3, "c", |l| l.counter_add(b"n", b"", 4).unwrap()))
         .unwrap_err();
