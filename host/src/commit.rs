@@ -25,7 +25,7 @@
 //! Flushed outside the tail lock: acceptors append meanwhile and share the flush.
 
 use std::thread::{Scope, ScopedJoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use candid::{CandidType, Deserialize, Principal};
 use serde_bytes::ByteBuf;
@@ -199,15 +199,21 @@ impl Committer<'_> {
         // Applied split across the pool while the flush ends, readers excluded until it
         // has: what they see is durable (store journal J2).
         let mut landed = None;
+        let mut waited = Duration::ZERO;
         let store = &mut *self.store;
         let wait = || {
+            let since = Instant::now();
             let flush = flush
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            waited = since.elapsed();
             landed = Some(flush.as_ref().map_or_else(|_| Instant::now(), |at| *at));
             flush.map(drop)
         };
-        (self.pool_time).install(self.pool, || store.settle_with(wait))?;
+        let settled = (self.pool_time).install(self.pool, || store.settle_with(wait));
+        // The wait on the disk is serial, however many threads apply.
+        self.pool_time.waited(waited);
+        settled?;
         let landed = landed.unwrap_or_else(Instant::now);
         self.tail.set_finished(&finished);
         let micros = landed.saturating_duration_since(started).as_micros();

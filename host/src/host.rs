@@ -987,7 +987,7 @@ impl Host {
 
     /// How long this host's rounds have spent, since it opened, in the parts split across
     /// its pool besides their calls: merging the write logs, preparing and applying the
-    /// commits ([`PoolTime`]).
+    /// commits, less the apply's wait for the end of its flush ([`PoolTime`]).
     pub fn pool_time(&self) -> std::time::Duration {
         self.pool_time.total()
     }

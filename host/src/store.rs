@@ -398,8 +398,10 @@ fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, Sto
 /// Read access to the committed state. Cheap to clone; any number may read at once, also
 /// while a [`Store`] commits.
 ///
-/// Each point read sees a commit whole or not at all (a commit lands in the resident state
-/// and the tree with the reader's gate held exclusively).
+/// Each point read sees a commit whole or not at all, and only once it is durable: a commit
+/// lands in the resident state and the tree with the reader's gate held exclusively, from
+/// before its state writes land until its flush has ended (journal J2), so a read that
+/// comes meanwhile waits for the flush.
 /// A sequence of reads is not a snapshot: a commit may land between two of them; a caller
 /// that needs one view across reads excludes commits meanwhile.
 ///
@@ -423,8 +425,9 @@ fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, Sto
 pub struct StateReader {
     tree: sled::Tree,
     /// The state itself (resident invariant R), behind the gate: held shared by each read,
-    /// and exclusively while a settled commit lands in it and in the tree's other areas
-    /// (journal J2): a read sees all of a commit's writes or none.
+    /// and exclusively while a commit lands in it and in the tree's other areas, and while
+    /// the flush that makes it durable ends (journal J2): a read sees all of a durable
+    /// commit's writes or none.
     gate: Arc<RwLock<Resident>>,
 }
 
@@ -1824,15 +1827,25 @@ impl Store {
     /// The flush's error, or [`StoreError::Sled`] if a write fails. Either way the store is
     /// broken: it refuses further commits, and reopening it replays what is journaled.
     pub fn settle(&mut self, flushed: Result<(), StoreError>) -> Result<(), StoreError> {
-        self.settle_with(|| flushed)
+        if let Err(err) = flushed {
+            self.unapplied.clear();
+            return Err(self.break_with(err));
+        }
+        let unapplied = std::mem::take(&mut self.unapplied);
+        let gate = Arc::clone(&self.reader.gate);
+        let mut state = gate.write().unwrap_or_else(|e| e.into_inner());
+        for (_, writes) in &unapplied {
+            state.apply(writes);
+        }
+        self.settled(&unapplied, state)
     }
 
     /// [`Store::settle`], with `flush` waiting for the flush: the state writes land in the
     /// resident state while it is still under way, which is most of a settle's work off
     /// the wait on the disk. Every reader is excluded from before they land until the
     /// flush has ended, so none sees a journal that is not durable (J2); if the flush
-    /// fails, they are taken back out ([`Resident::undo`]) before the gate opens, and the
-    /// resident state is what it was.
+    /// fails or panics, they are taken back out ([`Resident::undo`]) before the gate
+    /// opens, and the resident state is what it was.
     ///
     /// # Errors
     ///
@@ -1848,15 +1861,36 @@ impl Store {
             .iter()
             .map(|(_, writes)| state.apply_undoable(writes))
             .collect();
-        if let Err(err) = flush() {
-            for ((_, writes), undo) in unapplied.iter().zip(undo).rev() {
-                state.undo(writes, undo);
-            }
-            return Err(self.break_with(err));
+        let flushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(flush));
+        if let Ok(Ok(())) = flushed {
+            let settled = self.settled(&unapplied, state);
+            // What the writes replaced is freed with the gate open.
+            drop(undo);
+            return settled;
         }
-        drop(undo);
+        for ((_, writes), undo) in unapplied.iter().zip(undo).rev() {
+            state.undo(writes, undo);
+        }
+        drop(state);
+        match flushed {
+            Ok(Err(err)) => Err(self.break_with(err)),
+            Err(panic) => {
+                self.broken = Some("a flush panicked".to_string());
+                std::panic::resume_unwind(panic)
+            }
+            Ok(Ok(())) => unreachable!("settled above"),
+        }
+    }
+
+    /// The rest of a settle once the journals' state writes are in `state` and durable:
+    /// their other writes to the tree, then the gate opens, then a checkpoint if one is due.
+    fn settled(
+        &mut self,
+        unapplied: &[(u64, Vec<Write>)],
+        state: std::sync::RwLockWriteGuard<'_, Resident>,
+    ) -> Result<(), StoreError> {
         let result = (|| {
-            for (_, writes) in &unapplied {
+            for (_, writes) in unapplied {
                 apply_foreign(&self.trees, &self.faults, writes)?;
             }
             let due = self.journaled > 0

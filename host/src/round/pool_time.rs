@@ -5,7 +5,10 @@
 //! left of a round besides them and its calls (the take, the DAG, the journal, the wait on
 //! the flush) runs on one thread at a time. `commute bench` needs the two apart to put a
 //! ceiling on the speedup (`amdahl_ceiling`), so the host keeps the sum of those jobs'
-//! wall times.
+//! wall times, less what a job spent waiting on the disk ([`PoolTime::waited`]): the apply
+//! waits for the end of the flush it overlaps. Parts of a job that run on one thread (a
+//! checkpoint the apply writes) stay in the sum; the bench tells them apart by timing the
+//! jobs at two thread counts.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -22,6 +25,15 @@ impl PoolTime {
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.0.fetch_add(nanos, Ordering::Relaxed);
         result
+    }
+
+    /// Takes `wait` back out of the sum: time a job spent waiting on something other than
+    /// the pool (the disk), which no thread count shortens.
+    pub fn waited(&self, wait: Duration) {
+        let nanos = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
+        let _ = (self.0).fetch_update(Ordering::Relaxed, Ordering::Relaxed, |sum| {
+            Some(sum.saturating_sub(nanos))
+        });
     }
 
     /// The sum so far.
@@ -46,7 +58,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sum_holds_every_job_s_wall_time_and_its_result() {
+    fn the_sum_holds_every_job_s_wall_time_less_its_waits() {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
@@ -58,6 +70,11 @@ mod tests {
         let after_one = time.total();
         assert!(after_one >= Duration::from_millis(3), "{after_one:?}");
         time.install(&pool, || busy(Duration::from_millis(2)));
-        assert!(time.total() >= after_one + Duration::from_millis(2));
+        let after_two = time.total();
+        assert!(after_two >= after_one + Duration::from_millis(2));
+        time.waited(Duration::from_millis(1));
+        assert_eq!(time.total(), after_two - Duration::from_millis(1));
+        time.waited(after_two);
+        assert_eq!(time.total(), Duration::ZERO, "never below zero");
     }
 }

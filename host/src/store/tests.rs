@@ -616,6 +616,36 @@ fn a_settle_excludes_readers_until_its_flush_ends() {
     assert_eq!(reader.counter_get("c", b"n", b"").unwrap(), 3);
 }
 
+/// A flush that panics (a bug) leaves no write of its round readable either, and the store
+/// broken.
+#[test]
+fn a_panicking_flush_leaves_the_state_as_before_and_the_store_broken() {
+    let mut store = Store::temporary().unwrap();
+    store
+        .apply(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
+        .unwrap();
+    let commit = store
+        .prepare(&call(2, "c", |l| {
+            l.counter_add(b"n", b"", 2).unwrap();
+            l.list_push(b"l", b"x").unwrap();
+        }))
+        .unwrap();
+    store.journal(commit).unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.settle_with(|| panic!("the flush thread died"))
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(store.reader().counter_get("c", b"n", b"").unwrap(), 1);
+    assert_eq!(store.reader().list_len("c", b"l").unwrap(), 0);
+    let refused = store
+        .apply(&call(3, "c", |l| l.counter_add(b"n", b"", 4).unwrap()))
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("a flush panicked"),
+        "{refused}"
+    );
+}
+
 /// A failed flush (a full disk, say) breaks the store: it refuses every later commit with
 /// an error that says so, and reopening replays the journal to the root the commit gave,
 /// with nothing torn (store journal J1–J3).
@@ -634,8 +664,9 @@ fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
         .unwrap();
     let root = store.journal(commit).unwrap();
     let full = std::io::Error::other("No space left on device");
+    // The flush fails after the round's writes landed in memory: they come back out.
     let err = store
-        .settle(Err(StoreError::Sled(full.into())))
+        .settle_with(|| Err(StoreError::Sled(full.into())))
         .unwrap_err();
     assert!(err.to_string().contains("No space left"), "{err}");
     // Not applied, or taken back out: reads see the first commit's state.

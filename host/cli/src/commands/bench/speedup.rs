@@ -383,8 +383,9 @@ impl Curve {
     /// is. *serial* counts what runs on one thread at a time, wherever it runs:
     ///
     /// - the round less its parallel phase (`Schedule::run`) and less the jobs it splits
-    ///   across the pool (the merge, the commit's preparation and its apply:
-    ///   [`Host::pool_time`]): the queue read, the DAG, the journal, the wait on the flush;
+    ///   across the pool (the merge, the commit's preparation and its apply, less the
+    ///   apply's wait on the disk: [`Host::pool_time`]): the queue read, the DAG, the
+    ///   journal, the wait on the flush;
     /// - plus the part of those jobs that does not shrink with more threads, from their
     ///   times at 1 and N threads (the largest count): with T(k) = s + p/k,
     ///   s = (N·T(N) − T(1)) / (N − 1) (Karp–Flatt). With no second count they count whole.
