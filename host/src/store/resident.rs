@@ -485,41 +485,58 @@ mod laws {
         quickcheck().quickcheck(prop as fn(Vec<(u8, Option<u8>, bool)>) -> bool);
     }
 
+    /// Drawn writes: (kind, key, value or removal).
+    type Writes = Vec<(u8, u8, Option<u8>)>;
+
+    /// A journal of `writes`, repeated until it holds at least `len` (each repetition with
+    /// other keys half the time), over a few structures of each kind; `salt` marks its
+    /// values.
+    fn journal(writes: &[(u8, u8, Option<u8>)], salt: u8, len: usize) -> Vec<Write> {
+        let kinds = [COUNTER, MAP, LIST];
+        let mut journal = Vec::new();
+        while journal.len() < len && !writes.is_empty() {
+            for (i, (kind, key, value)) in writes.iter().enumerate() {
+                let name = [b'n', *key % 3];
+                let key = [*key, (journal.len() / writes.len()) as u8 % 2];
+                let at = scoped("c", kinds[usize::from(*kind) % 3], &name, &key);
+                let value = value.map(|v| sled::IVec::from(&[v, i as u8, salt][..]));
+                journal.push((at, value));
+            }
+        }
+        journal
+    }
+
+    /// Whether `a` and `b` hold the same records, and walk one map in the same order.
+    fn same(a: &Resident, b: &Resident) -> bool {
+        let scope = scoped("c", MAP, b"n\x01", b"");
+        let walk = |r: &Resident| {
+            let mut keys = Vec::new();
+            while let Some(key) = r.map_key_after(&scope, keys.last().map(Vec::as_slice)) {
+                keys.push(key.to_vec());
+            }
+            keys
+        };
+        a == b && walk(a) == walk(b) && a.prefixed(b"s") == b.prefixed(b"s")
+    }
+
+    fn pool() -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn prop_a_journal_split_across_a_pool_lands_as_in_order() {
-        fn prop(writes: Vec<(u8, u8, Option<u8>)>) -> bool {
-            let kinds = [COUNTER, MAP, LIST];
-            let mut journal = Vec::new();
-            while journal.len() < 2 * PARALLEL_MIN && !writes.is_empty() {
-                for (i, (kind, key, value)) in writes.iter().enumerate() {
-                    let name = [b'n', *key % 3];
-                    let key = [*key, (journal.len() / writes.len()) as u8 % 2];
-                    let at = scoped("c", kinds[usize::from(*kind) % 3], &name, &key);
-                    let value = value.map(|v| sled::IVec::from(&[v, i as u8][..]));
-                    journal.push((at, value));
-                }
-            }
+        fn prop(writes: Writes) -> bool {
+            let journal = journal(&writes, 0, 2 * PARALLEL_MIN);
             let mut in_order = Resident::default();
             in_order.apply(&journal);
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(4)
-                .build()
-                .unwrap();
             let mut split = Resident::default();
-            pool.install(|| split.apply(&journal));
-            let scope = scoped("c", MAP, b"n\x01", b"");
-            let walk = |r: &Resident| {
-                let mut keys = Vec::new();
-                while let Some(key) = r.map_key_after(&scope, keys.last().map(Vec::as_slice)) {
-                    keys.push(key.to_vec());
-                }
-                keys
-            };
-            in_order == split
-                && walk(&in_order) == walk(&split)
-                && in_order.prefixed(b"s") == split.prefixed(b"s")
+            pool().install(|| split.apply(&journal));
+            same(&in_order, &split)
         }
-        quickcheck().quickcheck(prop as fn(Vec<(u8, u8, Option<u8>)>) -> bool);
+        quickcheck().quickcheck(prop as fn(Writes) -> bool);
     }
 
     /// Journals landed with [`Resident::apply_undoable`], on a pool or not, then undone
@@ -527,21 +544,6 @@ mod laws {
     /// they set, replaced or removed: what a failed flush must leave (J2).
     #[test]
     fn prop_journals_undone_leave_the_state_as_before_them() {
-        fn journal(writes: &[(u8, u8, Option<u8>)], salt: u8, len: usize) -> Vec<Write> {
-            let kinds = [COUNTER, MAP, LIST];
-            let mut journal = Vec::new();
-            while journal.len() < len && !writes.is_empty() {
-                for (i, (kind, key, value)) in writes.iter().enumerate() {
-                    let name = [b'n', *key % 3];
-                    let key = [*key, (journal.len() / writes.len()) as u8 % 2];
-                    let at = scoped("c", kinds[usize::from(*kind) % 3], &name, &key);
-                    let value = value.map(|v| sled::IVec::from(&[v, i as u8, salt][..]));
-                    journal.push((at, value));
-                }
-            }
-            journal
-        }
-        type Writes = Vec<(u8, u8, Option<u8>)>;
         fn prop(before: Writes, first: Writes, second: Writes, big: bool) -> bool {
             let len = if big { 2 * PARALLEL_MIN } else { 1 };
             let before = journal(&before, 0, 1);
@@ -550,27 +552,13 @@ mod laws {
             expected.apply(&before);
             let mut state = Resident::default();
             state.apply(&before);
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(4)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            pool().install(|| {
                 let undo: Vec<_> = journals.iter().map(|j| state.apply_undoable(j)).collect();
                 for (j, undo) in journals.iter().zip(undo).rev() {
                     state.undo(j, undo);
                 }
             });
-            let scope = scoped("c", MAP, b"n\x01", b"");
-            let walk = |r: &Resident| {
-                let mut keys = Vec::new();
-                while let Some(key) = r.map_key_after(&scope, keys.last().map(Vec::as_slice)) {
-                    keys.push(key.to_vec());
-                }
-                keys
-            };
-            state == expected
-                && walk(&state) == walk(&expected)
-                && state.prefixed(b"s") == expected.prefixed(b"s")
+            same(&state, &expected)
         }
         quickcheck().quickcheck(prop as fn(Writes, Writes, Writes, bool) -> bool);
     }

@@ -616,10 +616,9 @@ fn a_settle_excludes_readers_until_its_flush_ends() {
     assert_eq!(reader.counter_get("c", b"n", b"").unwrap(), 3);
 }
 
-/// A flush that panics (a bug) leaves no write of its round readable either, and the store
-/// broken.
-#[test]
-fn a_panicking_flush_leaves_the_state_as_before_and_the_store_broken() {
+/// A store that committed a counter add as seq 1, then journaled seq 2 (another add and a
+/// list push) without settling it; and the root seq 2 gives.
+fn journaled_not_settled() -> (Store, Root) {
     let mut store = Store::temporary().unwrap();
     store
         .apply(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
@@ -630,7 +629,15 @@ fn a_panicking_flush_leaves_the_state_as_before_and_the_store_broken() {
             l.list_push(b"l", b"x").unwrap();
         }))
         .unwrap();
-    store.journal(commit).unwrap();
+    let root = store.journal(commit).unwrap();
+    (store, root)
+}
+
+/// A flush that panics (a bug) leaves no write of its round readable either, and the store
+/// broken.
+#[test]
+fn a_panicking_flush_leaves_the_state_as_before_and_the_store_broken() {
+    let (mut store, _) = journaled_not_settled();
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         store.settle_with(|| panic!("the flush thread died"))
     }));
@@ -651,18 +658,8 @@ fn a_panicking_flush_leaves_the_state_as_before_and_the_store_broken() {
 /// with nothing torn (store journal J1–J3).
 #[test]
 fn a_failed_flush_breaks_the_store_and_reopening_replays_the_journal() {
-    let mut store = Store::temporary().unwrap();
+    let (mut store, root) = journaled_not_settled();
     let db = store.db().clone();
-    store
-        .apply(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
-        .unwrap();
-    let commit = store
-        .prepare(&call(2, "c", |l| {
-            l.counter_add(b"n", b"", 2).unwrap();
-            l.list_push(b"l", b"x").unwrap();
-        }))
-        .unwrap();
-    let root = store.journal(commit).unwrap();
     let full = std::io::Error::other("No space left on device");
     // The flush fails after the round's writes landed in memory: they come back out.
     let err = store
