@@ -719,8 +719,9 @@ impl Host {
     }
 
     /// A handle that answers queries from any thread, against the last committed state,
-    /// without waiting for the round in flight (`docs/modes.md`). It sees the canisters installed
-    /// when it was made.
+    /// without waiting for the round in flight to run (`docs/modes.md`); a query that comes
+    /// while a round's flush is ending waits for it, and then sees the round. It sees the
+    /// canisters installed when it was made.
     pub fn queries(&self) -> Queries {
         Queries::new(
             self.store.reader().clone(),
