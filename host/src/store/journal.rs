@@ -107,17 +107,16 @@ pub(crate) fn encode_parts(writes: &[Write], max: usize) -> Vec<Vec<u8>> {
     let mut previous: &[u8] = &[];
     for (key, value) in writes {
         let value = value.as_deref();
-        let shared = shared_len(previous, key);
         let last = parts.last_mut().expect("at least one part");
-        let shared =
-            if last.len() > PREFIXED.len() && last.len() + prefixed_len(shared, key, value) > max {
-                parts.push(PREFIXED.to_vec());
-                0
-            } else {
-                shared
-            };
-        let last = parts.last_mut().expect("at least one part");
-        push_prefixed(last, shared, key, value);
+        let start = last.len();
+        push_prefixed(last, shared_len(previous, key), key, value);
+        // Over the most after other writes: it starts a part of its own, its key whole.
+        if last.len() > max && start > PREFIXED.len() {
+            last.truncate(start);
+            let mut part = PREFIXED.to_vec();
+            push_prefixed(&mut part, 0, key, value);
+            parts.push(part);
+        }
         previous = key;
     }
     parts
@@ -126,13 +125,6 @@ pub(crate) fn encode_parts(writes: &[Write], max: usize) -> Vec<Vec<u8>> {
 /// How many leading bytes `a` and `b` share.
 fn shared_len(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-/// The bytes [`push_prefixed`] appends.
-fn prefixed_len(shared: usize, key: &[u8], value: Option<&[u8]>) -> usize {
-    let suffix = key.len() - shared;
-    let value = value.map_or(0, |v| varint_len(v.len()) + v.len());
-    varint_len(shared) + varint_len(suffix) + suffix + 1 + value
 }
 
 /// Appends one write to `out` in the prefixed layout, its key sharing `shared` bytes with
@@ -158,11 +150,6 @@ fn push_varint(out: &mut Vec<u8>, mut n: usize) {
         n >>= 7;
     }
     out.push(n as u8);
-}
-
-/// The bytes of `n` as LEB128.
-fn varint_len(n: usize) -> usize {
-    (usize::BITS - n.leading_zeros()).max(1).div_ceil(7) as usize
 }
 
 /// Appends one write to `out` with its whole key: the layout of checkpoint chunks, and of
