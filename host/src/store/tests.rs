@@ -587,35 +587,6 @@ fn bad_counter_record_is_reported_with_its_key() {
     );
 }
 
-/// While a settle waits for its flush, the journal's state writes have landed in the
-/// resident state, but no reader can get at them until the flush has ended (J2).
-#[test]
-fn a_settle_excludes_readers_until_its_flush_ends() {
-    let mut store = Store::temporary().unwrap();
-    store
-        .apply(&call(1, "c", |l| l.counter_add(b"n", b"", 1).unwrap()))
-        .unwrap();
-    let commit = store
-        .prepare(&call(2, "c", |l| l.counter_add(b"n", b"", 2).unwrap()))
-        .unwrap();
-    store.journal(commit).unwrap();
-    let reader = store.reader().clone();
-    let flusher = store.flusher();
-    let mut waited = false;
-    store
-        .settle_with(|| {
-            waited = true;
-            assert!(
-                reader.gate.try_read().is_err(),
-                "a read got in during the flush"
-            );
-            flusher.flush()
-        })
-        .unwrap();
-    assert!(waited);
-    assert_eq!(reader.counter_get("c", b"n", b"").unwrap(), 3);
-}
-
 /// A store that committed a counter add as seq 1, then journaled seq 2 (another add and a
 /// list push) without settling it; and the root seq 2 gives.
 fn journaled_not_settled() -> (Store, Root) {
@@ -631,6 +602,28 @@ fn journaled_not_settled() -> (Store, Root) {
         .unwrap();
     let root = store.journal(commit).unwrap();
     (store, root)
+}
+
+/// While a settle waits for its flush, the journal's state writes have landed in the
+/// resident state, but no reader can get at them until the flush has ended (J2).
+#[test]
+fn a_settle_excludes_readers_until_its_flush_ends() {
+    let (mut store, _) = journaled_not_settled();
+    let reader = store.reader().clone();
+    let flusher = store.flusher();
+    let mut waited = false;
+    store
+        .settle_with(|| {
+            waited = true;
+            assert!(
+                reader.gate.try_read().is_err(),
+                "a read got in during the flush"
+            );
+            flusher.flush()
+        })
+        .unwrap();
+    assert!(waited);
+    assert_eq!(reader.counter_get("c", b"n", b"").unwrap(), 3);
 }
 
 /// A flush that panics (a bug) leaves no write of its round readable either, and the store

@@ -376,8 +376,6 @@ impl Curve {
         median_f64(&values)
     }
 
-    /// The `available_parallelism` JSON line (of a uniform curve), with the medians of the
-    /// work, the span and the call durations (50th, 99th percentile, longest) behind it.
     /// The `amdahl_ceiling` line: 1 + execute ÷ serial of the one-round host at 1 thread,
     /// the speedup no core count can pass while the serial part of the round stays as it
     /// is. *serial* counts what runs on one thread at a time, wherever it runs:
@@ -419,6 +417,8 @@ impl Curve {
         })
     }
 
+    /// The `available_parallelism` JSON line (of a uniform curve), with the medians of the
+    /// work, the span and the call durations (50th, 99th percentile, longest) behind it.
     pub(crate) fn parallelism_line(&self) -> Value {
         let i = self.threads.len() - 1;
         let us = |d: Duration| round(d.as_secs_f64() * 1e6, 1);
