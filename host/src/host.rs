@@ -877,11 +877,9 @@ impl Host {
     }
 
     /// Runs `step` on a worker of the pool. Entered from outside, each parallel phase of a
-    /// round (the calls, the merge, the prepare, the apply) would wake a sleeping worker
-    /// and put this thread to sleep, and leave the worker spinning before it sleeps again:
-    /// ~0.3 ms of CPU a round, most of what a round of a few dozen calls costs beyond its
-    /// calls. Entered once, the phases run inline on the worker that entered, and the other
-    /// workers join as before.
+    /// round (the calls, the fold, the preparation, the apply) would wake a sleeping worker,
+    /// put this thread to sleep and leave the worker spinning: about half of what a round
+    /// of a few dozen calls costs beyond its calls. Entered once, the phases run inline.
     fn on_pool<R: Send>(&mut self, step: impl FnOnce(&mut Host) -> R + Send) -> R {
         let pool = Arc::clone(&self.pool);
         pool.install(|| step(self))
