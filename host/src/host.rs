@@ -1214,6 +1214,7 @@ impl Executor<'_> {
             .collect();
         let schedule = Schedule::build(&keys);
         let (targets, which) = round::targets(self.registry, &calls);
+        round::compile(self.engine, &targets);
         let (executions, trace) = schedule.run(
             self.pool,
             |i| {

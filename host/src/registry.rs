@@ -94,6 +94,12 @@ impl Canister {
         }
     }
 
+    /// Whether the module is compiled (or loaded) already: for tests.
+    #[cfg(test)]
+    pub(crate) fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
+    }
+
     /// The compiled module, compiling it on first use (invariant C).
     ///
     /// # Errors

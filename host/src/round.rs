@@ -334,6 +334,17 @@ pub fn targets<'r>(
     (targets, which)
 }
 
+/// Compiles the module of every canister `targets` names that is not compiled yet, before
+/// any of their calls runs. A call that compiled its module itself would hold the module's
+/// single flight while wasmtime compiles on the pool; a worker that meanwhile steals
+/// another call of that canister would wait on the compile it is itself running, for
+/// ever. An error is left for the calls to report: each call asks again and gets it.
+pub fn compile(engine: &Engine, targets: &[Target<'_>]) {
+    for (canister, _) in targets.iter().flatten() {
+        let _ = canister.compiled(engine);
+    }
+}
+
 /// The [`Target`] of `method` of `canister`.
 fn target<'r>(registry: &'r Registry, canister: &str, method: &str) -> Target<'r> {
     let Some(installed) = registry.get(canister) else {

@@ -24,6 +24,10 @@
 //! - (A) **Single flight.** One compile (or load) per module per engine, however many
 //!   threads ask at once: the first to ask holds the module's slot while it works; the
 //!   others wait on that slot, then share what it made. Other modules are not held up.
+//!   The waiting must be another thread's: wasmtime compiles on the caller's rayon pool,
+//!   so a pool worker that asked again while compiling (a stolen call of the same
+//!   canister) would wait on itself. Rounds therefore compile before their calls run
+//!   (`round::compile`).
 //! - (B) **Never run a bad artifact.** `Module::deserialize` trusts its input (it is
 //!   `unsafe` for that reason), so a file is deserialized only if its checksum matches its
 //!   payload. A file that fails the check, or that wasmtime refuses (another version or

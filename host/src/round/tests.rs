@@ -258,3 +258,35 @@ fn a_round_looks_each_method_up_once_and_traps_calls_to_what_is_gone() {
         ]
     );
 }
+
+/// A canister whose module is not compiled yet (as in a new process whose data dir lost its
+/// compiled module) is compiled by [`compile`], before any of its calls runs; a target
+/// that names no canister is left to its calls.
+#[test]
+fn a_round_compiles_its_modules_before_its_calls_run() {
+    let example = &commute_examples::ANALYTICS;
+    let did = commute_did::Did::parse(example.did_path, example.did).unwrap();
+    let mut registry = Registry::default();
+    registry.insert(Canister::new(example.name, example.wasm.into(), &did, None));
+    let engine = crate::registry::engine_for(crate::execute::Limits::default()).unwrap();
+    let to = |canister: &str| {
+        let mut c = call(CallKind::Pure);
+        (c.canister, c.method) = (canister.into(), "view".into());
+        c
+    };
+    let calls = vec![
+        (1, to(example.name)),
+        (2, to("gone")),
+        (3, to(example.name)),
+    ];
+    let (targets, which) = targets(&registry, &calls);
+    assert_eq!(which, [0, 1, 0]);
+    let canister = registry.get(example.name).unwrap();
+    assert!(!canister.is_compiled());
+    compile(&engine, &targets);
+    assert!(canister.is_compiled());
+    assert!(
+        targets[1].is_err(),
+        "not installed: left for its call to trap"
+    );
+}
