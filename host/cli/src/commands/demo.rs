@@ -162,33 +162,56 @@ fn tick_on(dir: &Path, threads: usize) -> anyhow::Result<(Host, usize, Duration)
     Ok((host, calls, started.elapsed()))
 }
 
-/// Runs the queue in `dir` on one thread and, from a byte-for-byte copy, on `cores`;
-/// prints both and the speedup, and checks the two roots are equal. Returns the host that
-/// ran on every core.
+/// How many times each side is timed. One run is a fraction of a second, so a single
+/// timing swings with the machine: the sides alternate and each shows its median.
+const REPS: usize = 3;
+
+/// Runs the queue in `dir` on one thread and on `cores`, [`REPS`] times each, alternating,
+/// each time from a byte-for-byte copy; prints both medians and the speedup, and checks
+/// that every run reached the same root. Returns the last host that ran on every core.
 fn twice(dir: &Path, cores: usize) -> anyhow::Result<(Host, Run)> {
-    let all_dir = dir.with_extension("all");
-    copy_dir(dir, &all_dir).context("cannot copy the data dir")?;
-    let (one, calls_one, t_one) = tick_on(dir, 1)?;
-    let (all, calls_all, t_all) = tick_on(&all_dir, cores)?;
+    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let mut last: [Option<(Host, usize)>; 2] = [None, None];
+    for rep in 0..REPS {
+        for (side, threads) in [1, cores].into_iter().enumerate() {
+            let copy = dir.with_extension(format!("{rep}-{side}"));
+            copy_dir(dir, &copy).context("cannot copy the data dir")?;
+            let (host, calls, took) = tick_on(&copy, threads)?;
+            if let Some((first, first_calls)) = last.iter().flatten().next() {
+                ensure!(
+                    host.root() == first.root() && calls == *first_calls,
+                    "the roots differ: parallel execution did not match sequential execution"
+                );
+            }
+            times[side].push(took);
+            last[side] = Some((host, calls));
+        }
+    }
+    let median = |mut t: Vec<Duration>| {
+        t.sort();
+        t[t.len() / 2]
+    };
+    let [t_one, t_all] = times.map(median);
+    let [Some((one, calls_one)), Some((all, calls_all))] = last else {
+        unreachable!("every side ran REPS > 0 times");
+    };
     let rate = |calls: usize, t: Duration| calls as f64 / t.as_secs_f64().max(1e-9);
     println!(
-        "  1 thread:    {calls_one} calls in {:.2} s = {:.0} calls/s   root {}",
+        "  1 thread:    {calls_one} calls in {:.3} s = {:.0} calls/s   root {}",
         t_one.as_secs_f64(),
         rate(calls_one, t_one),
         one.root()
     );
     println!(
-        "  {cores} threads:   {calls_all} calls in {:.2} s = {:.0} calls/s   root {}",
+        "  {cores} threads:   {calls_all} calls in {:.3} s = {:.0} calls/s   root {}",
         t_all.as_secs_f64(),
         rate(calls_all, t_all),
         all.root()
     );
-    ensure!(
-        one.root() == all.root() && calls_one == calls_all,
-        "the roots differ: parallel execution did not match sequential execution"
-    );
     let speedup = t_one.as_secs_f64() / t_all.as_secs_f64().max(1e-9);
-    println!("  speedup {speedup:.2}x on {cores} cores; the state roots are equal");
+    println!(
+        "  speedup {speedup:.2}x on {cores} cores (medians of {REPS} runs each); the state roots are equal"
+    );
     let micros_per_call = t_one.as_secs_f64() * 1e6 / calls_one.max(1) as f64;
     Ok((
         all,
