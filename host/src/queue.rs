@@ -15,7 +15,7 @@
 //! commit of a server, the children of one round), at most [`CHUNK_CALLS`] of them. Chunks,
 //! not one record per call, because every sled operation costs a few microseconds on the
 //! serial path of a round: a round of 4,000 calls read and removed 4,000 records, ~40% of
-//! its serial time; now it reads and removes sixteen.
+//! its serial time; now it reads and removes about a hundred.
 //!
 //! A `k` record is an idempotency key a caller gave with its call: the call it names was
 //! accepted once, under that seq, and a retry with the same key gets the same seq back
@@ -148,11 +148,14 @@ impl QueuedCall {
 /// The most calls one chunk holds: a round reads whole chunks, so a huge batch of submits
 /// must not make every round decode all of it, and a round that ends inside a chunk makes
 /// the next one decode again at most this many calls it does not take.
-pub const CHUNK_CALLS: usize = 256;
+pub const CHUNK_CALLS: usize = 64;
 
-/// About the most bytes one chunk holds, for the same reason: 256 calls of 2 MiB arguments
-/// would be 512 MiB to decode. A call bigger than this is a chunk of its own.
-pub const CHUNK_BYTES: usize = 1 << 20;
+/// About the most bytes one chunk holds: few enough that no node of sled's tree of chunks
+/// (up to 16 records) goes over sled's blob threshold, a quarter of its 512 KiB segment,
+/// as with the journal's parts (`store/journal.rs`). Chunks of up to 1 MiB made most
+/// nodes blob files, rewritten as the queue grew and shrank, each synced on its own. A
+/// call bigger than this is a chunk of its own.
+pub const CHUNK_BYTES: usize = 6 << 10;
 
 /// The store key of the chunk whose first call is `seq`.
 ///

@@ -239,12 +239,20 @@ fn an_idempotency_key_names_one_call_once() {
 }
 
 #[test]
-fn chunks_are_cut_at_about_a_mebibyte_and_a_bigger_call_is_one_alone() {
-    let big = |kib: usize| QueuedCall {
-        arg: ByteBuf::from(vec![7; kib << 10]),
+fn chunks_are_cut_at_about_chunk_bytes_and_a_bigger_call_is_one_alone() {
+    let big = |bytes: usize| QueuedCall {
+        arg: ByteBuf::from(vec![7; bytes]),
         ..call("big")
     };
-    let calls = vec![big(400), big(400), big(400), big(3 << 10), big(1), big(1)];
+    let tenth = CHUNK_BYTES / 10;
+    let calls = vec![
+        big(4 * tenth),
+        big(4 * tenth),
+        big(4 * tenth),
+        big(30 * tenth),
+        big(1),
+        big(1),
+    ];
     let t = tree();
     put(&t, 1, &calls);
     let sizes: Vec<(u64, usize)> = chunks(&t, 0)

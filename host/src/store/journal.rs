@@ -27,9 +27,10 @@
 //!   journal was never reported, and is the last one (the next is written only once this
 //!   one is flushed and applied), so at open it is dropped and its round runs again.
 //!
-//! A journal is cut between writes into parts of at most [`PART_BYTES`]: below sled's blob
-//! threshold, so that it lives in sled's log and is synced with it, instead of in a file of
-//! its own that needs an fsync of its own and of its directory (`disk.rs`).
+//! A journal is cut between writes into parts of at most [`PART_BYTES`], so small that no
+//! node of sled's tree of them goes over sled's blob threshold: it lives in sled's log and
+//! is synced with it, instead of in a file of its own that needs an fsync of its own and of
+//! its directory (`disk.rs`).
 //!
 //! At open, every journal the checkpoint does not hold is applied in id order (J1 makes
 //! that correct whatever part of each was already applied), before anything reads.
@@ -61,9 +62,13 @@ pub(crate) type Write = (Vec<u8>, Option<sled::IVec>);
 /// The key prefix of the journals.
 pub(crate) const PREFIX: &[u8] = b"mj";
 
-/// The most bytes of one part of a journal: under sled's blob threshold (a quarter of its
-/// 512 KiB segment, less its headers). A single write larger than this is a part alone.
-pub(crate) const PART_BYTES: usize = 96 << 10;
+/// The most bytes of one part of a journal. sled writes a tree node as a blob file once
+/// the node is over a quarter of its 512 KiB segment, and a leaf holds up to 16 records
+/// before it splits, rewritten whole at every tenth change: 16 parts of 6 KiB stay under
+/// that. Parts of 96 KiB, each alone under it, made a blob of every node holding two, and
+/// most rounds wrote one, with two more fsyncs in their flush. A single write larger than
+/// this is a part alone.
+pub(crate) const PART_BYTES: usize = 6 << 10;
 
 /// The tree key of part `part` of the `parts` of journal `id`.
 pub(crate) fn key(id: u64, part: u32, parts: u32) -> Vec<u8> {
