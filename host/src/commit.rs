@@ -202,11 +202,6 @@ impl Committer<'_> {
         let mut waited = Duration::ZERO;
         let store = &mut *self.store;
         let wait = || {
-            // Beside a round's calls (`Host::commit_beside`), this worker runs calls while
-            // the disk works, and blocks only once none is left to take.
-            while !flush.is_finished() && matches!(rayon::yield_now(), Some(rayon::Yield::Executed))
-            {
-            }
             let since = Instant::now();
             let flush = flush
                 .join()

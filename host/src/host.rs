@@ -931,8 +931,9 @@ impl Host {
             }
             // The rest of the commit, its apply included, beside the round: pure calls
             // read no state, so they need neither the apply nor the gate it holds until
-            // the flush ends. The flush waits on the disk on a thread of its own, and the
-            // worker that waits for it runs calls meanwhile ([`Committer::flushed`]).
+            // the flush ends. The flush waits on the disk on a thread of its own while the
+            // apply runs, so the worker seldom waits for it; it does not run calls while
+            // it waits, which would keep readers out for as long as those calls took.
             let ((committed, trace), (ran, after)) = executor.pool.install(|| {
                 rayon::join(
                     || {
