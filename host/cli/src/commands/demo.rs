@@ -2,9 +2,9 @@
 //!
 //! It installs the example canisters, queues thousands of calls whose keys collide (logger
 //! events from a few users, transfers between a few accounts that each fire a child call
-//! to the logger, CPU-bound analytics work), then runs the *same* queue twice — copied
-//! byte for byte, so every call carries the same seq and time — once on one thread and once
-//! on every core, and shows the speedup, that the two state roots are equal, and a few
+//! to the logger, CPU-bound analytics work), then runs the *same* queue — copied byte
+//! for byte, so every call carries the same seq and time — on one thread and on every core,
+//! three times each, and shows the speedup, that the two state roots are equal, and a few
 //! values read back with queries. Then it does the same for the logging case alone: tiny
 //! `logger.log` calls, each from its own user, with their own speedup and, when it is
 //! smaller, why.
@@ -169,7 +169,7 @@ const REPS: usize = 3;
 /// Runs the queue in `dir` on one thread and on `cores`, [`REPS`] times each, alternating,
 /// each time from a byte-for-byte copy; prints both medians and the speedup, and checks
 /// that every run reached the same root. Returns the last host that ran on every core.
-fn twice(dir: &Path, cores: usize) -> anyhow::Result<(Host, Run)> {
+fn side_by_side(dir: &Path, cores: usize) -> anyhow::Result<(Host, Run)> {
     let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     let mut last: [Option<(Host, usize)>; 2] = [None, None];
     for rep in 0..REPS {
@@ -222,7 +222,7 @@ fn twice(dir: &Path, cores: usize) -> anyhow::Result<(Host, Run)> {
     ))
 }
 
-/// What [`twice`] measured.
+/// What [`side_by_side`] measured.
 struct Run {
     /// 1 thread's time ÷ every core's.
     speedup: f64,
@@ -238,7 +238,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     println!(
         "commute demo: the same {queued} queued pure calls (and the {} child calls they fire), \
-         run twice",
+         on one thread and on every core",
         args.transfers
     );
     println!(
@@ -247,11 +247,13 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
          200 keys (CPU-bound)",
         args.events, args.transfers, args.work
     );
-    let (all, mixed) = twice(&mixed_dir, cores)?;
+    let (all, mixed) = side_by_side(&mixed_dir, cores)?;
 
     let tiny = prepare_tiny(&tiny_dir, args.tiny)?;
-    println!("the logging case: {tiny} tiny logger.log calls, each from its own user, run twice");
-    let (_, logging) = twice(&tiny_dir, cores)?;
+    println!(
+        "the logging case: {tiny} tiny logger.log calls, each from its own user, the same way"
+    );
+    let (_, logging) = side_by_side(&tiny_dir, cores)?;
     if logging.speedup < mixed.speedup {
         println!(
             "  why less: a tiny call costs {:.1} µs at 1 thread (the mix's calls {:.1} µs), so \
