@@ -187,6 +187,34 @@ impl Committer<'_> {
         (committed, trace)
     }
 
+    /// Commits `prepared` (invariant A), flushes it on this thread, then applies it and
+    /// reports it (invariant C).
+    pub(crate) fn commit_inline(&mut self, prepared: Prepared) -> Committed<RoundReport> {
+        let Prepared {
+            started,
+            ran,
+            spent,
+            trace,
+            commit,
+        } = prepared;
+        let committed = (|| {
+            let commit = commit?;
+            let finished = commit.finished().clone();
+            let mut report = self
+                .tail
+                .with_next(|next| self.round_batch(next, (&ran, &spent, commit)))?;
+            let flushed = self.store.flush();
+            let landed = Instant::now();
+            self.pool_time
+                .install(self.pool, || self.store.settle(flushed))?;
+            self.tail.set_finished(&finished);
+            let micros = landed.saturating_duration_since(started).as_micros();
+            report.micros = u64::try_from(micros).unwrap_or(u64::MAX);
+            Ok(report)
+        })();
+        (committed, trace)
+    }
+
     /// The report of a commit once its flush is done: only then do its calls count as
     /// committed to the queue's tail (invariant C).
     pub(crate) fn flushed(&mut self, flushing: Flushing<'_>) -> Result<RoundReport, RoundError> {
