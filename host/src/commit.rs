@@ -111,11 +111,29 @@ pub(crate) struct Prepared {
     commit: Result<Commit, StoreError>,
 }
 
-/// A round committed to the store whose flush is under way on a thread of its own.
-pub(crate) struct Flushing<'scope> {
+/// A round journaled in the store under the tail lock, not yet flushed.
+struct Journaled {
     report: RoundReport,
     finished: Finished,
     started: Instant,
+}
+
+impl Journaled {
+    /// Its report, once durable and applied at `landed`: only then do its calls count as
+    /// committed to the queue's tail (invariant C).
+    fn report(self, tail: &Tail, landed: Instant) -> RoundReport {
+        tail.set_finished(&self.finished);
+        let micros = landed.saturating_duration_since(self.started).as_micros();
+        RoundReport {
+            micros: u64::try_from(micros).unwrap_or(u64::MAX),
+            ..self.report
+        }
+    }
+}
+
+/// A round committed to the store whose flush is under way on a thread of its own.
+pub(crate) struct Flushing<'scope> {
+    journaled: Journaled,
     flush: ScopedJoinHandle<'scope, Result<Instant, StoreError>>,
 }
 
@@ -155,6 +173,30 @@ impl Committer<'_> {
         }
     }
 
+    /// Journals `prepared` under the tail lock (invariants A, B); not yet flushed.
+    fn journal(&mut self, prepared: Prepared) -> Committed<Journaled> {
+        let Prepared {
+            started,
+            ran,
+            spent,
+            trace,
+            commit,
+        } = prepared;
+        let journaled = (|| {
+            let commit = commit?;
+            let finished = commit.finished().clone();
+            let report = self
+                .tail
+                .with_next(|next| self.round_batch(next, (&ran, &spent, commit)))?;
+            Ok(Journaled {
+                report,
+                finished,
+                started,
+            })
+        })();
+        (journaled, trace)
+    }
+
     /// Commits `prepared` (invariant A) and starts its flush on a thread of `scope`, so the
     /// caller's thread goes back to work instead of waiting on the disk; [`Committer::flushed`]
     /// reports it once the flush is done.
@@ -163,67 +205,34 @@ impl Committer<'_> {
         prepared: Prepared,
         scope: &'scope Scope<'scope, '_>,
     ) -> Committed<Flushing<'scope>> {
-        let Prepared {
-            started,
-            ran,
-            spent,
-            trace,
-            commit,
-        } = prepared;
-        let committed = (|| {
-            let commit = commit?;
-            let finished = commit.finished().clone();
-            let report = self
-                .tail
-                .with_next(|next| self.round_batch(next, (&ran, &spent, commit)))?;
+        let (journaled, trace) = self.journal(prepared);
+        let flushing = journaled.map(|journaled| {
             let flusher = self.store.flusher();
-            Ok(Flushing {
-                report,
-                finished,
-                started,
+            Flushing {
+                journaled,
                 flush: scope.spawn(move || flusher.flush().map(|()| Instant::now())),
-            })
-        })();
-        (committed, trace)
+            }
+        });
+        (flushing, trace)
     }
 
     /// Commits `prepared` (invariant A), flushes it on this thread, then applies it and
     /// reports it (invariant C).
     pub(crate) fn commit_inline(&mut self, prepared: Prepared) -> Committed<RoundReport> {
-        let Prepared {
-            started,
-            ran,
-            spent,
-            trace,
-            commit,
-        } = prepared;
-        let committed = (|| {
-            let commit = commit?;
-            let finished = commit.finished().clone();
-            let mut report = self
-                .tail
-                .with_next(|next| self.round_batch(next, (&ran, &spent, commit)))?;
+        let (journaled, trace) = self.journal(prepared);
+        let committed = journaled.and_then(|journaled| {
             let flushed = self.store.flush();
             let landed = Instant::now();
             self.pool_time
                 .install(self.pool, || self.store.settle(flushed))?;
-            self.tail.set_finished(&finished);
-            let micros = landed.saturating_duration_since(started).as_micros();
-            report.micros = u64::try_from(micros).unwrap_or(u64::MAX);
-            Ok(report)
-        })();
+            Ok(journaled.report(self.tail, landed))
+        });
         (committed, trace)
     }
 
-    /// The report of a commit once its flush is done: only then do its calls count as
-    /// committed to the queue's tail (invariant C).
+    /// The report of a commit once its flush is done (invariant C).
     pub(crate) fn flushed(&mut self, flushing: Flushing<'_>) -> Result<RoundReport, RoundError> {
-        let Flushing {
-            mut report,
-            finished,
-            started,
-            flush,
-        } = flushing;
+        let Flushing { journaled, flush } = flushing;
         // Applied split across the pool while the flush ends, readers excluded until it
         // has: what they see is durable (store journal J2).
         let mut landed = None;
@@ -242,11 +251,7 @@ impl Committer<'_> {
         // The wait on the disk is serial, however many threads apply.
         self.pool_time.waited(waited);
         settled?;
-        let landed = landed.unwrap_or_else(Instant::now);
-        self.tail.set_finished(&finished);
-        let micros = landed.saturating_duration_since(started).as_micros();
-        report.micros = u64::try_from(micros).unwrap_or(u64::MAX);
-        Ok(report)
+        Ok(journaled.report(self.tail, landed.unwrap_or_else(Instant::now)))
     }
 
     /// Lands `ran` (calls in seq order with their executions; `commit` is what
