@@ -216,15 +216,23 @@ impl Committer<'_> {
         (flushing, trace)
     }
 
-    /// Commits `prepared` (invariant A), flushes it on this thread, then applies it and
-    /// reports it (invariant C).
+    /// Commits `prepared` (invariant A), flushes it on this thread, then applies it here
+    /// too and reports it (invariant C): for a commit beside other work on the pool, which
+    /// keeps the other workers, and which readers would otherwise wait out while this
+    /// worker ran some of it inside the apply.
     pub(crate) fn commit_inline(&mut self, prepared: Prepared) -> Committed<RoundReport> {
         let (journaled, trace) = self.journal(prepared);
         let committed = journaled.and_then(|journaled| {
-            let flushed = self.store.flush();
+            let store = &mut *self.store;
+            let flushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.flush()))
+                .unwrap_or_else(|panic| {
+                    // Broken, as after a failed flush, before the panic goes on.
+                    let broken = StoreError::Broken("a flush panicked".to_string());
+                    let _ = store.settle_here(Err(broken));
+                    std::panic::resume_unwind(panic)
+                });
             let landed = Instant::now();
-            self.pool_time
-                .install(self.pool, || self.store.settle(flushed))?;
+            store.settle_here(flushed)?;
             Ok(journaled.report(self.tail, landed))
         });
         (committed, trace)

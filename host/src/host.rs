@@ -721,8 +721,9 @@ impl Host {
 
     /// A handle that answers queries from any thread, against the last committed state,
     /// without waiting for the round in flight to run (`docs/modes.md`); a query that comes
-    /// while a round's flush is ending waits for it, and then sees the round. It sees the
-    /// canisters installed when it was made.
+    /// while a round's writes land waits for them (and, when nothing runs beside the
+    /// round's commit, for the flush they land during), and then sees the round. It sees
+    /// the canisters installed when it was made.
     pub fn queries(&self) -> Queries {
         Queries::new(
             self.store.reader().clone(),
@@ -892,9 +893,10 @@ impl Host {
     /// thread of its own while `next` runs (a `join` on one worker gives the same order,
     /// and measured 3–16% slower). Called on a worker ([`Host::on_pool`]).
     ///
-    /// Applying `ready` beside `next` instead of after it took 3,000 logging calls in
-    /// rounds of 1,000 at 2 threads from 31.5 to 29.7 ms (medians of 12 interleaved runs
-    /// of 15 ticks each).
+    /// Committing `ready` whole beside `next`, instead of applying it after `next` ran,
+    /// took 3,000 logging calls in rounds of 1,000 at 2 threads from 31.5 to 29.7 ms
+    /// (medians of 12 interleaved runs of 15 ticks each; `docs/bench.md` has the forms
+    /// tried on the way).
     fn commit_beside(
         &mut self,
         ready: Ran,

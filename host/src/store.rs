@@ -1827,6 +1827,27 @@ impl Store {
     /// The flush's error, or [`StoreError::Sled`] if a write fails. Either way the store is
     /// broken: it refuses further commits, and reopening it replays what is journaled.
     pub fn settle(&mut self, flushed: Result<(), StoreError>) -> Result<(), StoreError> {
+        self.settle_split(flushed, true)
+    }
+
+    /// [`Store::settle`] on the calling thread alone, for a caller whose pool runs other
+    /// work meanwhile: the gate is held only for as long as the apply itself takes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::settle`].
+    pub(crate) fn settle_here(
+        &mut self,
+        flushed: Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.settle_split(flushed, false)
+    }
+
+    fn settle_split(
+        &mut self,
+        flushed: Result<(), StoreError>,
+        split: bool,
+    ) -> Result<(), StoreError> {
         if let Err(err) = flushed {
             self.unapplied.clear();
             return Err(self.break_with(err));
@@ -1835,7 +1856,11 @@ impl Store {
         let gate = Arc::clone(&self.reader.gate);
         let mut state = gate.write().unwrap_or_else(|e| e.into_inner());
         for (_, writes) in &unapplied {
-            state.apply(writes);
+            if split {
+                state.apply(writes);
+            } else {
+                state.apply_here(writes);
+            }
         }
         self.settled(&unapplied, state)
     }

@@ -2,8 +2,8 @@
 //!
 //! sled 0.34's `apply_batch` takes a process-wide write lock and inserts key by key, and
 //! once any such lock has been taken every later insert pays a shared one: a round's
-//! commit would be serial in its writes. Instead a commit is written as a few large values
-//! under `mj ‖ id ‖ part` (one insert each, whole or missing after a crash: J5), flushed,
+//! commit would be serial in its writes. Instead a commit is written as records of a few
+//! KiB under `mj ‖ id ‖ part` (one insert each, whole or missing after a crash: J5), flushed,
 //! and only then applied:
 //! its state writes to the resident state in memory (`store/resident.rs`), the few others
 //! (queue, outcomes, meta) to the tree with plain inserts and removes.
@@ -63,8 +63,8 @@ pub(crate) type Write = (Vec<u8>, Option<sled::IVec>);
 pub(crate) const PREFIX: &[u8] = b"mj";
 
 /// The most bytes of one part of a journal. sled writes a tree node as a blob file once
-/// the node is over a quarter of its 512 KiB segment, and a leaf holds up to 16 records
-/// before it splits, rewritten whole at every tenth change: 16 parts of 6 KiB stay under
+/// the node is over a quarter of its 512 KiB segment, and a leaf splits once it holds more
+/// than 16 records, rewritten whole at every tenth change: 17 parts of 6 KiB stay under
 /// that. Parts of 96 KiB, each alone under it, made a blob of every node holding two, and
 /// most rounds wrote one, with two more fsyncs in their flush. A single write larger than
 /// this is a part alone.

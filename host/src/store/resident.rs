@@ -323,13 +323,20 @@ impl Resident {
     /// Lands the `s` writes of a settled journal, in order (R); writes to other areas are
     /// sled's and skipped.
     pub(crate) fn apply(&mut self, writes: &[Write]) {
-        self.land(writes, false);
+        self.land(writes, false, true);
+    }
+
+    /// [`Resident::apply`] on the calling thread alone, for a caller whose pool is busy
+    /// with other work: split, its workers would wait for the halves they gave away by
+    /// running that work, holding whatever the caller holds.
+    pub(crate) fn apply_here(&mut self, writes: &[Write]) {
+        self.land(writes, false, false);
     }
 
     /// [`Resident::apply`], keeping what each write replaced, so that [`Resident::undo`]
     /// can take the journal back out if it never becomes durable.
     pub(crate) fn apply_undoable(&mut self, writes: &[Write]) -> Undo {
-        Undo(self.land(writes, true))
+        Undo(self.land(writes, true, true))
     }
 
     /// Takes back out the `writes` that [`Resident::apply_undoable`] landed, with `undo`
@@ -349,9 +356,14 @@ impl Resident {
 
     /// Lands `writes`' `s` writes, in order; with `keep`, returns for each shard the index
     /// of each write it took and the value the write replaced (`None`: there was none).
-    /// On a worker of a pool, a large journal lands on every shard at once: a key's writes
-    /// all go to its shard, in order, so the outcome is the same.
-    fn land(&mut self, writes: &[Write], keep: bool) -> Vec<Vec<(usize, Option<IVec>)>> {
+    /// With `split`, on a worker of a pool, a large journal lands on every shard at once: a
+    /// key's writes all go to its shard, in order, so the outcome is the same.
+    fn land(
+        &mut self,
+        writes: &[Write],
+        keep: bool,
+        split: bool,
+    ) -> Vec<Vec<(usize, Option<IVec>)>> {
         let state = writes
             .iter()
             .enumerate()
@@ -372,7 +384,7 @@ impl Resident {
             }
             replaced
         };
-        if writes.len() < PARALLEL_MIN || rayon::current_thread_index().is_none() {
+        if !split || writes.len() < PARALLEL_MIN || rayon::current_thread_index().is_none() {
             self.shards.iter_mut().zip(parts).map(land).collect()
         } else {
             self.shards.par_iter_mut().zip(parts).map(land).collect()
@@ -534,7 +546,10 @@ mod laws {
             in_order.apply(&journal);
             let mut split = Resident::default();
             pool().install(|| split.apply(&journal));
-            same(&in_order, &split)
+            // On a pool, but asked to stay on the calling thread.
+            let mut here = Resident::default();
+            pool().install(|| here.apply_here(&journal));
+            same(&in_order, &split) && same(&in_order, &here)
         }
         quickcheck().quickcheck(prop as fn(Writes) -> bool);
     }
