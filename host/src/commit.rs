@@ -223,16 +223,7 @@ impl Committer<'_> {
     pub(crate) fn commit_inline(&mut self, prepared: Prepared) -> Committed<RoundReport> {
         let (journaled, trace) = self.journal(prepared);
         let committed = journaled.and_then(|journaled| {
-            let store = &mut *self.store;
-            let flushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.flush()))
-                .unwrap_or_else(|panic| {
-                    // Broken, as after a failed flush, before the panic goes on.
-                    let broken = StoreError::Broken("a flush panicked".to_string());
-                    let _ = store.settle_here(Err(broken));
-                    std::panic::resume_unwind(panic)
-                });
-            let landed = Instant::now();
-            store.settle_here(flushed)?;
+            let landed = self.store.flush_and_settle_here()?;
             Ok(journaled.report(self.tail, landed))
         });
         (committed, trace)

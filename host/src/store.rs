@@ -1830,17 +1830,28 @@ impl Store {
         self.settle_split(flushed, true)
     }
 
-    /// [`Store::settle`] on the calling thread alone, for a caller whose pool runs other
-    /// work meanwhile: the gate is held only for as long as the apply itself takes.
+    /// Flushes what is journaled, then [`Store::settle`]s it on the calling thread alone,
+    /// for a caller whose pool runs other work meanwhile: the gate is held only for as
+    /// long as the apply itself takes, never for the flush. A flush that panics leaves the
+    /// store broken, as [`Store::settle_with`]'s does, nothing of it applied. Returns when
+    /// the flush ended.
     ///
     /// # Errors
     ///
     /// As [`Store::settle`].
-    pub(crate) fn settle_here(
-        &mut self,
-        flushed: Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        self.settle_split(flushed, false)
+    pub(crate) fn flush_and_settle_here(&mut self) -> Result<std::time::Instant, StoreError> {
+        let flushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.flush()));
+        match flushed {
+            Ok(flushed) => {
+                let ended = std::time::Instant::now();
+                self.settle_split(flushed, false).map(|()| ended)
+            }
+            Err(panic) => {
+                self.unapplied.clear();
+                self.broken = Some("a flush panicked".to_string());
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     fn settle_split(
