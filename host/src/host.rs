@@ -922,30 +922,28 @@ impl Host {
         // Prepared first, on every worker: beside the calls it would be one worker's chain
         // (the others keep to their own calls), and it is most of the commit's work.
         let prepared = committer.prepare(ready);
+        // `next` runs, then the round after it is taken.
+        let run = || {
+            let ran = executor.run(next);
+            let after = ran.is_ok().then(take);
+            (ran, after)
+        };
         let (committed, trace, executed) = std::thread::scope(|scope| {
-            if one {
+            let ((committed, trace), (ran, after)) = if one {
                 let (flushing, trace) = committer.commit_flushing(prepared, scope);
-                let ran = executor.run(next);
-                let after = ran.is_ok().then(take);
-                let committed = flushing.and_then(|f| committer.flushed(f));
-                let executed = ran.and_then(|ran| Ok((ran, after.transpose()?.flatten())));
-                return (committed, trace, executed);
-            }
-            // The rest of the commit beside the round, its flush and apply included: pure
-            // calls read no state, so they need neither. The flush runs on this worker,
-            // the apply after it: while the other workers run calls, a thread of its own
-            // for the flush, and an apply beside it that readers must wait out, gained
-            // nothing (rounds of 50 logging calls: 53.3 ms a tick that way, 50.0 this).
-            let ((committed, trace), (ran, after)) = executor.pool.install(|| {
-                rayon::join(
-                    || committer.commit_inline(prepared),
-                    || {
-                        let ran = executor.run(next);
-                        let after = ran.is_ok().then(take);
-                        (ran, after)
-                    },
-                )
-            });
+                let ran = run();
+                ((flushing.and_then(|f| committer.flushed(f)), trace), ran)
+            } else {
+                // The rest of the commit beside the round, its flush and apply included:
+                // pure calls read no state, so they need neither. The flush runs on this
+                // worker, the apply after it: while the other workers run calls, a thread
+                // of its own for the flush, and an apply beside it that readers must wait
+                // out, gained nothing (rounds of 50 logging calls: 53.3 ms a tick that
+                // way, 50.0 this).
+                executor
+                    .pool
+                    .install(|| rayon::join(|| committer.commit_inline(prepared), run))
+            };
             let executed = ran.and_then(|ran| Ok((ran, after.transpose()?.flatten())));
             (committed, trace, executed)
         });
