@@ -886,17 +886,18 @@ impl Host {
         pool.install(|| step(self))
     }
 
-    /// Prepares `ready`'s commit on the whole pool, then writes it, flushes it and applies
-    /// it while the pure calls of `next` run on the same pool, and the round after `next`
-    /// is taken once they have. `ready` is reported once both are done. With
-    /// one worker there is nothing to overlap but the flush, which waits on the disk on a
-    /// thread of its own while `next` runs (a `join` on one worker gives the same order,
-    /// and measured 3–16% slower). Called on a worker ([`Host::on_pool`]).
+    /// Prepares, writes, flushes and applies `ready`'s commit while the pure calls of
+    /// `next` run on the same pool, and the round after `next` is taken once they have.
+    /// `ready` is reported once both are done. With one worker there is nothing to overlap
+    /// but the flush, which waits on the disk on a thread of its own while `next` runs (a
+    /// `join` on one worker gives the same order, and measured 3–16% slower). Called on a
+    /// worker ([`Host::on_pool`]).
     ///
     /// Committing `ready` whole beside `next`, instead of applying it after `next` ran,
     /// took 3,000 logging calls in rounds of 1,000 at 2 threads from 31.5 to 29.7 ms
-    /// (medians of 12 interleaved runs of 15 ticks each; `docs/bench.md` has the forms
-    /// tried on the way).
+    /// (medians of 12 interleaved runs of 15 ticks each); preparing it there too, instead
+    /// of on every worker before `next` started, from 41.1 to 36.7 ms (16 runs).
+    /// `docs/bench.md` has the forms tried on the way.
     fn commit_beside(
         &mut self,
         ready: Ran,
@@ -919,9 +920,6 @@ impl Host {
         // read: it skips `ready`'s calls by `done`, whether or not their chunks are gone.
         let take = || executor.take(&done, Cut::backlog(executor.pool), bound);
         let one = executor.pool.current_num_threads() == 1;
-        // Prepared first, on every worker: beside the calls it would be one worker's chain
-        // (the others keep to their own calls), and it is most of the commit's work.
-        let prepared = committer.prepare(ready);
         // `next` runs, then the round after it is taken.
         let run = || {
             let ran = executor.run(next);
@@ -930,19 +928,24 @@ impl Host {
         };
         let (committed, trace, executed) = std::thread::scope(|scope| {
             let ((committed, trace), (ran, after)) = if one {
+                let prepared = committer.prepare(ready);
                 let (flushing, trace) = committer.commit_flushing(prepared, scope);
                 let ran = run();
                 ((flushing.and_then(|f| committer.flushed(f)), trace), ran)
             } else {
-                // The rest of the commit beside the round, its flush and apply included:
-                // pure calls read no state, so they need neither. The flush runs on this
+                // The whole commit beside the round, its flush and apply included: pure
+                // calls read no state, so they need neither. Prepared there too: before
+                // the round, on every worker, its serial parts (list positions, the
+                // batch) left the other workers waiting, ~7% of a tick of logging calls
+                // at 2 threads; a worker with nothing else to do still takes a share of
+                // it (`Store::prepare` splits it across the pool). The flush runs on this
                 // worker, the apply after it: while the other workers run calls, a thread
                 // of its own for the flush, and an apply beside it that readers must wait
                 // out, gained nothing (rounds of 50 logging calls: 53.3 ms a tick that
                 // way, 50.0 this).
-                executor
-                    .pool
-                    .install(|| rayon::join(|| committer.commit_inline(prepared), run))
+                executor.pool.install(|| {
+                    rayon::join(|| committer.commit_inline(committer.prepare(ready)), run)
+                })
             };
             let executed = ran.and_then(|ran| Ok((ran, after.transpose()?.flatten())));
             (committed, trace, executed)
