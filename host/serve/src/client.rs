@@ -99,6 +99,10 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 /// that long-polls waits this long past its own wait.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The most connections a client keeps open between requests, all of them to its one
+/// server: one per thread of a load test of 64 clients.
+const MAX_IDLE: usize = 64;
+
 /// The most a response body may be: a dump of a large state.
 const MAX_RESPONSE: u64 = 1 << 30;
 
@@ -184,7 +188,11 @@ impl Client {
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(5)))
             .timeout_global(Some(timeout))
-            .max_idle_connections_per_host(64)
+            // Up to 64 connections kept open for reuse, however many threads share the
+            // client: ureq keeps 10 in all by default, whatever the per-host cap says, so a
+            // load test of 64 threads reconnected most of its requests' connections.
+            .max_idle_connections(MAX_IDLE)
+            .max_idle_connections_per_host(MAX_IDLE)
             .build();
         Client {
             agent: ureq::Agent::with_parts(
