@@ -38,6 +38,7 @@
 mod batch;
 mod e2e;
 mod growth;
+mod load;
 mod overhead;
 mod plot;
 mod progress;

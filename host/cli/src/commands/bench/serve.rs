@@ -3,8 +3,9 @@
 //!
 //! - Subjects: two [`Server`]s on temporary hosts with the logger installed, one with one
 //!   worker thread and one with the machine's cores, and [`CLIENTS`] keep-alive client
-//!   threads, each firing its share of a batch of `logger.log` calls one request at a time
-//!   (as a service logging events does), each answered with its seq once durable. The
+//!   connections, each firing its share of a batch of `logger.log` calls one request at a
+//!   time (as a service logging events does), each answered with its seq once durable; one
+//!   thread drives them all, as `wrk` does (`bench/load.rs`). The
 //!   server runs rounds on the same machine meanwhile. Accepted calls per second over the
 //!   batch; each request's time to durable (send → seq) goes into `p50_ms` / `p99_ms` over
 //!   every timed request, per server.
@@ -17,6 +18,7 @@
 //! second ÷ the one-thread server's.
 
 use super::batch::host_with;
+use super::load::Load;
 use super::progress::Progress;
 use super::rng::SplitMix64;
 use super::timing::{interleave, median, ms, per_s, speedup};
@@ -73,17 +75,25 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
                 Signals::Ignore,
             )?;
             let client = Client::new(&server.url());
-            Ok((server, client))
+            let load = Load::new(&server.url(), CLIENTS)?;
+            Ok((server, client, load))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut local = host_with(&LOGGER, Config::default())?;
     let mut latencies = [Vec::new(), Vec::new()];
+    let path = format!(
+        "/submit/{}/log?caller={}",
+        LOGGER.name,
+        Principal::anonymous().to_text()
+    );
+    let mut servers = servers;
     let times = interleave(sizes.reps, 3, |turn| {
         let args = draw(&mut rng);
-        let time = if let Some((_, client)) = servers.get(turn.subject) {
-            let (elapsed, mut each, last) = fire(client, &args)?;
+        let time = if let Some((_, client, load)) = servers.get_mut(turn.subject) {
+            let (elapsed, answered) = load.fire(&path, &args)?;
+            let last = answered.iter().map(|&(_, seq)| seq).max().unwrap_or(0);
             if turn.rep.is_some() {
-                latencies[turn.subject].append(&mut each);
+                latencies[turn.subject].extend(answered.into_iter().map(|(time, _)| time));
             }
             // Untimed: let the server's rounds finish, so they do not run beside the
             // next subject.
@@ -109,7 +119,7 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         progress.step();
         Ok::<_, anyhow::Error>(time)
     })?;
-    for (server, _) in servers {
+    for (server, _, _) in servers {
         server.stop().context("stopping the server")?;
     }
     let (one, all, in_process) = (median(&times[0]), median(&times[1]), median(&times[2]));
@@ -136,47 +146,4 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         "p50_ms": at(&mut lat_n, 0.5),
         "p99_ms": at(&mut lat_n, 0.99),
     }))
-}
-
-/// Fires `args` as `logger.log` calls from [`CLIENTS`] threads, one request at a time
-/// each: the wall time until all are answered, each request's time to its seq, and the
-/// highest seq.
-fn fire(client: &Client, args: &[Vec<u8>]) -> anyhow::Result<(Duration, Vec<Duration>, u64)> {
-    let started = Instant::now();
-    let share = args.len().div_ceil(CLIENTS).max(1);
-    let latencies = std::thread::scope(|s| {
-        let threads: Vec<_> = args
-            .chunks(share)
-            .map(|chunk| {
-                let client = client.clone();
-                s.spawn(move || -> anyhow::Result<Vec<(Duration, u64)>> {
-                    chunk
-                        .iter()
-                        .map(|arg| {
-                            let sent = Instant::now();
-                            let seq = client.submit(
-                                LOGGER.name,
-                                "log",
-                                Args::Binary(arg),
-                                Principal::anonymous(),
-                            )?;
-                            Ok((sent.elapsed(), seq))
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .map(|t| t.join().expect("a client thread panicked"))
-            .collect::<anyhow::Result<Vec<_>>>()
-    })?;
-    let elapsed = started.elapsed();
-    let answered = latencies.concat();
-    let last = answered.iter().map(|&(_, seq)| seq).max().unwrap_or(0);
-    Ok((
-        elapsed,
-        answered.into_iter().map(|(d, _)| d).collect(),
-        last,
-    ))
 }
