@@ -1,5 +1,5 @@
 //! Tests of the benchmark's pieces: thread lists, the sampler, medians, interleaving,
-//! the verdict.
+//! the verdict, the load generator.
 //! No test here times anything.
 
 use super::rng::{SplitMix64, Zipf};
@@ -276,4 +276,42 @@ fn the_serial_share_stays_within_the_job() {
     assert_eq!(serial_share(ms(10), ms(4), 2), ms(0));
     assert_eq!(serial_share(ms(10), ms(3), 1), ms(10));
     assert_eq!(serial_share(ms(10), ms(6), 2), ms(2));
+}
+
+#[test]
+fn the_load_generator_gets_a_seq_per_call_and_names_a_refusal() {
+    use commute_examples::LOGGER;
+    let mut host = commute::Host::temporary().unwrap();
+    host.install(LOGGER.name, LOGGER.wasm, LOGGER.did_file(), None)
+        .unwrap();
+    let server = commute_serve::Server::start(
+        host,
+        "127.0.0.1:0".parse().unwrap(),
+        commute_serve::Signals::Ignore,
+    )
+    .unwrap();
+    let mut load = super::load::Load::new(&server.url(), 3).unwrap();
+    let user = candid::Principal::anonymous();
+    let bodies: Vec<Vec<u8>> = (0..10)
+        .map(|i| candid::encode_args((user, format!("event {i}"))).unwrap())
+        .collect();
+    // Twice: the second batch goes over the connections the first left open.
+    for batch in 0..2u64 {
+        let (_, answered) = load.fire("/submit/logger/log", &bodies).unwrap();
+        let mut seqs: Vec<u64> = answered.iter().map(|&(_, seq)| seq).collect();
+        seqs.sort_unstable();
+        let first = seqs[0];
+        assert_eq!(
+            seqs,
+            (first..first + 10).collect::<Vec<_>>(),
+            "batch {batch}"
+        );
+    }
+    let refused = load.fire("/submit/logger/nope", &bodies[..1]).unwrap_err();
+    let message = format!("{refused:#}");
+    assert!(
+        message.contains("/submit/logger/nope") && message.contains("404"),
+        "{message}"
+    );
+    server.stop().unwrap();
 }
