@@ -53,8 +53,9 @@ impl Load {
     }
 
     /// POSTs each of `bodies` (Candid arguments) to `path`, spread over the connections,
-    /// each sending its share one at a time. A connection the server closed meanwhile (its
-    /// keep-alive timeout) is opened again before the clock starts.
+    /// each sending its share one at a time. A connection known to be closed (the server's
+    /// keep-alive timeout passed since the last batch, or a refusal ended its task) is
+    /// opened again before the clock starts.
     ///
     /// # Errors
     ///

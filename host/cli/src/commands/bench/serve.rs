@@ -62,7 +62,7 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
     };
 
     let threads = Config::default().threads;
-    let servers = [1, threads]
+    let mut servers = [1, threads]
         .into_iter()
         .map(|threads| {
             let config = Config {
@@ -86,7 +86,6 @@ pub(crate) fn measure(sizes: Sizes, progress: &Progress) -> anyhow::Result<Value
         LOGGER.name,
         Principal::anonymous().to_text()
     );
-    let mut servers = servers;
     let times = interleave(sizes.reps, 3, |turn| {
         let args = draw(&mut rng);
         let time = if let Some((_, client, load)) = servers.get_mut(turn.subject) {
