@@ -151,8 +151,8 @@ impl QueuedCall {
 pub const CHUNK_CALLS: usize = 64;
 
 /// About the most bytes one chunk holds: few enough that no node of sled's tree of chunks
-/// (a leaf splits past 16 records) goes over sled's blob threshold, a quarter of its 512 KiB segment,
-/// as with the journal's parts (`store/journal.rs`). Chunks of up to 1 MiB made most
+/// (a leaf splits past 16 records) goes over sled's blob threshold, a quarter of its 512
+/// KiB segment, as with the journal's parts (`store/journal.rs`). Chunks of up to 1 MiB made most
 /// nodes blob files, rewritten as the queue grew and shrank, each synced on its own. A
 /// call bigger than this is a chunk of its own.
 pub const CHUNK_BYTES: usize = 6 << 10;

@@ -1833,8 +1833,7 @@ impl Store {
     /// Flushes what is journaled, then [`Store::settle`]s it on the calling thread alone,
     /// for a caller whose pool runs other work meanwhile: the gate is held only for as
     /// long as the apply itself takes, never for the flush. A flush that panics leaves the
-    /// store broken, as [`Store::settle_with`]'s does, nothing of it applied. Returns when
-    /// the flush ended.
+    /// store broken, as in [`Store::settle_with`]. Returns when the flush ended.
     ///
     /// # Errors
     ///
@@ -1846,12 +1845,16 @@ impl Store {
                 let ended = std::time::Instant::now();
                 self.settle_split(flushed, false).map(|()| ended)
             }
-            Err(panic) => {
-                self.unapplied.clear();
-                self.broken = Some("a flush panicked".to_string());
-                std::panic::resume_unwind(panic)
-            }
+            Err(panic) => self.flush_panicked(panic),
         }
+    }
+
+    /// Leaves the store broken by a flush that panicked, nothing journaled applied, and
+    /// lets the panic go on: reopening it replays what is journaled.
+    fn flush_panicked(&mut self, panic: Box<dyn std::any::Any + Send>) -> ! {
+        self.unapplied.clear();
+        self.broken = Some("a flush panicked".to_string());
+        std::panic::resume_unwind(panic)
     }
 
     fn settle_split(
@@ -1910,10 +1913,7 @@ impl Store {
         drop(state);
         match flushed {
             Ok(Err(err)) => Err(self.break_with(err)),
-            Err(panic) => {
-                self.broken = Some("a flush panicked".to_string());
-                std::panic::resume_unwind(panic)
-            }
+            Err(panic) => self.flush_panicked(panic),
             Ok(Ok(())) => unreachable!("settled above"),
         }
     }
