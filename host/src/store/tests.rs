@@ -802,6 +802,32 @@ fn a_store_with_its_state_in_the_main_tree_opens_unchanged() {
     store.verify().unwrap();
 }
 
+/// checkpoint K1, K2 with a state of many chunks: reopened from them alone, the store holds
+/// the same entries under the same root.
+#[test]
+fn a_checkpoint_of_many_chunks_reopens_to_the_same_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::Config::new().path(dir.path()).open().unwrap();
+    let mut store = Store::init(&db).unwrap();
+    let value = vec![3u8; 2 << 10];
+    for seq in 1..=300u64 {
+        let delta = call(seq, "c", |l| {
+            l.list_push(b"l", &value).unwrap();
+            l.map_put(b"m", &seq.to_be_bytes(), &value).unwrap();
+        });
+        store.apply(&delta).unwrap();
+    }
+    let (root, entries) = (store.root(), dump(&store));
+    store.checkpoint().unwrap();
+    let chunks = store.trees.checkpoint.scan_prefix(b"mc").count();
+    assert!(chunks > 4, "the state is in {chunks} chunks");
+    assert_eq!(store.trees.journal.len(), 0, "no journal left to replay");
+    drop(store);
+    let store = Store::init(&db).unwrap();
+    assert_eq!((store.root(), dump(&store)), (root, entries));
+    store.verify().unwrap();
+}
+
 /// disk D1 through the store: a round's journal and a checkpoint's chunks over sled's
 /// blob threshold (128 KiB) are files of their own, each synced before the commit or the
 /// checkpoint returns; a store that cannot tell its directory syncs none.
