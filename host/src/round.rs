@@ -425,11 +425,21 @@ pub type Executed = (u64, QueuedCall, Execution);
 /// needs no state, so a round's delta is folded while the round before it still commits
 /// instead of on the serial commit path.
 ///
+/// In one piece per worker: each merge of two pieces rebuilds the larger one's trees, so
+/// the more pieces rayon made, the more each entry moved (at 2 threads ~2% of a worker's
+/// CPU in a tick of logging calls, which one thread never spends). Folding logs costs the
+/// same for every call, so there is nothing for smaller pieces to balance. The profiling
+/// loop (3,000 logging calls a tick, 2 threads), interleaved pairs: 28.72 → 27.96 and
+/// 28.82 → 28.34 ms (16 of 22 pairs faster); a round of 1,000 calls of 256 users, submit
+/// and tick: 10.19 → 9.74 ms (6 of 8).
+///
 /// # Errors
 ///
 /// [`MergeError::DuplicateSeq`] if two calls share a seq (a bug, never input).
 pub fn merge(ran: &[Executed]) -> Result<Delta, MergeError> {
+    let piece = ran.len().div_ceil(rayon::current_num_threads()).max(1);
     ran.par_iter()
+        .with_min_len(piece)
         .try_fold(Delta::new, |mut delta, (seq, call, ex)| {
             delta.add_call(*seq, &call.canister, &ex.log)?;
             Ok(delta)
