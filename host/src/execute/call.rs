@@ -2,7 +2,7 @@
 //! [`Compiled::execute`], which runs it on a fresh instance.
 
 use commute_abi::{Class, Mode};
-use wasmtime::{Store, Trap};
+use wasmtime::{Extern, Store, Trap, TypedFunc};
 
 use super::engine::{one_line_error, Compiled, Engine};
 use super::host::{Answer, Env, Fault, Host};
@@ -288,9 +288,20 @@ impl Compiled {
             }
         };
         store.data_mut().limiter.instantiated = true;
-        let memory = instance.get_memory(&mut store, commute_abi::export::MEMORY);
+        let memory = (instance.get_module_export(&mut store, &self.exports.memory))
+            .and_then(Extern::into_memory);
         store.data_mut().memory = memory;
-        let Ok(entry) = instance.get_typed_func::<(), ()>(&mut store, call.export) else {
+        let entry = match self.exports.entry(call.export) {
+            Some(index) => (instance.get_module_export(&mut store, index))
+                .and_then(Extern::into_func)
+                // SAFETY: `Engine::check` found this export of this instance's module a
+                // function of type `() -> ()`, which is what `TypedFunc<(), ()>` calls.
+                .map(|func| unsafe { TypedFunc::<(), ()>::new_unchecked(&store, func) }),
+            None => instance
+                .get_typed_func::<(), ()>(&mut store, call.export)
+                .ok(),
+        };
+        let Some(entry) = entry else {
             let message = format!("{} has no entry point `{}`", store.data().who, call.export);
             return Ok(Execution::trap(message, fuel_used(&store)));
         };
