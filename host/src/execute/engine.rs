@@ -345,13 +345,17 @@ impl Engine {
             }
             _ => return Err(ExecuteError::NoMemory),
         }
+        let mut entries = hashbrown::HashMap::new();
         for item in module.exports() {
             if export::parse(item.name()).is_none() {
                 continue;
             }
             let found = match item.ty() {
                 ExternType::Func(ty) if ty.params().len() == 0 && ty.results().len() == 0 => {
-                    continue
+                    if let Some(index) = module.get_export_index(item.name()) {
+                        entries.insert(item.name().to_owned(), index);
+                    }
+                    continue;
                 }
                 ExternType::Func(ty) => format!("a function {}", signature("", &ty)),
                 other => format!("a {}", kind(&other)),
@@ -367,13 +371,9 @@ impl Engine {
             .map_err(|err| ExecuteError::Invalid {
                 reason: one_line_error(&err),
             })?;
-        let index = |name: &str| module.get_export_index(name);
         let exports = Exports {
-            memory: index(export::MEMORY).ok_or(ExecuteError::NoMemory)?,
-            entries: (module.exports())
-                .filter(|item| export::parse(item.name()).is_some())
-                .filter_map(|item| Some((item.name().to_owned(), index(item.name())?)))
-                .collect(),
+            memory: (module.get_export_index(export::MEMORY)).ok_or(ExecuteError::NoMemory)?,
+            entries,
         };
         Ok(Compiled {
             module,
@@ -558,7 +558,8 @@ pub struct Compiled {
 
 /// A module's memory and entry points by index, found by name once, when [`Engine::check`]
 /// checked them: a lookup by name and a type check at every call (`get_typed_func`, which
-/// loads the function's type from the engine's registry) were ~0.4 µs of a call.
+/// loads the function's type from the engine's registry) were ~0.27 µs of a call (2,000
+/// `analytics.view` calls at 1 thread, submit and tick: 20.03 → 19.50 ms).
 #[derive(Clone)]
 pub(super) struct Exports {
     /// The memory (`check`: every module has one).

@@ -499,7 +499,8 @@ impl Shard {
 mod laws {
     //! Invariant R as quickcheck properties: after any rounds, checkpoints, kills and
     //! reopenings, the resident state equals what a fresh open of the same tree loads; and
-    //! replaying journals already applied changes nothing.
+    //! replaying journals already applied changes nothing. Invariant G as a test of the
+    //! tables' growth.
 
     use super::{Resident, Write, PARALLEL_MIN, SHARDS};
     use crate::merge::laws::{quickcheck, Calls, Shape};
