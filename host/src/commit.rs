@@ -116,6 +116,10 @@ struct Journaled {
     report: RoundReport,
     finished: Finished,
     started: Instant,
+    /// Its calls and their write logs, done with: freed while the flush runs, not before
+    /// it starts. A round of 2,000 `analytics.view` calls at 1 thread, from the prepare to
+    /// the end of the tick: medians 1.13–1.20 ms freed before, 0.92–1.05 ms beside.
+    ran: Vec<Executed>,
 }
 
 impl Journaled {
@@ -192,6 +196,7 @@ impl Committer<'_> {
                 report,
                 finished,
                 started,
+                ran,
             })
         })();
         (journaled, trace)
@@ -206,12 +211,11 @@ impl Committer<'_> {
         scope: &'scope Scope<'scope, '_>,
     ) -> Committed<Flushing<'scope>> {
         let (journaled, trace) = self.journal(prepared);
-        let flushing = journaled.map(|journaled| {
+        let flushing = journaled.map(|mut journaled| {
             let flusher = self.store.flusher();
-            Flushing {
-                journaled,
-                flush: scope.spawn(move || flusher.flush().map(|()| Instant::now())),
-            }
+            let flush = scope.spawn(move || flusher.flush().map(|()| Instant::now()));
+            drop(std::mem::take(&mut journaled.ran));
+            Flushing { journaled, flush }
         });
         (flushing, trace)
     }
