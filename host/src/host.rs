@@ -1240,7 +1240,7 @@ impl Executor<'_> {
         self.costs.learn(&ran);
         let delta = self
             .pool_time
-            .install(self.pool, || round::merge(&ran))
+            .install(self.pool, || round::merge(&mut ran))
             .map_err(RoundError::from)?;
         Ok(Ran {
             started,

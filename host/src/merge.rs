@@ -407,27 +407,37 @@ impl Delta {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_call(&mut self, seq: u64, canister: &str, log: &WriteLog) -> Result<(), MergeError> {
+        self.add_owned(seq, canister, log.clone())
+    }
+
+    /// [`Delta::add_call`], moving the log's keys and values into the delta instead of
+    /// copying them: for a round's fold, whose logs are done with once folded. A logging
+    /// call's three writes make four allocations and copies fewer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Delta::add_call`].
+    pub fn add_owned(&mut self, seq: u64, canister: &str, log: WriteLog) -> Result<(), MergeError> {
         if !self.seqs.insert(seq) {
             return Err(MergeError::DuplicateSeq { seq });
         }
         // A log holds at most `LogLimits::max_ops: u32` ops, so every index fits a u32.
-        for (index, op) in (0..=u32::MAX).zip(log.ops()) {
+        for (index, op) in (0..=u32::MAX).zip(log.into_ops()) {
             let clock = (seq, index);
             match op {
                 Op::CounterAdd {
                     name,
                     key,
                     delta: add,
-                } => self.add_counter(canister, name, key, i128::from(*add)),
+                } => self.add_counter(canister, &name, key, i128::from(add)),
                 Op::MapPut { name, key, value } => {
-                    self.write_map(canister, name, key, clock, Some(value.clone()));
+                    self.write_map(canister, &name, key, clock, Some(value));
                 }
-                Op::MapRemove { name, key } => self.write_map(canister, name, key, clock, None),
+                Op::MapRemove { name, key } => self.write_map(canister, &name, key, clock, None),
                 Op::ListPush { name, value } => {
                     // `seq` is new to `self` (checked above), so the element's clock is too.
-                    self.lists.with_slot(canister, name, |elements| {
-                        elements.insert(clock, value.clone())
-                    });
+                    self.lists
+                        .with_slot(canister, &name, |elements| elements.insert(clock, value));
                 }
             }
         }
@@ -533,19 +543,19 @@ impl Delta {
     }
 
     /// Adds `add` to a counter entry, keeping (B): an entry summing to 0 is dropped.
-    fn add_counter(&mut self, canister: &str, name: &[u8], key: &[u8], add: i128) {
+    fn add_counter(&mut self, canister: &str, name: &[u8], key: Vec<u8>, add: i128) {
         if add == 0 {
             return;
         }
         let emptied = self.counters.with_slot(canister, name, |sums| {
-            match sums.get_mut(Bytes::new(key)) {
+            match sums.get_mut(Bytes::new(&key)) {
                 Some(sum) => {
                     if !add_to(sum, add) {
-                        sums.remove(Bytes::new(key));
+                        sums.remove(Bytes::new(&key));
                     }
                 }
                 None => {
-                    sums.insert(Owned(key.to_vec()), add);
+                    sums.insert(Owned(key), add);
                 }
             }
             sums.is_empty()
@@ -560,17 +570,17 @@ impl Delta {
         &mut self,
         canister: &str,
         name: &[u8],
-        key: &[u8],
+        key: Vec<u8>,
         clock: (u64, u32),
         value: Option<Vec<u8>>,
     ) {
         self.maps.with_slot(canister, name, |writes| {
-            match writes.get_mut(Bytes::new(key)) {
+            match writes.get_mut(Bytes::new(&key)) {
                 Some(mine) => {
                     mine.keep_later(Stamped { clock, value });
                 }
                 None => {
-                    writes.insert(Owned(key.to_vec()), Stamped { clock, value });
+                    writes.insert(Owned(key), Stamped { clock, value });
                 }
             }
         });

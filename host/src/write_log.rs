@@ -368,6 +368,11 @@ impl WriteLog {
         &self.ops
     }
 
+    /// Its ops, in order, given up: for a caller done with the log.
+    pub fn into_ops(self) -> Vec<Op> {
+        self.ops
+    }
+
     /// The number of ops.
     ///
     /// # Examples
