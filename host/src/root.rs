@@ -146,12 +146,14 @@ impl Entry<'_> {
 
     /// The digest's 2048 bytes (the lanes, little-endian), as the XOF gives them.
     fn digest_bytes(&self) -> [u8; LATTICE_BYTES] {
-        // Deriving the key from the context is itself a blake3 hash: done once, not per
-        // entry, and each digest starts from a copy of the hasher it gives.
-        static START: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
-        let mut hasher = START
-            .get_or_init(|| blake3::Hasher::new_derive_key(ENTRY_CONTEXT))
-            .clone();
+        // Deriving the key from the context is itself a blake3 hash: done once a thread, not
+        // per entry, and each digest starts from that hasher reset. Not from a copy of it:
+        // a `Hasher` is ~1.9 KB (its stack of chaining values), and a 2 KiB digest took
+        // 370 ns from a copy, 348 ns from a reset (criterion, side by side, 3 of 3).
+        thread_local! {
+            static HASHER: std::cell::RefCell<blake3::Hasher> =
+                std::cell::RefCell::new(blake3::Hasher::new_derive_key(ENTRY_CONTEXT));
+        }
         let list_key;
         let counter_value;
         let (canister, kind, name, key, value): (&str, u8, &[u8], &[u8], &[u8]) = match *self {
@@ -194,24 +196,27 @@ impl Entry<'_> {
             &lens[3],
             value,
         ];
-        // In one `update` when it fits a small buffer: blake3's per-call overhead was ~40%
-        // of a small entry's digest.
+        // In one `update` when it fits the digest's own buffer, which the XOF overwrites
+        // after: blake3's per-call overhead was ~40% of a small entry's digest.
         let len: usize = pieces.iter().map(|p| p.len()).sum();
-        let mut buffer = [0u8; 512];
-        if len <= buffer.len() {
-            let mut at = 0;
-            for piece in pieces {
-                buffer[at..at + piece.len()].copy_from_slice(piece);
-                at += piece.len();
-            }
-            hasher.update(&buffer[..len]);
-        } else {
-            for piece in pieces {
-                hasher.update(piece);
-            }
-        }
         let mut bytes = [0u8; LATTICE_BYTES];
-        hasher.finalize_xof().fill(&mut bytes);
+        HASHER.with_borrow_mut(|hasher| {
+            hasher.reset();
+            if len <= LATTICE_BYTES {
+                let buffer = &mut bytes[..len];
+                let mut at = 0;
+                for piece in pieces {
+                    buffer[at..at + piece.len()].copy_from_slice(piece);
+                    at += piece.len();
+                }
+                hasher.update(buffer);
+            } else {
+                for piece in pieces {
+                    hasher.update(piece);
+                }
+            }
+            hasher.finalize_xof().fill(&mut bytes);
+        });
         bytes
     }
 }
@@ -334,7 +339,8 @@ impl Lattice {
 
     /// Combines `entry`'s digest into each lane with `op`, straight from the XOF's bytes,
     /// without building a second 2 KiB lattice.
-    fn mix(&mut self, entry: &Entry<'_>, op: fn(u16, u16) -> u16) {
+    #[inline]
+    fn mix(&mut self, entry: &Entry<'_>, op: impl Fn(u16, u16) -> u16) {
         let digest = entry.digest_bytes();
         for (lane, chunk) in self.lanes.iter_mut().zip(digest.chunks_exact(2)) {
             *lane = op(*lane, u16::from_le_bytes([chunk[0], chunk[1]]));
