@@ -319,7 +319,7 @@ fn children_are_never_skipped_while_calls_keep_arriving_during_pipelined_rounds(
                     .check("chaos", "hit", Args::Text(&text), Principal::anonymous(), 0)
                     .unwrap();
                 // Not flushed: a round may take calls before they are durable.
-                intake.append(&[call]).unwrap();
+                intake.append(vec![call]).unwrap();
                 while intake.tail().committed() == committed {
                     std::thread::yield_now();
                 }

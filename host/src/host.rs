@@ -654,7 +654,7 @@ impl Host {
 
     /// Queue invariant A: seqs handed out in order, durable before they are returned.
     fn enqueue(&mut self, calls: Vec<QueuedCall>) -> Result<Vec<u64>, HostError> {
-        let seqs = self.intake.append(&calls)?;
+        let seqs = self.intake.append(calls)?;
         self.intake.flush()?;
         Ok(seqs.collect())
     }
@@ -1179,7 +1179,7 @@ impl Executor<'_> {
         let tree = self.reader.tree();
         let mut taken = round::Taken::default();
         if self.update_waits.load(Ordering::Relaxed) {
-            taken = round::next_update(tree, done, bound)?;
+            taken = round::next_update((tree, Some(self.tail.fresh())), done, bound)?;
         }
         if taken.calls.is_empty() {
             let pending = (bound - 1).saturating_sub(done.count());
@@ -1188,7 +1188,8 @@ impl Executor<'_> {
             let fuel = limit.saturating_mul(budget::ROUND_FUEL_CALLS);
             let threads = self.pool.current_num_threads();
             let mut plan = Plan::new(self.costs, (fuel, limit), threads);
-            taken = round::next_calls(tree, cap, done, bound, &mut plan)?;
+            let queue = (tree, Some(self.tail.fresh()));
+            taken = round::next_calls(queue, cap, done, bound, &mut plan)?;
         }
         self.update_waits
             .store(taken.update_waits, Ordering::Relaxed);

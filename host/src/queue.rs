@@ -45,6 +45,10 @@
 //!   queue and sees seq `s` sees every accepted seq below `s`. Acceptors on many threads and
 //!   the round loop share one `Tail`.
 
+mod fresh;
+
+pub use fresh::{Fresh, FRESH_CALLS};
+
 use crate::disk::Disk;
 use crate::finished::Finished;
 use crate::store::area;
@@ -223,18 +227,26 @@ pub fn records<C: Borrow<QueuedCall> + Serialize>(
     first: u64,
     calls: &[C],
 ) -> Vec<([u8; 9], Vec<u8>)> {
+    chunked(calls)
+        .into_iter()
+        .map(|range| record(first + range.start as u64, &calls[range]))
+        .collect()
+}
+
+/// Where [`records`] cuts `calls` into chunks.
+fn chunked<C: Borrow<QueuedCall>>(calls: &[C]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, call) in calls.iter().enumerate() {
         let size = call.borrow().weight();
         if i > start && (i - start == CHUNK_CALLS || bytes + size > CHUNK_BYTES) {
-            out.push(record(first + start as u64, &calls[start..i]));
+            out.push(start..i);
             (start, bytes) = (i, 0);
         }
         bytes += size;
     }
     if start < calls.len() {
-        out.push(record(first + start as u64, &calls[start..]));
+        out.push(start..calls.len());
     }
     out
 }
@@ -256,6 +268,20 @@ pub fn chunks(
     tree: &sled::Tree,
     after: u64,
 ) -> impl Iterator<Item = Result<Chunk, QueueError>> + use<> {
+    chunks_with(tree, after, None)
+}
+
+/// [`chunks`], each taken from `fresh` instead of decoded where it is kept there (fresh
+/// F1, F2): for the read that takes a round.
+///
+/// # Errors
+///
+/// As [`chunks`].
+pub fn chunks_with<'a>(
+    tree: &sled::Tree,
+    after: u64,
+    fresh: Option<&'a Fresh>,
+) -> impl Iterator<Item = Result<Chunk, QueueError>> + use<'a> {
     let next = after.saturating_add(1);
     // The chunk holding `next` starts at the last key at or below it. If that read fails,
     // the scan starts at the queue's first chunk and meets the failure itself.
@@ -264,13 +290,16 @@ pub fn chunks(
         _ => key(0).as_slice().into(),
     };
     tree.range(start..=key(u64::MAX).as_slice().into())
-        .map(|item| {
+        .map(move |item| {
             let (k, v) = item?;
             let first = seq_of(&k).ok_or_else(|| QueueError::Corrupt {
                 seq: 0,
                 message: format!("bad key {}", hex::encode(&k)),
             })?;
-            Chunk::decode(first, &v)
+            match fresh.and_then(|fresh| fresh.take(first)) {
+                Some(calls) => Ok(Chunk { first, calls }),
+                None => Chunk::decode(first, &v),
+            }
         })
 }
 
@@ -368,6 +397,8 @@ pub struct Tail {
     /// How many calls are committed, those ahead of it too: with `next`, how many are
     /// pending. One number, so that no reader sees half of an update.
     finished: Arc<AtomicU64>,
+    /// The chunks appended and not yet read, as calls.
+    fresh: Arc<Fresh>,
 }
 
 impl std::fmt::Debug for Tail {
@@ -394,6 +425,7 @@ impl Tail {
             next: Arc::new(Mutex::new(next)),
             committed: Arc::new(AtomicU64::new(finished.last())),
             finished: Arc::new(AtomicU64::new(finished.count())),
+            fresh: Arc::default(),
         })
     }
 
@@ -405,8 +437,12 @@ impl Tail {
     ///
     /// [`QueueError::Full`] over the cap, [`QueueError::Sled`] if sled fails; then no seq is
     /// used.
-    pub fn append(&self, calls: &[QueuedCall], max_pending: u64) -> Result<Range<u64>, QueueError> {
-        self.append_each(&[calls], max_pending)
+    pub fn append(
+        &self,
+        calls: Vec<QueuedCall>,
+        max_pending: u64,
+    ) -> Result<Range<u64>, QueueError> {
+        self.append_each(vec![calls], max_pending)
             .pop()
             .expect("one answer per request")
     }
@@ -416,18 +452,20 @@ impl Tail {
     /// of small requests, one chunk, one sled insert, where one each would cost a key to
     /// write, read and remove per call). A request that would pass the cap is refused whole
     /// and takes no seq; the others are still queued. If the write fails, every request not
-    /// refused gets the error and no seq is used. Answers in the order of `requests`.
+    /// refused gets the error and no seq is used. Answers in the order of `requests`. The
+    /// calls queued are kept in [`Tail::fresh`] for the round that reads them.
     pub fn append_each(
         &self,
-        requests: &[&[QueuedCall]],
+        requests: Vec<Vec<QueuedCall>>,
         max_pending: u64,
     ) -> Vec<Result<Range<u64>, QueueError>> {
         self.with_next(|next| {
             let mut pending = self.pending_below(*next);
             let mut end = *next;
-            let mut calls: Vec<&QueuedCall> = Vec::new();
+            let mut calls: Vec<QueuedCall> =
+                Vec::with_capacity(requests.iter().map(Vec::len).sum());
             let mut answers: Vec<Result<Range<u64>, QueueError>> = requests
-                .iter()
+                .into_iter()
                 .map(|request| {
                     let len = request.len() as u64;
                     if pending + len > max_pending {
@@ -437,12 +475,15 @@ impl Tail {
                         });
                     }
                     pending += len;
-                    calls.extend(request.iter());
+                    calls.extend(request);
                     end += len;
                     Ok(end - len..end)
                 })
                 .collect();
-            let mut records = records(*next, &calls);
+            let ranges = chunked(&calls);
+            let mut records: Vec<_> = (ranges.iter())
+                .map(|range| record(*next + range.start as u64, &calls[range.clone()]))
+                .collect();
             let written = match records.len() {
                 0 => Ok(()),
                 // One record is atomic by itself. No batch: sled's `apply_batch` takes a
@@ -460,7 +501,16 @@ impl Tail {
                 }
             };
             match written {
-                Ok(()) => *next = end,
+                Ok(()) => {
+                    // (fresh F1): written, so kept for the round that reads them; from the
+                    // last chunk back, so that each chunk's calls move out of the batch
+                    // whole (their names and arguments stay where they are).
+                    for range in ranges.into_iter().rev() {
+                        let first = *next + range.start as u64;
+                        self.fresh.keep(first, calls.split_off(range.start));
+                    }
+                    *next = end;
+                }
                 Err(e) => {
                     for answer in answers.iter_mut().filter(|a| a.is_ok()) {
                         *answer = Err(QueueError::Sled(e.clone()));
@@ -528,6 +578,11 @@ impl Tail {
         // A panic while held leaves `next` as it was before the write, so carrying on is sound.
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
         write(&mut next)
+    }
+
+    /// The chunks appended and not yet read, as calls: for [`chunks_with`].
+    pub fn fresh(&self) -> &Fresh {
+        &self.fresh
     }
 
     /// Makes every append so far durable.

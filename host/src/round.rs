@@ -23,7 +23,7 @@
 use crate::execute::{self, CanisterState, Compiled, Engine, ExecuteError, Execution};
 use crate::finished::Finished;
 use crate::merge::{Delta, MergeError};
-use crate::queue::{self, CallKind, QueueError, QueuedCall};
+use crate::queue::{self, CallKind, Fresh, QueueError, QueuedCall};
 use crate::registry::{Canister, Registry};
 use crate::root::Root;
 use crate::store::{StateReader, StoreError};
@@ -142,13 +142,14 @@ pub fn backlog_cap(max: usize, pending: u64) -> usize {
 /// allows. `done` holds the calls committed or in a round before this one: they are
 /// skipped. Only seqs below `bound`, a [`queue::Tail::next_seq`] read before this, are
 /// taken: those are all written, so what is taken has no gap (queue invariant C) even
-/// while other threads append.
+/// while other threads append. The queue is read from `tree`, each chunk taken from `fresh`
+/// (a [`queue::Tail::fresh`]) instead where it is kept there.
 ///
 /// # Errors
 ///
 /// [`QueueError`] if the queue cannot be read.
 pub fn next_calls(
-    tree: &sled::Tree,
+    (tree, fresh): (&sled::Tree, Option<&Fresh>),
     max_calls: usize,
     done: &Finished,
     bound: u64,
@@ -158,7 +159,7 @@ pub fn next_calls(
     // Canisters whose next pending call this round leaves: so it leaves all their later
     // ones (invariant A).
     let mut closed: HashSet<String> = HashSet::new();
-    for seen in scan(tree, done, bound) {
+    for seen in scan((tree, fresh), done, bound) {
         let Seen {
             first,
             pending,
@@ -216,11 +217,15 @@ pub fn next_calls(
 /// # Errors
 ///
 /// [`QueueError`] if the queue cannot be read.
-pub fn next_update(tree: &sled::Tree, done: &Finished, bound: u64) -> Result<Taken, QueueError> {
+pub fn next_update(
+    (tree, fresh): (&sled::Tree, Option<&Fresh>),
+    done: &Finished,
+    bound: u64,
+) -> Result<Taken, QueueError> {
     let mut waiting: HashSet<String> = HashSet::new();
     // Chunks met that are wholly done: removed with the update (queue invariant B).
     let mut spent = Vec::new();
-    for seen in scan(tree, done, bound) {
+    for seen in scan((tree, fresh), done, bound) {
         let Seen {
             first,
             pending,
@@ -267,13 +272,13 @@ struct Seen {
 /// until a seq at `bound` or the [`SCAN_WINDOW`]th pending call: what [`next_calls`] and
 /// [`next_update`] walk.
 fn scan<'a>(
-    tree: &sled::Tree,
+    (tree, fresh): (&sled::Tree, Option<&'a Fresh>),
     done: &'a Finished,
     bound: u64,
 ) -> impl Iterator<Item = Result<Seen, QueueError>> + 'a {
     let mut looked = 0;
     let mut ended = false;
-    queue::chunks(tree, done.last()).map_while(move |chunk| {
+    queue::chunks_with(tree, done.last(), fresh).map_while(move |chunk| {
         if ended {
             return None;
         }

@@ -331,13 +331,16 @@ impl Intake {
     ///
     /// [`QueueError::Full`] if the pending cap would be passed; [`QueueError::Sled`].
     /// Nothing is queued then.
-    pub fn append(&self, calls: &[QueuedCall]) -> Result<Range<u64>, QueueError> {
+    pub fn append(&self, calls: Vec<QueuedCall>) -> Result<Range<u64>, QueueError> {
         self.tail.append(calls, self.max_pending)
     }
 
     /// [`Intake::append`] for each of `requests`, written together ([`Tail::append_each`]):
     /// each accepted or refused whole, answered in order.
-    pub fn append_each(&self, requests: &[&[QueuedCall]]) -> Vec<Result<Range<u64>, QueueError>> {
+    pub fn append_each(
+        &self,
+        requests: Vec<Vec<QueuedCall>>,
+    ) -> Vec<Result<Range<u64>, QueueError>> {
         self.tail.append_each(requests, self.max_pending)
     }
 

@@ -61,12 +61,12 @@ pub(crate) fn run(
         group.extend(requests.try_iter().take(MAX_GROUP - 1));
         // Requests without an idempotency key are written together, as one chunk where
         // they fit in one; keyed ones each look their key up first.
-        let plain: Vec<&[QueuedCall]> = group
-            .iter()
+        let plain: Vec<Vec<QueuedCall>> = group
+            .iter_mut()
             .filter(|request| keyed(request).is_none())
-            .map(|request| request.calls.as_slice())
+            .map(|request| std::mem::take(&mut request.calls))
             .collect();
-        let mut plain = intake.append_each(&plain).into_iter();
+        let mut plain = intake.append_each(plain).into_iter();
         let appended: Vec<_> = group
             .iter()
             .map(|request| match keyed(request) {

@@ -165,10 +165,7 @@ fn a_tail_shared_by_threads_hands_out_every_seq_once_and_readers_see_no_gap() {
                 let tail = tail.clone();
                 s.spawn(move || {
                     (0..100)
-                        .flat_map(|i| {
-                            tail.append(&vec![call("log"); 1 + i % 3], u64::MAX)
-                                .unwrap()
-                        })
+                        .flat_map(|i| tail.append(vec![call("log"); 1 + i % 3], u64::MAX).unwrap())
                         .collect::<Vec<u64>>()
                 })
             })
@@ -188,7 +185,7 @@ fn a_tail_shared_by_threads_hands_out_every_seq_once_and_readers_see_no_gap() {
     tail.set_finished(&Finished::through(10));
     assert_eq!(tail.pending(), seqs.len() as u64 - 10);
     assert_eq!(tail.next_seq(), seqs.len() as u64 + 1);
-    let full = tail.append(&[call("log")], tail.pending()).unwrap_err();
+    let full = tail.append(vec![call("log")], tail.pending()).unwrap_err();
     assert!(matches!(full, QueueError::Full { .. }), "{full}");
     assert_eq!(
         tail.next_seq(),
@@ -278,13 +275,61 @@ fn a_queue_chunk_over_sleds_blob_threshold_is_synced_by_the_flush() {
         arg: ByteBuf::from(vec![0u8; 300 << 10]),
         ..call("log")
     };
-    tail.append(&[large], 10).unwrap();
+    tail.append(vec![large], 10).unwrap();
     tail.flush().unwrap();
     let files = crate::disk::Disk::blob_files(dir.path());
     assert_eq!((files, disk.synced()), (1, 1));
 }
 
+#[test]
+fn no_more_calls_are_kept_than_the_cap_and_the_rest_are_read_from_the_store() {
+    let t = tree();
+    let tail = Tail::open(t.clone(), &Finished::default()).unwrap();
+    let calls = FRESH_CALLS + 3 * CHUNK_CALLS;
+    tail.append(vec![call("log"); calls], u64::MAX).unwrap();
+    let kept = tail.fresh().calls();
+    assert!(
+        kept <= FRESH_CALLS && kept > FRESH_CALLS - CHUNK_CALLS,
+        "{kept} kept"
+    );
+    let stored: Vec<Chunk> = chunks(&t, 0).map(Result::unwrap).collect();
+    let read: Vec<Chunk> = chunks_with(&t, 0, Some(tail.fresh()))
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(read, stored);
+    assert_eq!(
+        tail.fresh().calls(),
+        0,
+        "read once, kept no more (fresh F2)"
+    );
+}
+
 quickcheck! {
+    /// A read that takes chunks from the fresh ones gets what a read of the store gets
+    /// (fresh F1), from any point, however much of the queue each read takes; and a chunk
+    /// is handed out of them once at most (F2).
+    fn prop_fresh_chunks_are_the_stored_ones(steps: Vec<(u8, u8, u8)>) -> bool {
+        let t = tree();
+        let tail = Tail::open(t.clone(), &Finished::default()).unwrap();
+        let mut ok = true;
+        for (i, &(n, from, taking)) in steps.iter().take(30).enumerate() {
+            let calls = (0..usize::from(n) % 150 + 1).map(|c| call(&format!("s{i}c{c}"))).collect();
+            tail.append(calls, u64::MAX).unwrap();
+            let after = u64::from(from) * tail.next_seq() / 256;
+            let stored: Vec<Chunk> = chunks(&t, after).map(Result::unwrap).collect();
+            let read: Vec<Chunk> = chunks_with(&t, after, Some(tail.fresh()))
+                .take(usize::from(taking) % 8)
+                .map(Result::unwrap)
+                .collect();
+            ok &= stored.starts_with(&read);
+            // What a read took is not kept any more.
+            ok &= read.iter().all(|c| tail.fresh().take(c.first).is_none());
+        }
+        let stored: Vec<Chunk> = chunks(&t, 0).map(Result::unwrap).collect();
+        let read: Vec<Chunk> = chunks_with(&t, 0, Some(tail.fresh())).map(Result::unwrap).collect();
+        ok && read == stored && tail.fresh().calls() == 0
+    }
+
     /// Requests appended together get what appending each in turn would give: the same
     /// seqs, the same refusals under the cap, and the same calls read back; and they take
     /// no more chunks than their calls need.
@@ -296,7 +341,6 @@ quickcheck! {
             .map(|(r, &n)| (0..usize::from(n) % 20).map(|i| call(&format!("r{r}c{i}"))).collect())
             .collect();
         let cap = u64::from(cap) % 300;
-        let slices: Vec<&[QueuedCall]> = requests.iter().map(Vec::as_slice).collect();
 
         let (together, alone) = (tree(), tree());
         let t = Tail::open(together.clone(), &Finished::default()).unwrap();
@@ -304,8 +348,8 @@ quickcheck! {
         let answers = |r: Vec<Result<Range<u64>, QueueError>>| -> Vec<Option<Range<u64>>> {
             r.into_iter().map(|a| a.map_err(|e| assert!(matches!(e, QueueError::Full { .. }))).ok()).collect()
         };
-        let got = answers(t.append_each(&slices, cap));
-        let want = answers(slices.iter().map(|r| a.append(r, cap)).collect());
+        let got = answers(t.append_each(requests.clone(), cap));
+        let want = answers(requests.into_iter().map(|r| a.append(r, cap)).collect());
         let back = |tree: &sled::Tree| -> Vec<(u64, QueuedCall)> {
             pending(tree, Finished::default()).map(Result::unwrap).collect()
         };

@@ -57,7 +57,14 @@ fn costs(canisters: &[&str], fuel: u64) -> budget::Costs {
 fn next(tree: &sled::Tree, max: usize, committed: u64, bound: u64) -> (Vec<u64>, Vec<u64>) {
     let costs = costs(&["c"], 1);
     let mut plan = Plan::new(&costs, (u64::MAX, 1), 1);
-    let taken = next_calls(tree, max, &Finished::through(committed), bound, &mut plan).unwrap();
+    let taken = next_calls(
+        (tree, None),
+        max,
+        &Finished::through(committed),
+        bound,
+        &mut plan,
+    )
+    .unwrap();
     (taken.calls.iter().map(|(s, _)| *s).collect(), taken.spent)
 }
 
@@ -142,7 +149,7 @@ quickcheck::quickcheck! {
         let costs = costs(&["c0", "c1", "c2"], 10);
         let mut plan = Plan::new(&costs, (u64::from(fuel % 50), 10), 2);
         let max = usize::from(max % 8) + 1;
-        let taken = next_calls(&tree, max, &finished, bound, &mut plan).unwrap();
+        let taken = next_calls((&tree, None), max, &finished, bound, &mut plan).unwrap();
         let pending: Vec<(u64, QueuedCall)> = queue::pending(&tree, finished.clone())
             .map(Result::unwrap)
             .collect();
@@ -180,14 +187,14 @@ fn a_heavy_backlog_of_one_canister_leaves_room_for_the_others() {
     let costs = costs(&["c0", "c1"], 10);
     // A critical path of 25 fuel: c0's chain holds two calls, the third would pass it.
     let mut plan = Plan::new(&costs, (25, 10), 1);
-    let taken = next_calls(&tree, 100, &Finished::default(), 12, &mut plan).unwrap();
+    let taken = next_calls((&tree, None), 100, &Finished::default(), 12, &mut plan).unwrap();
     let seqs: Vec<u64> = taken.calls.iter().map(|(s, _)| *s).collect();
     assert_eq!(seqs, vec![1, 2, 11]);
     assert!(taken.spent.is_empty(), "every chunk keeps a call of c0");
     // A method never seen is taken to use the per-call limit, here 20: one call fits.
     let unknown = budget::Costs::default();
     let mut plan = Plan::new(&unknown, (25, 20), 1);
-    let taken = next_calls(&tree, 100, &Finished::default(), 12, &mut plan).unwrap();
+    let taken = next_calls((&tree, None), 100, &Finished::default(), 12, &mut plan).unwrap();
     let seqs: Vec<u64> = taken.calls.iter().map(|(s, _)| *s).collect();
     assert_eq!(seqs, vec![1, 11]);
 }
@@ -198,11 +205,11 @@ fn an_update_behind_pure_calls_of_other_canisters_is_found_and_runs_alone() {
     let tree = queue_of(&[(0, false, 0), (1, true, 0), (0, false, 0), (1, false, 0)]);
     let costs = costs(&["c0", "c1"], 1);
     let mut plan = Plan::new(&costs, (u64::MAX, 1), 1);
-    let taken = next_calls(&tree, 100, &Finished::default(), 5, &mut plan).unwrap();
+    let taken = next_calls((&tree, None), 100, &Finished::default(), 5, &mut plan).unwrap();
     let seqs: Vec<u64> = taken.calls.iter().map(|(s, _)| *s).collect();
     assert_eq!(seqs, vec![1, 3], "c1 waits behind its update, c0 goes on");
     assert!(taken.update_waits);
-    let update = next_update(&tree, &Finished::default(), 5).unwrap();
+    let update = next_update((&tree, None), &Finished::default(), 5).unwrap();
     assert_eq!(
         update.calls.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
         vec![2]
@@ -211,11 +218,11 @@ fn an_update_behind_pure_calls_of_other_canisters_is_found_and_runs_alone() {
     // Once they are done, the update's round removes their chunk with it.
     let mut done = Finished::default();
     done.finish([1, 3]);
-    let update = next_update(&tree, &done, 5).unwrap();
+    let update = next_update((&tree, None), &done, 5).unwrap();
     assert_eq!((update.calls[0].0, update.spent), (2, vec![1]));
     // Not while a pure call of its own canister is pending before it.
     let tree = queue_of(&[(1, false, 0), (1, true, 0)]);
-    assert!(next_update(&tree, &Finished::default(), 3)
+    assert!(next_update((&tree, None), &Finished::default(), 3)
         .unwrap()
         .calls
         .is_empty());
