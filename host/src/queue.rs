@@ -47,7 +47,7 @@
 
 mod fresh;
 
-pub use fresh::{Fresh, FRESH_CALLS};
+pub use fresh::{Fresh, FRESH_BYTES, FRESH_CALLS};
 
 use crate::disk::Disk;
 use crate::finished::Finished;
@@ -271,8 +271,9 @@ pub fn chunks(
     chunks_with(tree, after, None)
 }
 
-/// [`chunks`], each taken from `fresh` instead of decoded where it is kept there (fresh
-/// F1, F2): for the read that takes a round.
+/// [`chunks`], each that starts below `bound` taken from `fresh` instead of decoded where
+/// it is kept there (fresh F1, F2): for the read that takes a round, which stops at
+/// `bound` and would not use a chunk past it.
 ///
 /// # Errors
 ///
@@ -280,7 +281,7 @@ pub fn chunks(
 pub fn chunks_with<'a>(
     tree: &sled::Tree,
     after: u64,
-    fresh: Option<&'a Fresh>,
+    fresh: Option<(&'a Fresh, u64)>,
 ) -> impl Iterator<Item = Result<Chunk, QueueError>> + use<'a> {
     let next = after.saturating_add(1);
     // The chunk holding `next` starts at the last key at or below it. If that read fails,
@@ -296,7 +297,8 @@ pub fn chunks_with<'a>(
                 seq: 0,
                 message: format!("bad key {}", hex::encode(&k)),
             })?;
-            match fresh.and_then(|fresh| fresh.take(first)) {
+            let kept = fresh.filter(|(_, bound)| first < *bound);
+            match kept.and_then(|(fresh, _)| fresh.take(first)) {
                 Some(calls) => Ok(Chunk { first, calls }),
                 None => Chunk::decode(first, &v),
             }
@@ -502,12 +504,21 @@ impl Tail {
             };
             match written {
                 Ok(()) => {
-                    // (fresh F1): written, so kept for the round that reads them; from the
-                    // last chunk back, so that each chunk's calls move out of the batch
-                    // whole (their names and arguments stay where they are).
-                    for range in ranges.into_iter().rev() {
+                    // (fresh F1): written, so kept for the round that reads them, those that
+                    // fit (F3); from the last chunk back, so that each chunk's calls move
+                    // out of the batch whole (their names and arguments stay where they are).
+                    let weight = |range: &Range<usize>| -> usize {
+                        calls[range.clone()].iter().map(QueuedCall::weight).sum()
+                    };
+                    let sized: Vec<(Range<usize>, usize)> = ranges
+                        .into_iter()
+                        .map(|r| (r.clone(), weight(&r)))
+                        .collect();
+                    let fit = self.fresh.room(sized.iter().map(|(r, w)| (r.len(), *w)));
+                    calls.truncate(fit.checked_sub(1).map_or(0, |last| sized[last].0.end));
+                    for (range, bytes) in sized.into_iter().take(fit).rev() {
                         let first = *next + range.start as u64;
-                        self.fresh.keep(first, calls.split_off(range.start));
+                        self.fresh.keep(first, calls.split_off(range.start), bytes);
                     }
                     *next = end;
                 }

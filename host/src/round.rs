@@ -278,7 +278,7 @@ fn scan<'a>(
 ) -> impl Iterator<Item = Result<Seen, QueueError>> + 'a {
     let mut looked = 0;
     let mut ended = false;
-    queue::chunks_with(tree, done.last(), fresh).map_while(move |chunk| {
+    queue::chunks_with(tree, done.last(), fresh.map(|f| (f, bound))).map_while(move |chunk| {
         if ended {
             return None;
         }

@@ -64,6 +64,29 @@ fn corrupt_and_empty_chunks_name_their_first_seq() {
     );
 }
 
+#[test]
+fn no_more_bytes_are_kept_than_the_cap_and_a_read_leaves_what_is_past_its_bound() {
+    let t = tree();
+    let tail = Tail::open(t.clone(), &Finished::default()).unwrap();
+    let mut large = call("log");
+    large.arg = ByteBuf::from(vec![7; 1 << 20]);
+    // Each a chunk of its own (over CHUNK_BYTES), 40 MiB in all.
+    tail.append(vec![large; 40], u64::MAX).unwrap();
+    let (kept, bytes) = (tail.fresh().calls(), tail.fresh().bytes());
+    assert!(
+        bytes <= FRESH_BYTES && kept < 40 && kept > 25,
+        "{kept} calls, {bytes} bytes"
+    );
+    assert!(tail.fresh().holds(1) && !tail.fresh().holds(40));
+    // A read bounded at seq 5 takes chunks 1-4 from the kept ones, and leaves 5 on.
+    let read: Vec<Chunk> = chunks_with(&t, 0, Some((tail.fresh(), 5)))
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(read, chunks(&t, 0).map(Result::unwrap).collect::<Vec<_>>());
+    assert!((1..5).all(|s| !tail.fresh().holds(s)));
+    assert!((5..=kept as u64).all(|s| tail.fresh().holds(s)));
+}
+
 quickcheck! {
     /// Any calls queued from any seq read back as they went in, in chunks none of which is
     /// empty or over the cap.
@@ -292,8 +315,15 @@ fn no_more_calls_are_kept_than_the_cap_and_the_rest_are_read_from_the_store() {
         kept <= FRESH_CALLS && kept > FRESH_CALLS - CHUNK_CALLS,
         "{kept} kept"
     );
+    assert!(
+        tail.fresh().holds(1),
+        "the first chunks are kept, the last are not"
+    );
+    assert!(!tail
+        .fresh()
+        .holds(chunks(&t, 0).last().unwrap().unwrap().first));
     let stored: Vec<Chunk> = chunks(&t, 0).map(Result::unwrap).collect();
-    let read: Vec<Chunk> = chunks_with(&t, 0, Some(tail.fresh()))
+    let read: Vec<Chunk> = chunks_with(&t, 0, Some((tail.fresh(), u64::MAX)))
         .map(Result::unwrap)
         .collect();
     assert_eq!(read, stored);
@@ -317,7 +347,7 @@ quickcheck! {
             tail.append(calls, u64::MAX).unwrap();
             let after = u64::from(from) * tail.next_seq() / 256;
             let stored: Vec<Chunk> = chunks(&t, after).map(Result::unwrap).collect();
-            let read: Vec<Chunk> = chunks_with(&t, after, Some(tail.fresh()))
+            let read: Vec<Chunk> = chunks_with(&t, after, Some((tail.fresh(), u64::MAX)))
                 .take(usize::from(taking) % 8)
                 .map(Result::unwrap)
                 .collect();
@@ -326,7 +356,7 @@ quickcheck! {
             ok &= read.iter().all(|c| tail.fresh().take(c.first).is_none());
         }
         let stored: Vec<Chunk> = chunks(&t, 0).map(Result::unwrap).collect();
-        let read: Vec<Chunk> = chunks_with(&t, 0, Some(tail.fresh())).map(Result::unwrap).collect();
+        let read: Vec<Chunk> = chunks_with(&t, 0, Some((tail.fresh(), u64::MAX))).map(Result::unwrap).collect();
         ok && read == stored && tail.fresh().calls() == 0
     }
 
