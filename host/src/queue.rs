@@ -21,6 +21,9 @@
 //! accepted once, under that seq, and a retry with the same key gets the same seq back
 //! instead of a second acceptance. Kept for good, like outcomes.
 //!
+//! A chunk just appended is also kept as its calls in memory ([`Fresh`], `queue/fresh.rs`),
+//! so that the round that takes them need not read the record back and decode it.
+//!
 //! postcard, not Candid: every call's record is written once and read once on the serial
 //! path of a round, and Candid's self-describing type table made decoding one cost ~10 µs.
 //!
