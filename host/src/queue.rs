@@ -232,24 +232,24 @@ pub fn records<C: Borrow<QueuedCall> + Serialize>(
 ) -> Vec<([u8; 9], Vec<u8>)> {
     chunked(calls)
         .into_iter()
-        .map(|range| record(first + range.start as u64, &calls[range]))
+        .map(|(range, _)| record(first + range.start as u64, &calls[range]))
         .collect()
 }
 
-/// Where [`records`] cuts `calls` into chunks.
-fn chunked<C: Borrow<QueuedCall>>(calls: &[C]) -> Vec<Range<usize>> {
+/// Where [`records`] cuts `calls` into chunks, each with its calls' weight.
+fn chunked<C: Borrow<QueuedCall>>(calls: &[C]) -> Vec<(Range<usize>, usize)> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, call) in calls.iter().enumerate() {
         let size = call.borrow().weight();
         if i > start && (i - start == CHUNK_CALLS || bytes + size > CHUNK_BYTES) {
-            out.push(start..i);
+            out.push((start..i, bytes));
             (start, bytes) = (i, 0);
         }
         bytes += size;
     }
     if start < calls.len() {
-        out.push(start..calls.len());
+        out.push((start..calls.len(), bytes));
     }
     out
 }
@@ -485,9 +485,9 @@ impl Tail {
                     Ok(end - len..end)
                 })
                 .collect();
-            let ranges = chunked(&calls);
-            let mut records: Vec<_> = (ranges.iter())
-                .map(|range| record(*next + range.start as u64, &calls[range.clone()]))
+            let sized = chunked(&calls);
+            let mut records: Vec<_> = (sized.iter())
+                .map(|(range, _)| record(*next + range.start as u64, &calls[range.clone()]))
                 .collect();
             let written = match records.len() {
                 0 => Ok(()),
@@ -510,13 +510,6 @@ impl Tail {
                     // (fresh F1): written, so kept for the round that reads them, those that
                     // fit (F3); from the last chunk back, so that each chunk's calls move
                     // out of the batch whole (their names and arguments stay where they are).
-                    let weight = |range: &Range<usize>| -> usize {
-                        calls[range.clone()].iter().map(QueuedCall::weight).sum()
-                    };
-                    let sized: Vec<(Range<usize>, usize)> = ranges
-                        .into_iter()
-                        .map(|r| (r.clone(), weight(&r)))
-                        .collect();
                     let fit = self.fresh.room(sized.iter().map(|(r, w)| (r.len(), *w)));
                     calls.truncate(fit.checked_sub(1).map_or(0, |last| sized[last].0.end));
                     for (range, bytes) in sized.into_iter().take(fit).rev() {
