@@ -24,7 +24,6 @@
 //!
 //! Flushed outside the tail lock: acceptors append meanwhile and share the flush.
 
-use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use candid::{CandidType, Deserialize, Principal};
@@ -38,7 +37,7 @@ use crate::queue::{self, CallKind, QueuedCall, Tail};
 use crate::registry::{self, Record, Registry};
 use crate::round::{Executed, PoolTime, RoundError, RoundReport};
 use crate::schedule::{Schedule, Trace};
-use crate::store::{area, Commit, Store, StoreError};
+use crate::store::{area, Commit, Pending, Store, StoreError};
 use crate::submit::{self, Args};
 
 /// The durable record of the last committed round.
@@ -137,10 +136,10 @@ impl Journaled {
     }
 }
 
-/// A round committed to the store whose flush is under way on a thread of its own.
-pub(crate) struct Flushing<'scope> {
+/// A round committed to the store whose flush is under way on the store's flush thread.
+pub(crate) struct Flushing {
     journaled: Journaled,
-    flush: ScopedJoinHandle<'scope, Result<Instant, StoreError>>,
+    flush: Pending,
 }
 
 /// What a commit gives back: the round's report once durable, and its trace to keep.
@@ -150,10 +149,8 @@ impl Committer<'_> {
     /// Commits `ran` and flushes it (invariants A, C).
     pub(crate) fn commit(&mut self, ran: Ran) -> Committed<RoundReport> {
         let prepared = self.prepare(ran);
-        std::thread::scope(|scope| {
-            let (flushing, trace) = self.commit_flushing(prepared, scope);
-            (flushing.and_then(|f| self.flushed(f)), trace)
-        })
+        let (flushing, trace) = self.commit_flushing(prepared);
+        (flushing.and_then(|f| self.flushed(f)), trace)
     }
 
     /// What [`Store::prepare`] makes of `ran`'s merge: every entry's new value and digests,
@@ -204,18 +201,13 @@ impl Committer<'_> {
         (journaled, trace)
     }
 
-    /// Commits `prepared` (invariant A) and starts its flush on a thread of `scope`, so the
-    /// caller's thread goes back to work instead of waiting on the disk; [`Committer::flushed`]
-    /// reports it once the flush is done.
-    pub(crate) fn commit_flushing<'scope>(
-        &mut self,
-        prepared: Prepared,
-        scope: &'scope Scope<'scope, '_>,
-    ) -> Committed<Flushing<'scope>> {
+    /// Commits `prepared` (invariant A) and starts its flush on the store's flush thread, so
+    /// the caller's thread goes back to work instead of waiting on the disk;
+    /// [`Committer::flushed`] reports it once the flush is done.
+    pub(crate) fn commit_flushing(&mut self, prepared: Prepared) -> Committed<Flushing> {
         let (journaled, trace) = self.journal(prepared);
         let flushing = journaled.map(|mut journaled| {
-            let flusher = self.store.flusher();
-            let flush = scope.spawn(move || flusher.flush().map(|()| Instant::now()));
+            let flush = self.store.start_flush();
             drop(std::mem::take(&mut journaled.ran));
             Flushing { journaled, flush }
         });
@@ -236,7 +228,7 @@ impl Committer<'_> {
     }
 
     /// The report of a commit once its flush is done (invariant C).
-    pub(crate) fn flushed(&mut self, flushing: Flushing<'_>) -> Result<RoundReport, RoundError> {
+    pub(crate) fn flushed(&mut self, flushing: Flushing) -> Result<RoundReport, RoundError> {
         let Flushing { journaled, flush } = flushing;
         // Applied split across the pool while the flush ends, readers excluded until it
         // has: what they see is durable (store journal J2).
@@ -246,7 +238,7 @@ impl Committer<'_> {
         let wait = || {
             let since = Instant::now();
             let flush = flush
-                .join()
+                .wait()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             waited = since.elapsed();
             landed = Some(flush.as_ref().map_or_else(|_| Instant::now(), |at| *at));

@@ -926,30 +926,27 @@ impl Host {
             let after = ran.is_ok().then(take);
             (ran, after)
         };
-        let (committed, trace, executed) = std::thread::scope(|scope| {
-            let ((committed, trace), (ran, after)) = if one {
-                let prepared = committer.prepare(ready);
-                let (flushing, trace) = committer.commit_flushing(prepared, scope);
-                let ran = run();
-                ((flushing.and_then(|f| committer.flushed(f)), trace), ran)
-            } else {
-                // The whole commit beside the round, its flush and apply included: pure
-                // calls read no state, so they need neither. Prepared there too: before
-                // the round, on every worker, its serial parts (list positions, the
-                // batch) left the other workers waiting, ~7% of a tick of logging calls
-                // at 2 threads; a worker with nothing else to do still takes a share of
-                // it (`Store::prepare` splits it across the pool). The flush runs on this
-                // worker, the apply after it: while the other workers run calls, a thread
-                // of its own for the flush, and an apply beside it that readers must wait
-                // out, gained nothing (rounds of 50 logging calls: 53.3 ms a tick that
-                // way, 50.0 this).
-                executor.pool.install(|| {
-                    rayon::join(|| committer.commit_inline(committer.prepare(ready)), run)
-                })
-            };
-            let executed = ran.and_then(|ran| Ok((ran, after.transpose()?.flatten())));
-            (committed, trace, executed)
-        });
+        let ((committed, trace), (ran, after)) = if one {
+            let prepared = committer.prepare(ready);
+            let (flushing, trace) = committer.commit_flushing(prepared);
+            let ran = run();
+            ((flushing.and_then(|f| committer.flushed(f)), trace), ran)
+        } else {
+            // The whole commit beside the round, its flush and apply included: pure
+            // calls read no state, so they need neither. Prepared there too: before
+            // the round, on every worker, its serial parts (list positions, the
+            // batch) left the other workers waiting, ~7% of a tick of logging calls
+            // at 2 threads; a worker with nothing else to do still takes a share of
+            // it (`Store::prepare` splits it across the pool). The flush runs on this
+            // worker, the apply after it: while the other workers run calls, a thread
+            // of its own for the flush, and an apply beside it that readers must wait
+            // out, gained nothing (rounds of 50 logging calls: 53.3 ms a tick that
+            // way, 50.0 this).
+            executor
+                .pool
+                .install(|| rayon::join(|| committer.commit_inline(committer.prepare(ready)), run))
+        };
+        let executed = ran.and_then(|ran| Ok((ran, after.transpose()?.flatten())));
         (self.committed(committed, trace), executed)
     }
 

@@ -100,11 +100,14 @@ use crate::root::{list_element_key, Entry as RootEntry, Lattice, Root, RootError
 
 mod checkpoint;
 pub(crate) mod faults;
+mod flush_thread;
 pub use checkpoint::MIN_BYTES as CHECKPOINT_BYTES;
 mod journal;
 mod resident;
 use checkpoint::Named;
 use faults::Faults;
+use flush_thread::FlushThread;
+pub(crate) use flush_thread::Pending;
 use journal::Write;
 use resident::{is_state, Resident};
 
@@ -958,6 +961,8 @@ pub struct Store {
     /// Asked before each write and flush of the commit path: a test's full disk.
     faults: Arc<Faults>,
     trees: Trees,
+    /// Flushes for a commit that goes on meanwhile ([`Store::start_flush`]).
+    flush_thread: FlushThread,
 }
 
 impl fmt::Debug for Store {
@@ -1417,6 +1422,7 @@ impl Store {
             broken: None,
             reader,
             split_min: SPLIT_MIN,
+            flush_thread: FlushThread::default(),
             faults,
             trees,
         })
@@ -1806,6 +1812,12 @@ impl Store {
     /// ```
     pub fn flush(&self) -> Result<(), StoreError> {
         self.flusher().flush()
+    }
+
+    /// Starts a flush, as [`Store::flush`], on the store's flush thread, and returns at
+    /// once: the caller applies or runs meanwhile, and waits on the [`Pending`].
+    pub(crate) fn start_flush(&self) -> Pending {
+        self.flush_thread.start(self.flusher())
     }
 
     /// What flushes this store from another thread, as [`Store::flush`] does.
