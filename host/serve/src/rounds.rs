@@ -78,7 +78,11 @@ pub(crate) struct Published {
 
 /// Runs until [`Job::Stop`] or until every sender is gone. An `Err` is the host's own
 /// failure (sled, say): the server stops with it.
-pub(crate) fn run(mut host: Host, jobs: Receiver<Job>, out: &Published) -> Result<(), HostError> {
+pub(crate) fn run(
+    mut host: Host,
+    mut jobs: Receiver<Job>,
+    out: &Published,
+) -> Result<(), HostError> {
     loop {
         // Jobs first, without blocking: installs and updates are ordered after the rounds
         // of calls accepted before them by `Host` itself.
@@ -94,16 +98,19 @@ pub(crate) fn run(mut host: Host, jobs: Receiver<Job>, out: &Published) -> Resul
         // appended before it was sent, and the tick takes afresh after every report before
         // it can return, so they are seen.
         let mut waiting = None;
-        host.tick_until(|_| {
+        // The report runs on a worker of the host's pool: it takes the receiver by a unique
+        // borrow, which may move there (a shared one may not: a receiver is not `Sync`).
+        let (jobs_there, waiting_there) = (&mut jobs, &mut waiting);
+        host.tick_until(move |_| {
             out.commits.send_modify(|n| *n += 1);
-            match jobs.try_recv() {
+            match jobs_there.try_recv() {
                 Ok(Job::Wake) | Err(TryRecvError::Empty) => ControlFlow::Continue(()),
                 Ok(job) => {
-                    waiting = Some(job);
+                    *waiting_there = Some(job);
                     ControlFlow::Break(())
                 }
                 Err(TryRecvError::Disconnected) => {
-                    waiting = Some(Job::Stop);
+                    *waiting_there = Some(Job::Stop);
                     ControlFlow::Break(())
                 }
             }

@@ -24,7 +24,9 @@ pub(crate) fn run(data_dir: &Path, url: Option<&str>, args: TickArgs) -> anyhow:
     }
     target::existing(data_dir)?;
     let mut host = Host::open_with(data_dir, args.rounds.apply(Config::default()))?;
-    let mut out = std::io::stdout().lock();
+    // Not locked for the whole tick: the report runs on a worker of the host's pool, and a
+    // lock stays on the thread that took it.
+    let mut out = std::io::stdout();
     let mut failed = None;
     let mut rounds = 0u64;
     let mut trapped = Vec::new();
