@@ -126,7 +126,7 @@ impl Sizes {
     /// `--quick`: about a minute and a half of work on 2 cores.
     pub(crate) const fn quick() -> Sizes {
         Sizes {
-            reps: 7,
+            reps: 15,
             calibration_calls: 300,
             speedup_calls: 4_000,
             e2e_calls: 1_000,
@@ -161,7 +161,7 @@ impl Sizes {
     /// The full run: bigger batches, more repetitions.
     pub(crate) const fn full() -> Sizes {
         Sizes {
-            reps: 15,
+            reps: 31,
             calibration_calls: 1_000,
             speedup_calls: 5_000,
             e2e_calls: 2_000,
