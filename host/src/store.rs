@@ -1817,7 +1817,8 @@ impl Store {
     /// Starts a flush, as [`Store::flush`], on the store's flush thread, and returns at
     /// once: the caller applies or runs meanwhile, and waits on the [`Pending`].
     pub(crate) fn start_flush(&self) -> Pending {
-        self.flush_thread.start(self.flusher())
+        let flusher = self.flusher();
+        self.flush_thread.start(move || flusher.flush())
     }
 
     /// What flushes this store from another thread, as [`Store::flush`] does.

@@ -24,14 +24,17 @@ use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::{Flusher, StoreError};
+use super::StoreError;
 
 /// When a flush ended, or why it failed; `Err` of the outer result if it panicked.
 pub(crate) type Flushed = std::thread::Result<Result<Instant, StoreError>>;
 
+/// A flush ([`super::Flusher::flush`], or a test's stand-in), run on the thread.
+type Flush = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
+
 /// A flush asked of the thread, and where its answer goes.
 struct Request {
-    flusher: Flusher,
+    flush: Flush,
     answer: SyncSender<Flushed>,
 }
 
@@ -55,8 +58,11 @@ impl Pending {
 }
 
 impl FlushThread {
-    /// Starts `flusher`'s flush on the thread, after those asked before it (T2).
-    pub(crate) fn start(&self, flusher: Flusher) -> Pending {
+    /// Starts `flush` on the thread, after those asked before it (T2).
+    pub(crate) fn start(
+        &self,
+        flush: impl FnOnce() -> Result<(), StoreError> + Send + 'static,
+    ) -> Pending {
         let (answer, answered) = mpsc::sync_channel(1);
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if running.is_none() {
@@ -64,16 +70,19 @@ impl FlushThread {
             let spawned = std::thread::Builder::new()
                 .name("commute-flush".into())
                 .spawn(move || {
-                    for Request { flusher, answer } in taken {
+                    for Request { flush, answer } in taken {
                         // The caller may have stopped waiting (it panicked): nothing to tell.
-                        let _ = answer.send(flush(&flusher));
+                        let _ = answer.send(run(flush));
                     }
                 });
             if let Ok(thread) = spawned {
                 *running = Some((requests, thread));
             }
         }
-        let request = Request { flusher, answer };
+        let request = Request {
+            flush: Box::new(flush),
+            answer,
+        };
         let request = match running.as_ref() {
             Some((requests, _)) => match requests.send(request) {
                 Ok(()) => return Pending(answered),
@@ -83,7 +92,7 @@ impl FlushThread {
         };
         // No thread to take it: flushed here (T1).
         drop(running);
-        let _ = request.answer.send(flush(&request.flusher));
+        let _ = request.answer.send(run(request.flush));
         Pending(answered)
     }
 }
@@ -100,9 +109,9 @@ impl Drop for FlushThread {
 }
 
 /// One flush, its panic caught as a join would catch it.
-fn flush(flusher: &Flusher) -> Flushed {
+fn run(flush: Flush) -> Flushed {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        flusher.flush().map(|()| Instant::now())
+        flush().map(|()| Instant::now())
     }))
 }
 
@@ -110,17 +119,20 @@ fn flush(flusher: &Flusher) -> Flushed {
 mod tests {
     use super::*;
     use crate::store::faults::Faults;
+    use crate::store::Store;
     use std::sync::Arc;
 
-    fn flusher(store: &crate::store::Store) -> Flusher {
-        store.flusher()
+    /// A flush of `store`, as [`Store::start_flush`] asks it.
+    fn flush_of(store: &Store) -> impl FnOnce() -> Result<(), StoreError> + Send + 'static {
+        let flusher = store.flusher();
+        move || flusher.flush()
     }
 
     #[test]
     fn every_flush_is_answered_in_order_and_a_failure_is_the_flushs_own() {
-        let store = crate::store::Store::temporary().unwrap();
+        let store = Store::temporary().unwrap();
         let thread = FlushThread::default();
-        let pending: Vec<Pending> = (0..8).map(|_| thread.start(flusher(&store))).collect();
+        let pending: Vec<Pending> = (0..8).map(|_| thread.start(flush_of(&store))).collect();
         let mut ended = Vec::new();
         for p in pending {
             ended.push(p.wait().expect("no panic").expect("the flush succeeds"));
@@ -132,21 +144,62 @@ mod tests {
 
         let faults = Arc::new(Faults::default());
         faults.fail_after(0);
-        let failing = Flusher {
+        let failing = super::super::Flusher {
             trees: store.trees.clone(),
             faults,
         };
-        let err = thread.start(failing).wait().expect("no panic").unwrap_err();
+        let err = thread
+            .start(move || failing.flush())
+            .wait()
+            .expect("no panic");
+        let err = err.unwrap_err();
         assert!(err.to_string().contains("a flush"), "{err}");
         // The thread goes on after a failed flush.
-        thread.start(flusher(&store)).wait().unwrap().unwrap();
+        thread.start(flush_of(&store)).wait().unwrap().unwrap();
+    }
+
+    #[test]
+    fn a_flush_that_panics_is_answered_with_its_panic_and_the_thread_goes_on() {
+        let thread = FlushThread::default();
+        let panicked = thread
+            .start(|| panic!("the disk caught fire"))
+            .wait()
+            .expect_err("the panic comes back (T1)");
+        assert_eq!(
+            panicked.downcast_ref::<&str>(),
+            Some(&"the disk caught fire")
+        );
+        let store = Store::temporary().unwrap();
+        thread.start(flush_of(&store)).wait().unwrap().unwrap();
+    }
+
+    #[test]
+    fn flushes_asked_together_run_one_at_a_time_in_order() {
+        let thread = FlushThread::default();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let pending: Vec<Pending> = (0..16)
+            .map(|i| {
+                let log = Arc::clone(&log);
+                thread.start(move || {
+                    log.lock().unwrap().push((i, "start"));
+                    std::thread::yield_now();
+                    log.lock().unwrap().push((i, "end"));
+                    Ok(())
+                })
+            })
+            .collect();
+        for p in pending {
+            p.wait().unwrap().unwrap();
+        }
+        let expected: Vec<_> = (0..16).flat_map(|i| [(i, "start"), (i, "end")]).collect();
+        assert_eq!(*log.lock().unwrap(), expected, "T2");
     }
 
     #[test]
     fn dropping_the_thread_answers_what_was_asked_first() {
-        let store = crate::store::Store::temporary().unwrap();
+        let store = Store::temporary().unwrap();
         let thread = FlushThread::default();
-        let pending = thread.start(flusher(&store));
+        let pending = thread.start(flush_of(&store));
         drop(thread);
         pending.wait().unwrap().unwrap();
     }

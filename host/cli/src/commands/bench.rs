@@ -123,7 +123,7 @@ pub(crate) struct Sizes {
 }
 
 impl Sizes {
-    /// `--quick`: about a minute and a half of work on 2 cores.
+    /// `--quick`: about a minute of work on 2 cores.
     pub(crate) const fn quick() -> Sizes {
         Sizes {
             reps: 15,
