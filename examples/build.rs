@@ -45,7 +45,7 @@ const PROFILE: &[(&str, &str)] = &[
 ];
 
 /// The guests' wasm stack, in bytes; see `main`.
-const STACK_BYTES: u32 = 128 << 10;
+const STACK_BYTES: u32 = 64 << 10;
 
 /// Environment variables of the outer build that must not reach the nested one.
 const CLEARED: &[&str] = &[
@@ -104,11 +104,13 @@ fn main() {
     for package in PACKAGES {
         cargo.args(["-p", package]);
     }
-    // A 128 KiB wasm stack instead of Rust's default 1 MiB. Every call starts from a fresh
+    // A 64 KiB wasm stack instead of Rust's default 1 MiB. Every call starts from a fresh
     // instance, and the host resets a reused slot by writing its whole memory back to the
     // module's image: with the default stack, 1 MiB of mostly untouched stack was most of
-    // what every tiny call paid for. Overflowing it traps (the stack sits below the data,
-    // so it runs off address 0), it never corrupts the heap.
+    // what every tiny call paid for. With 64 KiB, a call's memory is 2 pages (stack, data,
+    // and the SDK's heap in the rest of the second page) instead of 4 with 128 KiB:
+    // `analytics.view` 8.2-8.4 -> 6.3-6.5 us a call. Overflowing it traps (the stack sits
+    // below the data, so it runs off address 0), it never corrupts the heap.
     cargo.arg("--config").arg(format!(
         "target.{TARGET}.rustflags=[\"-C\", \"link-arg=-zstack-size={STACK_BYTES}\"]"
     ));

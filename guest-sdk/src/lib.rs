@@ -57,6 +57,15 @@ pub mod __private;
 pub mod api;
 pub mod call;
 mod did;
+#[cfg(any(
+    test,
+    all(
+        target_arch = "wasm32",
+        not(target_feature = "atomics"),
+        feature = "heap"
+    )
+))]
+mod heap;
 mod imports;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;

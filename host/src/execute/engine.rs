@@ -148,7 +148,7 @@ pub(super) fn wasmtime_config(allocation: Allocation) -> Config {
         //
         // The user-space reset costs a memset of the memory a guest has, so it wins for
         // small guests and loses ~25 µs a call for one with Rust's default 1 MiB stack:
-        // the examples are built with a 128 KiB stack, and the docs say why. It won
+        // the examples are built with a 64 KiB stack, and the docs say why. It won
         // because it is the only one with no system call per call: `commute tick`
         // over 1,000 `analytics.view` calls made 1,002 `ioctl`s with PAGEMAP_SCAN and
         // none with it.

@@ -833,7 +833,7 @@ fn instantiate_cost() {
     const CALLS: u32 = 20_000;
     // A Rust canister's memory: its wasm stack, then data; a call touches a page at the
     // top of the stack. Rust's default stack is 1 MiB (17 pages in all); the examples
-    // are built with 128 KiB (3 pages).
+    // were built with 128 KiB (3 pages; 64 KiB and 2 pages now).
     for pages in [17u32, 3] {
         let top = pages.min(16) * 65536 - 1000;
         let wat = format!(
