@@ -30,14 +30,18 @@ const WATCHED: &[&str] = &[
     "Cargo.lock",
 ];
 
-/// The guests' release profile: small and quick to build, whatever the workspace's
-/// `[profile.release]` says for the host. Panics abort (the only strategy
+/// The guests' release profile, whatever the workspace's `[profile.release]` says for the
+/// host: optimized for speed, with LTO to keep the modules small. Against `opt-level = "s"`
+/// without LTO (what it was), a call costs 15-25% less: `logger.log` 8.3-8.4 -> 6.2-6.4 µs,
+/// `analytics.view` 6.3 -> 5.0-5.3 µs (the host's execute, 2,000 calls, medians of 21
+/// interleaved repetitions, two runs), the modules are 10% smaller, and a clean build of
+/// the examples takes 23 s instead of 20. Panics abort (the only strategy
 /// wasm32-unknown-unknown has); the SDK turns the panic message into a trap first.
 const PROFILE: &[(&str, &str)] = &[
-    ("opt-level", "\"s\""),
-    ("lto", "false"),
+    ("opt-level", "3"),
+    ("lto", "true"),
     ("debug", "false"),
-    ("codegen-units", "16"),
+    ("codegen-units", "1"),
     ("incremental", "false"),
     ("overflow-checks", "false"),
     ("debug-assertions", "false"),
