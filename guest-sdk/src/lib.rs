@@ -17,6 +17,11 @@
 //!   (`export_candid!()`) or written by hand (`export_candid!("NAME.did")`), so installs
 //!   need no `--did`; [`candid_storable!`] stores your Candid types in the structures.
 //!
+//! On wasm32 the crate sets the global allocator (the `heap` feature, on by default): every
+//! call runs on a fresh instance whose memory the host resets page by page, and this
+//! allocator fills the room left in the memory's last initial page before growing it by
+//! another. Depend on `commute-cdk` with `default-features = false` to bring your own.
+//!
 //! Off wasm32 the imports are served by an in-memory implementation (one per thread), the
 //! way stable-structures uses `VectorMemory` off wasm32, so canister logic unit-tests
 //! natively with `cargo test`; [`testing`] sets the caller, the time and the arguments,
