@@ -71,6 +71,58 @@ fn logger_counts_remembers_and_appends_in_seq_order() {
     assert_eq!(flat, format!("( vec {{ {};}}, )", expected.join("; ")));
 }
 
+/// The guests allocate through the SDK's allocator: the rest of the page that holds the end
+/// of their data first, then dlmalloc on pages it grows. Events of sizes on both sides of
+/// that room, and far past it, go through a pure update (decoded, written) and a query
+/// (read back, a `String` grown while it decodes, the reply encoded) and come back byte for
+/// byte.
+#[test]
+fn events_of_every_size_come_back_whole() {
+    let mut host = host_with_examples();
+    let sizes = [
+        1usize, 2_000, 4_000, 6_000, 7_000, 30_000, 65_536, 70_000, 300_000,
+    ];
+    let events: Vec<String> = (sizes.iter().enumerate())
+        .map(|(i, &size)| {
+            let mut rng = blake3::Hasher::new()
+                .update(&i.to_le_bytes())
+                .finalize_xof();
+            let mut bytes = vec![0u8; size];
+            rng.fill(&mut bytes);
+            bytes.iter().map(|b| char::from(b'a' + b % 26)).collect()
+        })
+        .collect();
+    let args: Vec<Vec<u8>> = (events.iter().enumerate())
+        .map(|(i, event)| candid::encode_args((user(i as u8), event)).unwrap())
+        .collect();
+    let calls: Vec<_> = args
+        .iter()
+        .map(|a| ("logger", "log", Args::Binary(a), Principal::anonymous()))
+        .collect();
+    host.submit_batch(&calls).unwrap();
+    let mut trapped = 0;
+    host.tick(|r| trapped += r.trapped).unwrap();
+    assert_eq!(trapped, 0);
+    for (i, event) in events.iter().enumerate() {
+        let arg = candid::encode_args((user(i as u8),)).unwrap();
+        let reply = host
+            .query(
+                "logger",
+                "last_event",
+                Args::Binary(&arg),
+                Principal::anonymous(),
+            )
+            .unwrap();
+        let (last,): (Option<String>,) = candid::decode_args(&reply.bytes).unwrap();
+        assert!(
+            last.as_ref() == Some(event),
+            "event {i} ({} bytes) came back as {:?} bytes",
+            event.len(),
+            last.map(|l| l.len())
+        );
+    }
+}
+
 #[test]
 fn analytics_counts_views_without_keys() {
     let mut host = host_with_examples();

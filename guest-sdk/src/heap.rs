@@ -1,30 +1,33 @@
-//! The guest's allocator: the free end of the memory's last initial page first, then Rust's
-//! own.
+//! The guest's allocator: the rest of the page that holds the end of the data first, then
+//! dlmalloc on pages it grows.
 //!
 //! Every call runs on a fresh instance, and between calls the host resets every page the
 //! instance's memory has (`docs/limits.md`), so each page a call's memory has costs it a
-//! reset. Rust's allocator on wasm32 (dlmalloc) never uses the room wasm-ld leaves between
+//! reset. Rust's own allocator on wasm32 (dlmalloc) never uses the room wasm-ld leaves between
 //! the end of the data (`__heap_base`) and the end of that page: its first allocation grows
 //! the memory by a whole page, so a call that allocates a few bytes pays for one more
-//! 64 KiB page. [`Heap`] bumps through that room first and only then asks dlmalloc.
+//! 64 KiB page. `Heap` bumps through that room first and only then asks dlmalloc.
 //!
 //! Measured with the examples built with a 64 KiB stack, 2,000 calls, medians of 21
 //! interleaved repetitions, two runs (the host's `Compiled::execute`, 1 thread): a
-//! `logger.log` call 8.6–8.8 µs with dlmalloc alone, 8.1–8.2 µs with this; an
-//! `analytics.view` call 8.2–8.4 µs with a 128 KiB stack and dlmalloc, 6.3–6.5 µs with a
-//! 64 KiB stack and this. Both calls' memories stay at 2 pages instead of growing to 3.
+//! `logger.log` call 8.6–8.8 µs with Rust's allocator, 8.1–8.2 µs with this; an
+//! `analytics.view` call 8.2–8.4 µs with a 128 KiB stack and Rust's allocator, 6.3–6.5 µs
+//! with a 64 KiB stack and this. Both calls' memories stay at 2 pages instead of growing.
 //!
 //! # Invariants
 //!
 //! - (H1) The bump region is `[__heap_base, end of its page)`: inside the module's initial
-//!   memory (wasm-ld sizes it to hold the heap base), where nothing else allocates. dlmalloc
-//!   only uses pages it grows, which start at the memory's end, past the region, whatever
-//!   else grows the memory first.
+//!   memory (wasm-ld sizes it to hold the heap base), where nothing else allocates. The
+//!   fallback is a dlmalloc of our own whose only memory is pages it grows (`Grow`), which
+//!   start at the memory's end, past the region. Not std's: newer versions of it hand
+//!   dlmalloc the linker's `[__heap_base, __heap_end)` first, which holds the region when
+//!   the initial memory leaves a page or more above the heap base.
 //! - (H2) Live bump allocations never overlap, and each lies in the region and is aligned
 //!   as asked: `next` only moves past a new allocation, and moves back only over the
 //!   allocation that ends at it, when that one is freed or shrunk.
-//! - (H3) Freeing any other bump allocation gives nothing back. The region is less than a
-//!   page and the instance is thrown away after its call, so at most that much is lost.
+//! - (H3) Freeing any other bump allocation gives nothing back, nor does shrinking it. The
+//!   region is less than a page and the instance is thrown away after its call, so at
+//!   most that much is lost.
 
 /// A bump region of addresses: what [`Heap`] hands out before dlmalloc, kept apart from
 /// memory so that its laws are checked natively.
@@ -84,11 +87,18 @@ impl Bump {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(
+    target_arch = "wasm32",
+    target_os = "unknown",
+    not(target_feature = "atomics"),
+    feature = "heap"
+))]
 mod wasm {
     use super::Bump;
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
+    use dlmalloc::{Allocator, Dlmalloc};
+    use std::alloc::{GlobalAlloc, Layout};
+    use std::cell::{Cell, UnsafeCell};
+    use std::ptr;
 
     unsafe extern "C" {
         /// Where wasm-ld put the end of the data: the start of the heap.
@@ -98,24 +108,68 @@ mod wasm {
     /// A wasm page.
     const PAGE: usize = 1 << 16;
 
-    /// The SDK's global allocator (the `heap` feature, on by default): the room left in the
-    /// last initial page first, then dlmalloc (the module doc says why).
-    pub(super) struct Heap {
+    /// Where [`Heap`]'s dlmalloc gets memory: pages it grows, never anything below the
+    /// memory's end (H1).
+    struct Grow;
+
+    // SAFETY: `alloc` returns fresh pages from `memory.grow`, zeroed, never handed out
+    // before; nothing is ever given back or moved.
+    unsafe impl Allocator for Grow {
+        fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
+            let pages = size.div_ceil(PAGE);
+            let previous = core::arch::wasm32::memory_grow(0, pages);
+            if previous == usize::MAX {
+                return (ptr::null_mut(), 0, 0);
+            }
+            let (base, len) = (previous * PAGE, pages * PAGE);
+            // The last pages of a full 4 GiB memory: a region may not end at address 0
+            // (wrapping), so its last bytes are left out.
+            let len = if base.wrapping_add(len) == 0 {
+                len - 16
+            } else {
+                len
+            };
+            (ptr::with_exposed_provenance_mut(base), len, 0)
+        }
+
+        fn remap(&self, _: *mut u8, _: usize, _: usize, _: bool) -> *mut u8 {
+            ptr::null_mut()
+        }
+
+        fn free_part(&self, _: *mut u8, _: usize, _: usize) -> bool {
+            false
+        }
+
+        fn free(&self, _: *mut u8, _: usize) -> bool {
+            false
+        }
+
+        fn can_release_part(&self, _: u32) -> bool {
+            false
+        }
+
+        fn allocates_zeros(&self) -> bool {
+            true
+        }
+
+        fn page_size(&self) -> usize {
+            PAGE
+        }
+    }
+
+    /// The SDK's global allocator (the `heap` feature, on by default); the module doc says
+    /// why.
+    struct Heap {
         /// The region, once the first allocation asked for it.
         bump: Cell<Option<Bump>>,
+        /// Everything that does not fit there.
+        rest: UnsafeCell<Dlmalloc<Grow>>,
     }
 
     // SAFETY: wasm32 without the `atomics` feature has a single thread.
     unsafe impl Sync for Heap {}
 
     impl Heap {
-        /// The allocator, its region not yet looked up.
-        const fn new() -> Heap {
-            Heap {
-                bump: Cell::new(None),
-            }
-        }
-
         /// Runs `f` on the region (H1).
         fn with<R>(&self, f: impl FnOnce(&mut Bump) -> R) -> R {
             let mut bump = self.bump.get().unwrap_or_else(|| {
@@ -126,42 +180,71 @@ mod wasm {
             self.bump.set(Some(bump));
             result
         }
+
+        /// dlmalloc, for one call at a time (a single thread, and none of its calls
+        /// comes back here).
+        #[allow(clippy::mut_from_ref)]
+        fn rest(&self) -> &mut Dlmalloc<Grow> {
+            // SAFETY: see above: no two of these borrows are ever alive at once.
+            unsafe { &mut *self.rest.get() }
+        }
     }
 
     unsafe impl GlobalAlloc for Heap {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             match self.with(|b| b.take(layout.size(), layout.align())) {
-                Some(at) => at as *mut u8,
+                Some(at) => ptr::with_exposed_provenance_mut(at),
                 // SAFETY: the caller's contract, passed on.
-                None => unsafe { System.alloc(layout) },
+                None => unsafe { self.rest().malloc(layout.size(), layout.align()) },
+            }
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            match self.with(|b| b.take(layout.size(), layout.align())) {
+                // The region's bytes may have been handed out and given back before.
+                Some(at) => {
+                    let at: *mut u8 = ptr::with_exposed_provenance_mut(at);
+                    // SAFETY: the region is the allocation's, `layout.size()` bytes.
+                    unsafe { ptr::write_bytes(at, 0, layout.size()) };
+                    at
+                }
+                // SAFETY: the caller's contract, passed on; fresh pages are not cleared
+                // twice.
+                None => unsafe { self.rest().calloc(layout.size(), layout.align()) },
             }
         }
 
         unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
             let at = ptr.addr();
-            if !self.with(|b| b.owns(at)) {
-                // SAFETY: not the region's, so dlmalloc's (H1).
-                return unsafe { System.dealloc(ptr, layout) };
+            if self.with(|b| b.owns(at)) {
+                self.with(|b| b.give(at, layout.size()));
+            } else {
+                // SAFETY: not the region's, so dlmalloc's (H1), with its layout.
+                unsafe { self.rest().free(ptr, layout.size(), layout.align()) }
             }
-            self.with(|b| b.give(at, layout.size()));
         }
 
         unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
             let at = ptr.addr();
             if !self.with(|b| b.owns(at)) {
-                // SAFETY: not the region's, so dlmalloc's (H1).
-                return unsafe { System.realloc(ptr, layout, new_size) };
+                // SAFETY: not the region's, so dlmalloc's (H1), with its layout.
+                return unsafe {
+                    self.rest()
+                        .realloc(ptr, layout.size(), layout.align(), new_size)
+                };
             }
-            if self.with(|b| b.resize(at, layout.size(), new_size)) {
+            // In place if it is the last; a shrink stays in place anyway, its tail lost (H3).
+            if self.with(|b| b.resize(at, layout.size(), new_size)) || new_size <= layout.size() {
                 return ptr;
             }
             // SAFETY: `new_size` with the old alignment is a valid layout (the caller's
-            // contract); the copy is of the bytes both allocations hold.
+            // contract); the copy is of the old bytes, all inside the new allocation, which
+            // starts past every live one of the region (H2) or in dlmalloc's pages.
             unsafe {
                 let wanted = Layout::from_size_align_unchecked(new_size, layout.align());
                 let moved = self.alloc(wanted);
                 if !moved.is_null() {
-                    std::ptr::copy_nonoverlapping(ptr, moved, layout.size().min(new_size));
+                    ptr::copy_nonoverlapping(ptr, moved, layout.size());
                     self.dealloc(ptr, layout);
                 }
                 moved
@@ -170,7 +253,10 @@ mod wasm {
     }
 
     #[global_allocator]
-    static HEAP: Heap = Heap::new();
+    static HEAP: Heap = Heap {
+        bump: Cell::new(None),
+        rest: UnsafeCell::new(Dlmalloc::new_with_allocator(Grow)),
+    };
 }
 
 #[cfg(test)]

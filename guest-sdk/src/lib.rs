@@ -19,8 +19,10 @@
 //!
 //! On wasm32 the crate sets the global allocator (the `heap` feature, on by default): every
 //! call runs on a fresh instance whose memory the host resets page by page, and this
-//! allocator fills the room left in the memory's last initial page before growing it by
-//! another. Depend on `commute-cdk` with `default-features = false` to bring your own.
+//! allocator fills the rest of the page that holds the end of the data before it grows the
+//! memory by another. To bring your own, depend on `commute-cdk` with
+//! `default-features = false`, in every crate of the build that depends on it (features
+//! are unified).
 //!
 //! Off wasm32 the imports are served by an in-memory implementation (one per thread), the
 //! way stable-structures uses `VectorMemory` off wasm32, so canister logic unit-tests
@@ -66,6 +68,7 @@ mod did;
     test,
     all(
         target_arch = "wasm32",
+        target_os = "unknown",
         not(target_feature = "atomics"),
         feature = "heap"
     )
