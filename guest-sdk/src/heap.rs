@@ -66,11 +66,9 @@ impl Bump {
     }
 
     /// Frees the allocation at `at` of `size` bytes: given back only if it is the last
-    /// (H2, H3).
+    /// (H2, H3), as a resize to nothing is.
     pub(crate) fn give(&mut self, at: usize, size: usize) {
-        if at.checked_add(size) == Some(self.next) {
-            self.next = at;
-        }
+        self.resize(at, size, 0);
     }
 
     /// Resizes the allocation at `at` from `old` to `new` bytes in place, if it is the last
@@ -216,9 +214,8 @@ mod wasm {
 
         unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
             let at = ptr.addr();
-            if self.with(|b| b.owns(at)) {
-                self.with(|b| b.give(at, layout.size()));
-            } else {
+            let given = self.with(|b| b.owns(at).then(|| b.give(at, layout.size())));
+            if given.is_none() {
                 // SAFETY: not the region's, so dlmalloc's (H1), with its layout.
                 unsafe { self.rest().free(ptr, layout.size(), layout.align()) }
             }
@@ -226,15 +223,17 @@ mod wasm {
 
         unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
             let at = ptr.addr();
-            if !self.with(|b| b.owns(at)) {
+            let Some(resized) =
+                self.with(|b| b.owns(at).then(|| b.resize(at, layout.size(), new_size)))
+            else {
                 // SAFETY: not the region's, so dlmalloc's (H1), with its layout.
                 return unsafe {
                     self.rest()
                         .realloc(ptr, layout.size(), layout.align(), new_size)
                 };
-            }
+            };
             // In place if it is the last; a shrink stays in place anyway, its tail lost (H3).
-            if self.with(|b| b.resize(at, layout.size(), new_size)) || new_size <= layout.size() {
+            if resized || new_size <= layout.size() {
                 return ptr;
             }
             // SAFETY: `new_size` with the old alignment is a valid layout (the caller's
