@@ -149,8 +149,34 @@ impl Committer<'_> {
     /// Commits `ran` and flushes it (invariants A, C).
     pub(crate) fn commit(&mut self, ran: Ran) -> Committed<RoundReport> {
         let prepared = self.prepare(ran);
+        self.commit_prepared(prepared)
+    }
+
+    /// Commits `prepared` and flushes it (invariants A, C): the flush on the store's flush
+    /// thread while the state lands, split across the pool, readers excluded until both
+    /// are done ([`Committer::flushed`]).
+    fn commit_prepared(&mut self, prepared: Prepared) -> Committed<RoundReport> {
         let (flushing, trace) = self.commit_flushing(prepared);
         (flushing.and_then(|f| self.flushed(f)), trace)
+    }
+
+    /// Commits `prepared` and flushes it (invariants A, C) beside other work on the same
+    /// pool: the calls of the next round, which read no state.
+    ///
+    /// A commit whose state lands split ([`Commit::lands_split`]) does so while its flush
+    /// runs on the flush thread, so the workers that finish their calls first take shares
+    /// of it; a smaller one is flushed, then landed, on this worker alone
+    /// ([`Committer::commit_inline`]). Measured with 3,000 logging calls a tick at 2
+    /// threads (medians of 15 ticks, 6 interleaved runs each): in rounds of 1,000,
+    /// 22.6–26.4 ms a tick split against 25.0–28.2 ms inline; in rounds of 50, 15.1–18.3 ms
+    /// against 14.2–18.5 ms, medians 17.0 and 15.3 (5 runs).
+    pub(crate) fn commit_beside(&mut self, prepared: Prepared) -> Committed<RoundReport> {
+        let splits = (prepared.commit.as_ref()).is_ok_and(Commit::lands_split);
+        if splits {
+            self.commit_prepared(prepared)
+        } else {
+            self.commit_inline(prepared)
+        }
     }
 
     /// What [`Store::prepare`] makes of `ran`'s merge: every entry's new value and digests,
@@ -215,10 +241,10 @@ impl Committer<'_> {
     }
 
     /// Commits `prepared` (invariant A), flushes it on this thread, then applies it here
-    /// too and reports it (invariant C): for a commit beside other work on the pool, which
-    /// keeps the other workers, and which readers would otherwise wait out while this
-    /// worker ran some of it inside the apply.
-    pub(crate) fn commit_inline(&mut self, prepared: Prepared) -> Committed<RoundReport> {
+    /// too and reports it (invariant C): for a small commit beside other work on the pool,
+    /// which keeps the other workers, and which readers would otherwise wait out while
+    /// this worker ran some of it inside the apply.
+    fn commit_inline(&mut self, prepared: Prepared) -> Committed<RoundReport> {
         let (journaled, trace) = self.journal(prepared);
         let committed = journaled.and_then(|journaled| {
             let landed = self.store.flush_and_settle_here()?;

@@ -955,14 +955,11 @@ impl Host {
             // the round, on every worker, its serial parts (list positions, the
             // batch) left the other workers waiting, ~7% of a tick of logging calls
             // at 2 threads; a worker with nothing else to do still takes a share of
-            // it (`Store::prepare` splits it across the pool). The flush runs on this
-            // worker, the apply after it: while the other workers run calls, a thread
-            // of its own for the flush, and an apply beside it that readers must wait
-            // out, gained nothing (rounds of 50 logging calls: 53.3 ms a tick that
-            // way, 50.0 this).
+            // it (`Store::prepare` splits it across the pool). Where its flush and
+            // apply run depends on its size (`Committer::commit_beside`).
             executor
                 .pool
-                .install(|| rayon::join(|| committer.commit_inline(committer.prepare(ready)), run))
+                .install(|| rayon::join(|| committer.commit_beside(committer.prepare(ready)), run))
         };
         let executed = ran.and_then(|ran| Ok((ran, after.transpose()?.flatten())));
         (self.committed(committed, trace), executed)

@@ -1312,6 +1312,12 @@ impl Commit {
         &self.finished
     }
 
+    /// Whether its state lands split across the pool ([`Store::settle_with`]): it holds
+    /// enough writes that every worker taking a share of them beats one thread alone.
+    pub(crate) fn lands_split(&self) -> bool {
+        self.batch.0.len() >= resident::PARALLEL_MIN
+    }
+
     fn check_foreign(key: &[u8]) -> Result<(), StoreError> {
         let own = key.first() == Some(&area::STATE)
             || (key.first() == Some(&area::META) && !key.starts_with(area::META_ROUND));

@@ -50,7 +50,7 @@ use crate::store::area;
 const SHARDS: usize = 16;
 
 /// Below this many writes a journal lands on the calling thread: splitting costs a few µs.
-const PARALLEL_MIN: usize = 512;
+pub(super) const PARALLEL_MIN: usize = 512;
 
 /// The `s` records, keyed as in sled (invariant R).
 ///
