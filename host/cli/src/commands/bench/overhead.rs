@@ -26,6 +26,7 @@ use anyhow::{anyhow, bail, Context};
 use commute::execute::Limits;
 use commute::Config;
 use commute_examples::{Canister, ANALYTICS, LOGGER};
+use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Engine, ExternType, InstancePre, Linker, Module, Store, Val, ValType};
@@ -213,6 +214,25 @@ impl Bare {
             .call(&mut store, ())
             .map_err(|e| anyhow!("bare `{export}` trapped: {e}"))
             .context("the baseline must run the call as the host does")
+    }
+}
+
+impl Bare {
+    /// Calls `export` once with each of `args`, spread over `pool`, as a host's round
+    /// spreads its calls; returns how long that took.
+    ///
+    /// # Errors
+    ///
+    /// If a call fails, as [`Bare::call`].
+    pub(crate) fn call_all(
+        &self,
+        pool: &rayon::ThreadPool,
+        export: &str,
+        args: &[Vec<u8>],
+    ) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        pool.install(|| args.par_iter().try_for_each(|arg| self.call(export, arg)))?;
+        Ok(started.elapsed())
     }
 }
 

@@ -37,9 +37,8 @@ use commute::execute::Limits;
 use commute::schedule::{Schedule, Trace};
 use commute::{Config, Host};
 use commute_examples::ANALYTICS;
-use rayon::prelude::*;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What one call should cost, in µs.
 const TARGET_CALL_US: f64 = 50.0;
@@ -240,13 +239,11 @@ impl Speedup {
                 }
                 time
             } else {
-                let pool = &pools[turn.subject - 2 * counts];
-                let started = Instant::now();
-                pool.install(|| {
-                    args.par_iter()
-                        .try_for_each(|arg| bare.call("canister_update work", arg))
-                })?;
-                started.elapsed()
+                bare.call_all(
+                    &pools[turn.subject - 2 * counts],
+                    "canister_update work",
+                    args,
+                )?
             };
             progress.step();
             Ok::<_, anyhow::Error>(time)
