@@ -863,6 +863,9 @@ impl Host {
     /// The calls of the next round: pending calls that `done` (the calls committed, or run
     /// and about to be) leaves, cut by `cut`; none if nothing is pending.
     fn take(&self, done: &Finished, cut: Cut) -> Result<Option<Taken>, HostError> {
+        // A broken store has already counted the calls of the round that broke it as
+        // finished: it refuses instead of finding nothing to do.
+        self.store.working()?;
         let bound = self.intake.tail().next_seq();
         self.executor().take(done, cut, bound)
     }

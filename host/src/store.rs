@@ -1596,9 +1596,7 @@ impl Store {
 
     /// [`Store::prepare`] of `delta`, after which `finished` have finished.
     fn prepare_finishing(&self, delta: &Delta, finished: Finished) -> Result<Commit, StoreError> {
-        if let Some(reason) = &self.broken {
-            return Err(StoreError::Broken(reason.clone()));
-        }
+        self.working()?;
         // The old values are the resident state's, which is current only once every
         // journal is settled.
         if !self.unapplied.is_empty() {
@@ -1744,9 +1742,7 @@ impl Store {
     /// [`StoreError::Stale`] as [`Store::commit`]; [`StoreError::Broken`] after a failed
     /// write; [`StoreError::Sled`] if the write fails (the store is broken then).
     pub fn journal(&mut self, commit: Commit) -> Result<Root, StoreError> {
-        if let Some(reason) = &self.broken {
-            return Err(StoreError::Broken(reason.clone()));
-        }
+        self.working()?;
         if commit.prepared_at != self.commits {
             return Err(StoreError::Stale {
                 prepared: commit.prepared_at,
@@ -1969,9 +1965,7 @@ impl Store {
     /// fails, after which the store is broken and reopening it recovers from the last
     /// checkpoint and the journals.
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
-        if let Some(reason) = &self.broken {
-            return Err(StoreError::Broken(reason.clone()));
-        }
+        self.working()?;
         if !self.unapplied.is_empty() {
             let flushed = self.flush();
             self.settle(flushed)?;
@@ -1998,6 +1992,19 @@ impl Store {
     /// holds) have been journaled since the last; 0: after every settle.
     pub fn checkpoint_after(&mut self, bytes: usize) {
         self.checkpoint_min = bytes;
+    }
+
+    /// Whether the store still commits: [`StoreError::Broken`] once a write or a flush
+    /// failed, until it is reopened.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Broken`], naming the failure.
+    pub(crate) fn working(&self) -> Result<(), StoreError> {
+        match &self.broken {
+            Some(reason) => Err(StoreError::Broken(reason.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Marks the store broken by `err`, and returns it.

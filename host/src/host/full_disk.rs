@@ -6,7 +6,9 @@
 //! names the cause, and every later one must refuse, never hang. Then the host is
 //! reopened on a disk that fills again during the replay, then reopened with space, and
 //! it must reach exactly the root of a sequential run of every call it accepted, each of
-//! them `done`, with the store's invariants checked from scratch.
+//! them `done`, with the store's invariants checked from scratch. Then the same with
+//! 2-thread ticks of rounds large enough that each commits split beside the next round's
+//! calls, its flush on the flush thread (`Committer::commit_beside`).
 
 use super::{Config, Host};
 use crate::outcome::{Outcome, Status};
@@ -94,6 +96,89 @@ fn sequential_root(template: &Path, ks: &[u64]) -> Root {
 fn a_full_disk_at_any_write_of_a_commit_a_checkpoint_or_a_replay_never_tears_a_round() {
     full_disk_at_every_write(false);
     full_disk_at_every_write(true);
+    full_disk_beside_large_rounds();
+}
+
+/// Calls in [`full_disk_beside_large_rounds`]'s batch, and the most a round takes: each
+/// call its own user, so a round of `LARGE_ROUND` writes ~4 records a call, enough that
+/// its commit lands split while it flushes (`Commit::lands_split`), beside the next
+/// round's calls.
+const LARGE_BATCH: u64 = 600;
+const LARGE_ROUND: usize = 200;
+
+/// The argument of call `k` of the large batch: user `k`.
+fn own_user_arg(k: u64) -> String {
+    let user = Principal::from_slice(&k.to_be_bytes());
+    format!("(principal \"{user}\", \"event {k}\")")
+}
+
+/// The disk fills at each write of 2-thread ticks whose rounds are large enough to commit
+/// split beside the next round (`Committer::commit_beside`); then the host reopens with
+/// space and must reach the root of the same calls run one round at a time on 1 thread.
+fn full_disk_beside_large_rounds() {
+    let template = tempfile::tempdir().unwrap();
+    {
+        let mut host = Host::open_with(template.path(), config(1)).unwrap();
+        host.install(LOGGER.name, LOGGER.wasm, LOGGER.did_file(), None)
+            .unwrap();
+    }
+    let args: Vec<String> = (0..LARGE_BATCH).map(own_user_arg).collect();
+    let calls: Vec<_> = args
+        .iter()
+        .map(|a| ("logger", "log", Args::Text(a), Principal::anonymous()))
+        .collect();
+    let large = Config {
+        threads: 2,
+        max_round_calls: LARGE_ROUND,
+        ..Config::default()
+    };
+    let reference = {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(template.path(), dir.path());
+        let mut host = Host::open_with(dir.path(), config(1)).unwrap();
+        host.submit_batch(&calls).unwrap();
+        while host.tick_round().unwrap().is_some() {}
+        host.root()
+    };
+    let mut n = 0;
+    loop {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(template.path(), dir.path());
+        let faults = Arc::new(Faults::default());
+        let mut host = Host::open_faulty(dir.path(), large.clone(), faults.clone()).unwrap();
+        faults.fail_after(n);
+        let seqs = host.submit_batch(&calls).unwrap();
+        let failed = match host.tick(|_| ()) {
+            Ok(_) => false,
+            Err(err) => {
+                assert_full_disk(&err);
+                // Refused, not hung, once broken.
+                assert_full_disk(&host.tick(|_| ()).unwrap_err());
+                true
+            }
+        };
+        let fired = faults.seen() > n;
+        assert_eq!(failed, fired, "write {n}: a failed write fails its tick");
+        drop(host);
+
+        let mut host = Host::open_with(dir.path(), large.clone()).unwrap();
+        host.tick(|_| ()).unwrap();
+        for seq in &seqs {
+            assert_eq!(
+                host.status(*seq).unwrap(),
+                Status::Finished(Outcome::Done),
+                "write {n}: seq {seq}"
+            );
+        }
+        host.store.verify().unwrap();
+        assert_eq!(host.root(), reference, "write {n}: the root of the batch");
+        if !fired {
+            break;
+        }
+        n += 1;
+        assert!(n < 1_000, "the commit path has a bounded number of writes");
+    }
+    assert!(n > 10, "the runs failed {n} distinct writes");
 }
 
 fn full_disk_at_every_write(checkpoint_every_round: bool) {
