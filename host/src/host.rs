@@ -721,9 +721,9 @@ impl Host {
 
     /// A handle that answers queries from any thread, against the last committed state,
     /// without waiting for the round in flight to run (`docs/modes.md`); a query that comes
-    /// while a round's writes land waits for them (and, when nothing runs beside the
-    /// round's commit, for the flush they land during), and then sees the round. It sees
-    /// the canisters installed when it was made.
+    /// while a round's writes land waits for them (and, when they land during the round's
+    /// flush, for the flush), and then sees the round. It sees the canisters installed
+    /// when it was made.
     pub fn queries(&self) -> Queries {
         Queries::new(
             self.store.reader().clone(),
@@ -1021,7 +1021,10 @@ impl Host {
 
     /// How long this host's rounds have spent, since it opened, in the parts split across
     /// its pool besides their calls: merging the write logs, preparing and applying the
-    /// commits, less the apply's wait for the end of its flush ([`PoolTime`]).
+    /// commits, less the apply's wait for the end of its flush ([`PoolTime`]). In a
+    /// pipelined tick a large commit's apply beside the next round also counts the calls
+    /// its workers ran while waiting for their shares of it; the one-round host that
+    /// `commute bench` reads this from commits alone.
     pub fn pool_time(&self) -> std::time::Duration {
         self.pool_time.total()
     }

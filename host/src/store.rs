@@ -402,9 +402,11 @@ fn decode_entry(key: &[u8], value: &[u8]) -> Result<Option<(String, Entry)>, Sto
 /// while a [`Store`] commits.
 ///
 /// Each point read sees a commit whole or not at all, and only once it is durable: a commit
-/// lands in the resident state and the tree with the reader's gate held exclusively, from
-/// before its state writes land until its flush has ended (journal J2), so a read that
-/// comes meanwhile waits for the flush.
+/// lands in the resident state and the tree with the reader's gate held exclusively,
+/// either from before its state writes land until its flush has ended
+/// (`Store::settle_with`), so that a read that comes meanwhile waits for the flush, or
+/// only after its flush, while they land (`Store::flush_and_settle_here`); journal J2
+/// either way.
 /// A sequence of reads is not a snapshot: a commit may land between two of them; a caller
 /// that needs one view across reads excludes commits meanwhile.
 ///
@@ -993,6 +995,9 @@ impl Flusher {
     }
 }
 
+/// The fewest writes a journal needs for its apply to split across the pool.
+pub(crate) const LAND_SPLIT_MIN: usize = resident::PARALLEL_MIN;
+
 /// The fewest items [`split`] hands to the pool: below it, waking workers costs more
 /// than it saves, and a small commit (an update round, say) stays on its thread.
 const SPLIT_MIN: usize = 64;
@@ -1312,10 +1317,13 @@ impl Commit {
         &self.finished
     }
 
-    /// Whether its state lands split across the pool ([`Store::settle_with`]): it holds
-    /// enough writes that every worker taking a share of them beats one thread alone.
+    /// Whether it lands split across the pool ([`Store::settle_with`]): it holds enough
+    /// writes that every worker taking a share of them beats one thread alone. Counted on
+    /// the writes prepared (state, lattice, finished calls), before a round adds its queue
+    /// removals, outcomes, children and record, which only add to the journal
+    /// [`Resident`](resident::Resident) splits by the same bound.
     pub(crate) fn lands_split(&self) -> bool {
-        self.batch.0.len() >= resident::PARALLEL_MIN
+        self.batch.0.len() >= LAND_SPLIT_MIN
     }
 
     fn check_foreign(key: &[u8]) -> Result<(), StoreError> {

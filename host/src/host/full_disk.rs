@@ -105,6 +105,8 @@ fn a_full_disk_at_any_write_of_a_commit_a_checkpoint_or_a_replay_never_tears_a_r
 /// round's calls.
 const LARGE_BATCH: u64 = 600;
 const LARGE_ROUND: usize = 200;
+// A logging call writes 4 state records (counter, map entry, list element, its position).
+const _: () = assert!(4 * LARGE_ROUND >= crate::store::LAND_SPLIT_MIN);
 
 /// The argument of call `k` of the large batch: user `k`.
 fn own_user_arg(k: u64) -> String {

@@ -215,9 +215,7 @@ impl Bare {
             .map_err(|e| anyhow!("bare `{export}` trapped: {e}"))
             .context("the baseline must run the call as the host does")
     }
-}
 
-impl Bare {
     /// Calls `export` once with each of `args`, spread over `pool`, as a host's round
     /// spreads its calls; returns how long that took.
     ///
