@@ -117,9 +117,9 @@ struct Journaled {
     started: Instant,
     /// Its calls and their write logs, done with: freed while the flush runs, not before
     /// it starts ([`Committer::commit_flushing`]; a small commit beside other work,
-    /// [`Committer::commit_inline`], frees them after its report). A round of 2,000 `analytics.view` calls at 1 thread, from the
-    /// prepare to the end of the tick: medians 1.13–1.20 ms freed before, 0.92–1.05 ms
-    /// beside.
+    /// [`Committer::commit_inline`], frees them after its report). A round of 2,000
+    /// `analytics.view` calls at 1 thread, from the prepare to the end of the tick:
+    /// medians 1.13–1.20 ms freed before, 0.92–1.05 ms beside.
     ran: Vec<Executed>,
 }
 
@@ -169,10 +169,12 @@ impl Committer<'_> {
     /// ([`Committer::commit_inline`]). The split apply holds readers out until the flush
     /// ends, and a worker waiting there for a share it gave away may run a few of the
     /// next round's calls meanwhile, which a query then waits for too: a bounded delay,
-    /// and no deadlock, since pure calls never take the readers' lock. Measured with 3,000 logging calls a tick at 2
-    /// threads (medians of 15 ticks, 6 interleaved runs each): in rounds of 1,000,
-    /// 22.6–26.4 ms a tick split against 25.0–28.2 ms inline; in rounds of 50, 15.1–18.3 ms
-    /// against 14.2–18.5 ms, medians 17.0 and 15.3 (5 runs).
+    /// and no deadlock, since pure calls never take the readers' lock.
+    ///
+    /// Measured with 3,000 logging calls a tick at 2 threads (medians of 15 ticks, 6
+    /// interleaved runs each): in rounds of 1,000, 22.6–26.4 ms a tick split against
+    /// 25.0–28.2 ms inline; in rounds of 50, 15.1–18.3 ms against 14.2–18.5 ms, medians
+    /// 17.0 and 15.3 (5 runs).
     pub(crate) fn commit_beside(&mut self, prepared: Prepared) -> Committed<RoundReport> {
         let splits = (prepared.commit.as_ref()).is_ok_and(Commit::lands_split);
         if splits {
