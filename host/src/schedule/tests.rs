@@ -76,6 +76,17 @@ quickcheck! {
         (0..calls.len()).all(|i| s.preds(i) == model(&calls)[i].as_slice())
     }
 
+    /// Invariant A: `succs` is the transpose of `preds`, each call's successors ascending.
+    fn prop_succs_are_the_transpose(raw: Vec<Vec<(u8, u8)>>) -> bool {
+        let calls = calls(&raw);
+        let s = Schedule::build(&calls);
+        let n = calls.len() as u32;
+        (0..n).all(|p| {
+            let want: Vec<u32> = (0..n).filter(|&i| s.preds(i as usize).contains(&p)).collect();
+            s.succs.of(p as usize) == want.as_slice()
+        }) && s.edges() == (0..calls.len()).map(|i| s.preds(i).len()).sum::<usize>()
+    }
+
     /// Invariant B: every call runs once, after all its predecessors ended, at any thread
     /// count; results come back in call order. (Many of the drawn rounds have no edge at
     /// all, and run as independent calls.)
