@@ -28,7 +28,7 @@
 //! - (A) `preds(i)` are indices `< i`, sorted, without duplicates; `succs` is its
 //!   transpose, each call's successors sorted too.
 //! - (B) `run` calls `work(i)` exactly once for every `i`, and only after `work(p)` returned
-//!   for every `p` in `preds[i]`; results come back indexed by `i`, whatever the order calls
+//!   for every `p` in `preds(i)`; results come back indexed by `i`, whatever the order calls
 //!   finished in.
 
 use hashbrown::HashMap;
@@ -69,9 +69,13 @@ impl Adjacency {
             .push(u32::try_from(self.to.len()).expect("fewer than 2^32 edges"));
     }
 
-    /// The transpose of `self` over `n` calls, each call's neighbours in ascending order,
-    /// given how many times each call appears in `self` (`counts`).
-    fn transpose(&self, counts: &[u32]) -> Adjacency {
+    /// The transpose of `self`, over the same calls, each call's neighbours in ascending
+    /// order.
+    fn transpose(&self) -> Adjacency {
+        let mut counts = vec![0u32; self.ends.len()];
+        for &p in &self.to {
+            counts[p as usize] += 1;
+        }
         let mut ends = Vec::with_capacity(counts.len());
         let mut end = 0;
         for count in counts {
@@ -165,7 +169,6 @@ impl Schedule {
             ends: Vec::with_capacity(n),
             to: Vec::new(),
         };
-        let mut successors = vec![0u32; n];
         let mut mine: Vec<u32> = Vec::new();
         for (i, call_keys) in keys.iter().enumerate() {
             let i = i as u32;
@@ -180,12 +183,9 @@ impl Schedule {
             // Invariant A: sorted, no duplicates (two keys may share a last holder).
             mine.sort_unstable();
             mine.dedup();
-            for &p in &mine {
-                successors[p as usize] += 1;
-            }
             preds.push(&mine);
         }
-        let succs = preds.transpose(&successors);
+        let succs = preds.transpose();
         Schedule { preds, succs }
     }
 
