@@ -1,9 +1,9 @@
 //! The guest's allocator: the rest of the page that holds the end of the data first, then
 //! dlmalloc on pages it grows.
 //!
-//! Every call runs on a fresh instance, and between calls the host resets every page the
-//! instance's memory has (`docs/limits.md`), so each page a call's memory has costs it a
-//! reset. Rust's own allocator on wasm32 (dlmalloc) never uses the room wasm-ld leaves between
+//! Every call starts from the module's initial state, and between calls the host resets
+//! every page the instance's memory has (`docs/limits.md`), so each page a call's memory
+//! has costs it a reset; a call that grows the memory also costs its warm instance. Rust's own allocator on wasm32 (dlmalloc) never uses the room wasm-ld leaves between
 //! the end of the data (`__heap_base`) and the end of that page: its first allocation grows
 //! the memory by a whole page, so a call that allocates a few bytes pays for one more
 //! 64 KiB page. `Heap` bumps through that room first and only then asks dlmalloc.

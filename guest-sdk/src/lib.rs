@@ -18,7 +18,7 @@
 //!   need no `--did`; [`candid_storable!`] stores your Candid types in the structures.
 //!
 //! On wasm32 the crate sets the global allocator (the `heap` feature, on by default): every
-//! call runs on a fresh instance whose memory the host resets page by page, and this
+//! call starts from the module's initial memory, which the host resets page by page, and this
 //! allocator fills the rest of the page that holds the end of the data before it grows the
 //! memory by another. To bring your own, depend on `commute-cdk` with
 //! `default-features = false`, in every crate of the build that depends on it (features

@@ -9,7 +9,7 @@
 //! | type | what it is |
 //! | --- | --- |
 //! | [`Engine`] | a `wasmtime::Engine` with the deterministic configuration below, the [`Limits`], and the linker that defines every import of [`commute_abi::IMPORTS`] |
-//! | [`Compiled`] | one canister's validated, compiled module and its `InstancePre`; cheap to clone |
+//! | [`Compiled`] | one canister's validated, compiled module, its `InstancePre` and its warm instances; cheap to clone |
 //! | [`Call`] | the inputs of one call: canister, method, export, [`Mode`], caller, argument, time |
 //! | [`StateView`] | committed state as a call reads it; [`CanisterState`] is the store's |
 //! | [`ChildCalls`] | validates a `call_pure` at the moment the guest makes it |
@@ -17,8 +17,10 @@
 //!
 //! # Invariants
 //!
-//! - (A) **Fresh instance.** Every call gets a new `Store` and a new instance from the
-//!   `InstancePre`: nothing in the wasm heap or globals survives a call (`docs/modes.md`).
+//! - (A) **Initial state.** Every call starts from the module's initial state: on a new
+//!   instance from the `InstancePre`, or on a warm one reset since its last call
+//!   (`execute/warm.rs`, its invariant (A)); nothing in the wasm heap or globals survives
+//!   a call (`docs/modes.md`).
 //! - (B) **Only the ABI.** [`Engine::compile`] refuses any import that is not a row of
 //!   [`commute_abi::IMPORTS`] with that row's exact signature, and the linker defines
 //!   every row, so a compiled module always links.
@@ -101,10 +103,12 @@ mod call;
 mod engine;
 mod guest_memory;
 mod host;
+mod instrument;
 mod limits;
 mod message;
 pub mod overlay;
 mod state;
+mod warm;
 
 pub use cache::{CacheStats, Origin};
 pub use call::{Call, Child, Execution, Outcome};
@@ -183,6 +187,14 @@ pub enum ExecuteError {
         bytes: u64,
         /// The cap.
         limit: u64,
+    },
+    /// The module exports a name the host reserves for its own exports.
+    #[error(
+        "wasm exports `{export}`; export names starting with `commute:` are reserved for the host"
+    )]
+    ReservedExport {
+        /// The export's name.
+        export: String,
     },
     /// An entry point (`canister_query …`, `canister_update …`, `canister_init`) is not a
     /// function of type `() -> ()`.

@@ -1,7 +1,7 @@
 //! Typed handles over the host's stable structures: [`Counter`], [`Map`] and [`List`].
 //!
-//! A canister's lasting state lives in the host, not in the wasm heap (every call runs on a
-//! fresh instance). A handle is only a name, so it is built with a `const fn` and kept in a
+//! A canister's lasting state lives in the host, not in the wasm heap (every call starts from
+//! the module's initial state). A handle is only a name, so it is built with a `const fn` and kept in a
 //! plain `static` (no `thread_local!`, no `RefCell`, no memory manager as in
 //! stable-structures: the structure's *name* plays the role of the `MemoryId`):
 //!

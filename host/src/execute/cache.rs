@@ -10,7 +10,7 @@
 //! ```text
 //! DIR/modules/<blake3 of the wasm, hex>-<engine tag, 16 hex>.cwasm
 //!
-//! "commute-cwasm\x01" (14 bytes) ‖ blake3 of the payload (32 bytes) ‖ payload
+//! "commute-cwasm\x02" (14 bytes) ‖ blake3 of the payload (32 bytes) ‖ payload
 //! ```
 //!
 //! The payload is what `Module::serialize` wrote. The *engine tag* is a blake3 of
@@ -55,7 +55,7 @@ use super::engine::{one_line_error, Compiled, Engine};
 use super::ExecuteError;
 
 /// The first bytes of every artifact file.
-const MAGIC: &[u8; 14] = b"commute-cwasm\x01";
+const MAGIC: &[u8; 14] = b"commute-cwasm\x02";
 
 /// The folder of the data dir that holds the artifacts.
 pub const MODULES_DIR: &str = "modules";
@@ -143,7 +143,8 @@ impl ModuleCache {
     }
 
     /// `wasm`'s module: made before by this engine, else loaded from `dir`'s artifact,
-    /// else compiled (and its artifact written to `dir`).
+    /// else compiled (and its artifact written to `dir`). Each caller gets warm instances
+    /// of its own (`warm.rs`), which go when its module does: the cache keeps none.
     pub(super) fn get(
         &self,
         engine: &Engine,
@@ -155,12 +156,12 @@ impl ModuleCache {
         // (A): held while compiling, so a second thread waits here rather than compile.
         let mut held = lock(&slot);
         if let Some(compiled) = held.as_ref() {
-            return Ok(compiled.clone());
+            return Ok(compiled.with_own_warmth());
         }
         let path = dir.map(|dir| self.path(dir, &hash));
         if let Some(compiled) = path.as_deref().and_then(|p| self.load(engine, p)) {
             self.loaded.fetch_add(1, Ordering::Relaxed);
-            return Ok(held.insert(compiled).clone());
+            return Ok(held.insert(compiled).with_own_warmth());
         }
         let compiled = engine.compile(wasm)?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
@@ -173,7 +174,7 @@ impl ModuleCache {
                 );
             }
         }
-        Ok(held.insert(compiled).clone())
+        Ok(held.insert(compiled).with_own_warmth())
     }
 
     /// The module of the artifact at `path`, if there is one that passes (B) and (C).

@@ -1,5 +1,5 @@
 //! One call: its inputs ([`Call`]), what it produced ([`Execution`]), and
-//! [`Compiled::execute`], which runs it on a fresh instance.
+//! [`Compiled::execute`], which runs it on an instance in the module's initial state.
 
 use commute_abi::{Class, Mode};
 use wasmtime::{Extern, Store, Trap, TypedFunc};
@@ -9,6 +9,7 @@ use super::host::{Answer, Env, Fault, Host};
 use super::message::who;
 use super::overlay::Overlay;
 use super::state::{ChildCalls, StateView};
+use super::warm::{self, Warmth};
 use super::ExecuteError;
 use crate::write_log::WriteLog;
 
@@ -168,8 +169,8 @@ enum Failure {
 }
 
 impl Compiled {
-    /// Runs `call` on a fresh instance of this module (invariant (A)) and returns what it
-    /// produced.
+    /// Runs `call` on an instance of this module in its initial state (invariant (A)): a
+    /// warm one if the module has one free, else a new one; and returns what it produced.
     ///
     /// Reads go to `state`, with the call's own writes on top in update, oneway and init
     /// mode; each `call_pure` is put to `children` as the guest makes it. The call runs
@@ -256,37 +257,60 @@ impl Compiled {
             limits,
         };
         // SAFETY: `Store<T>` needs `T: 'static`, but `Env` borrows the caller's `call`,
-        // `state` and `children`. The lifetime is only erased, never used: the store (and
-        // with it the `Host` holding `env`) is created below and consumed by
-        // `into_data` or dropped before this function returns, also when it unwinds;
-        // nothing from the store (instance, functions, memory) escapes this function, and
-        // the host functions only read `env` while the store is alive. So every use of
-        // the references happens while the borrows they came from are live.
+        // `state` and `children`. The lifetime is only erased, never used: the `Host`
+        // holding `env` is put in a store below and taken out of it again (swapped for a
+        // parked host, whose references are to statics: warm invariant (B)) before this
+        // function returns; on an early return or an unwinding the store is dropped here.
+        // Nothing from the store escapes this function while it holds `env`, and the host
+        // functions only read `env` while a call runs. So every use of the references
+        // happens while the borrows they came from are live.
         let env: Env<'static> = unsafe { std::mem::transmute::<Env<'_>, Env<'static>>(env) };
         let reads_own_writes =
             Class::Read.allowed_in(call.mode) && Class::Write.allowed_in(call.mode);
         let overlay = reads_own_writes.then(Overlay::default);
-        let mut store = Store::new(&engine.wasmtime, Host::new(env, overlay));
-        store.limiter(|host| &mut host.limiter);
+        let host = Host::new(env, overlay);
+        let fuel_used = |store: &Store<Host>| limits.fuel - store.get_fuel().unwrap_or(0);
+        let warmth = self.warmth.as_deref();
+
+        // A warm instance of the module if one is free (invariant (A): reset after its
+        // last call), else a new one, kept warm after this call if the engine has room.
+        let (mut store, instance, reset) = match warmth.and_then(Warmth::take) {
+            Some(warm) => {
+                let (mut store, instance, reset) = warm.into_parts();
+                *store.data_mut() = host;
+                (store, instance, Some(reset))
+            }
+            None => {
+                let mut store = Store::new(&engine.wasmtime, host);
+                store.limiter(|host| &mut host.limiter);
+                store
+                    .set_fuel(limits.fuel)
+                    .expect("fuel is enabled in every Engine");
+                let instance = match self.pre.instantiate(&mut store) {
+                    Ok(instance) => instance,
+                    Err(err) => {
+                        let used = fuel_used(&store);
+                        let host = store.into_data();
+                        if let Some(message) = host.limiter.refused.clone() {
+                            return Ok(Execution::trap(message, used));
+                        }
+                        return match classify(&err, &host, false) {
+                            Failure::Trap(message) => Ok(Execution::trap(message, used)),
+                            Failure::Host(err) => Err(err),
+                        };
+                    }
+                };
+                let reset = warmth.and_then(|warmth| {
+                    let memory = (instance.get_module_export(&mut store, &self.exports.memory))
+                        .and_then(Extern::into_memory)?;
+                    warmth.reset_for(&mut store, &instance, memory)
+                });
+                (store, instance, reset)
+            }
+        };
         store
             .set_fuel(limits.fuel)
             .expect("fuel is enabled in every Engine");
-
-        let fuel_used = |store: &Store<Host>| limits.fuel - store.get_fuel().unwrap_or(0);
-        let instance = match self.pre.instantiate(&mut store) {
-            Ok(instance) => instance,
-            Err(err) => {
-                let used = fuel_used(&store);
-                let host = store.into_data();
-                if let Some(message) = host.limiter.refused.clone() {
-                    return Ok(Execution::trap(message, used));
-                }
-                return match classify(&err, &host, false) {
-                    Failure::Trap(message) => Ok(Execution::trap(message, used)),
-                    Failure::Host(err) => Err(err),
-                };
-            }
-        };
         store.data_mut().limiter.instantiated = true;
         let memory = (instance.get_module_export(&mut store, &self.exports.memory))
             .and_then(Extern::into_memory);
@@ -307,7 +331,11 @@ impl Compiled {
         };
         let result = entry.call(&mut store, ());
         let used = fuel_used(&store);
-        let host = store.into_data();
+        // Warm invariant (B): the call's host leaves the store before it is pooled.
+        let host = std::mem::replace(store.data_mut(), warm::parked());
+        if let (Some(warmth), Some(reset)) = (warmth, reset) {
+            warmth.park(store, instance, reset);
+        }
         if let Err(err) = result {
             return match classify(&err, &host, true) {
                 Failure::Trap(message) => Ok(Execution::trap(message, used)),

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use commute_abi::{export, ValType as AbiType};
@@ -13,8 +14,10 @@ use wasmtime::{
 
 use super::cache::{CacheStats, ModuleCache, Origin};
 use super::host::{self, Host};
+use super::instrument::{self, instrument};
 use super::limits::Limits;
 use super::message::one_line;
+use super::warm::Warmth;
 use super::ExecuteError;
 
 /// The most table elements an instance may have. Rust-built canisters have one table with
@@ -24,7 +27,7 @@ pub(super) const MAX_TABLE_ELEMENTS: usize = 20_000;
 /// The most instances the pool holds at once, so the most calls that can run at the same
 /// time on one [`Engine`]: far above the number of cores a round runs on plus the queries
 /// served meanwhile.
-const POOL_SLOTS: u32 = 256;
+pub(super) const POOL_SLOTS: u32 = 256;
 
 /// The most tables a module may have: Rust-built wasm has one; reference types allow more.
 const MAX_TABLES: u32 = 4;
@@ -72,6 +75,8 @@ pub struct Engine {
     linker: Arc<Linker<Host>>,
     limits: Limits,
     cache: Arc<ModuleCache>,
+    /// How many instances are warm, all modules together (`warm.rs`, invariant (C)).
+    warm: Arc<AtomicUsize>,
 }
 
 impl fmt::Debug for Engine {
@@ -206,7 +211,14 @@ impl Engine {
             wasmtime,
             linker: Arc::new(linker),
             limits,
+            warm: Arc::default(),
         })
+    }
+
+    /// How many instances are warm on this engine now (`warm.rs`, invariant (C)).
+    #[cfg(test)]
+    pub(super) fn warm_instances(&self) -> usize {
+        self.warm.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The caps every call of this engine runs under.
@@ -231,19 +243,22 @@ impl Engine {
 
     /// Validates and compiles a canister's wasm, once per install.
     ///
-    /// Checks, in order: the bytes are a wasm module; it is valid under the configuration
-    /// of the module doc; every import is a function of [`commute_abi::IMPORTS`] with the
-    /// table's signature (invariant (B)); it exports its memory as `memory`, no larger at
-    /// the start than [`Limits::memory_bytes`]; every entry point (`canister_init`,
-    /// `canister_query …`, `canister_update …`) is a function `() -> ()`.
+    /// Checks, in order: the bytes are a wasm module; no export name starts with
+    /// `commute:`; it is valid under the configuration of the module doc; every import is
+    /// a function of [`commute_abi::IMPORTS`] with the table's signature (invariant (B));
+    /// it exports its memory as `memory`, no larger at the start than
+    /// [`Limits::memory_bytes`]; every entry point (`canister_init`, `canister_query …`,
+    /// `canister_update …`) is a function `() -> ()`. A module whose instances can be
+    /// reset between calls is compiled with its mutable globals exported to the host
+    /// (`execute/instrument.rs`).
     ///
     /// # Errors
     ///
     /// [`ExecuteError::NotWasm`], [`ExecuteError::Invalid`],
     /// [`ExecuteError::ForbiddenImport`], [`ExecuteError::ImportSignature`],
     /// [`ExecuteError::ImportKind`], [`ExecuteError::NoMemory`],
-    /// [`ExecuteError::MemoryTooLarge`] or [`ExecuteError::EntryPoint`], naming the
-    /// import or export at fault.
+    /// [`ExecuteError::MemoryTooLarge`], [`ExecuteError::EntryPoint`] or
+    /// [`ExecuteError::ReservedExport`], naming the import or export at fault.
     ///
     /// # Examples
     ///
@@ -259,8 +274,9 @@ impl Engine {
     pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, ExecuteError> {
         check_header(wasm)?;
         check_size(wasm)?;
+        let wasm = instrument(wasm)?;
         let module =
-            Module::from_binary(&self.wasmtime, wasm).map_err(|err| ExecuteError::Invalid {
+            Module::from_binary(&self.wasmtime, &wasm).map_err(|err| ExecuteError::Invalid {
                 reason: one_line_error(&err),
             })?;
         let mut compiled = self.check(module)?;
@@ -333,7 +349,7 @@ impl Engine {
                 });
             }
         }
-        match module.get_export(export::MEMORY) {
+        let memory_bytes = match module.get_export(export::MEMORY) {
             Some(ExternType::Memory(memory)) => {
                 let bytes = memory.minimum().saturating_mul(memory.page_size());
                 if bytes > self.limits.memory_bytes {
@@ -342,9 +358,10 @@ impl Engine {
                         limit: self.limits.memory_bytes,
                     });
                 }
+                bytes
             }
             _ => return Err(ExecuteError::NoMemory),
-        }
+        };
         let mut entries = hashbrown::HashMap::new();
         for item in module.exports() {
             if export::parse(item.name()).is_none() {
@@ -375,12 +392,29 @@ impl Engine {
             memory: (module.get_export_index(export::MEMORY)).ok_or(ExecuteError::NoMemory)?,
             entries,
         };
+        let warmth = self.warmth(&module, memory_bytes).map(Arc::new);
         Ok(Compiled {
             module,
             pre,
             exports,
             origin: Origin::Loaded,
+            warmth,
         })
+    }
+
+    /// The warm instances of `module`, if `instrument` marked it and its initial memory is
+    /// no larger than what wasmtime itself resets in user space: a larger one would cost
+    /// a copy of all of it a call, where wasmtime gives the rest back to the kernel.
+    fn warmth(&self, module: &Module, memory_bytes: u64) -> Option<Warmth> {
+        module.get_export_index(instrument::WARM)?;
+        if memory_bytes > KEEP_RESIDENT as u64 {
+            return None;
+        }
+        let globals = (module.exports())
+            .filter(|item| item.name().starts_with(instrument::GLOBAL))
+            .map(|item| module.get_export_index(item.name()))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Warmth::new(globals, Arc::clone(&self.warm)))
     }
 }
 
@@ -554,6 +588,9 @@ pub struct Compiled {
     pub(super) pre: InstancePre<Host>,
     pub(super) exports: Exports,
     origin: Origin,
+    /// Its warm instances, if they can be reset (`warm.rs`); else every call instantiates
+    /// it afresh.
+    pub(super) warmth: Option<Arc<Warmth>>,
 }
 
 /// A module's memory and entry points by index, found by name once, when [`Engine::check`]
@@ -601,5 +638,14 @@ impl Compiled {
     /// See [`Engine::module`].
     pub fn origin(&self) -> Origin {
         self.origin
+    }
+
+    /// This module with a pool of warm instances of its own, empty (`warm.rs`): for a
+    /// holder whose instances should go when it drops the module.
+    pub(super) fn with_own_warmth(&self) -> Compiled {
+        Compiled {
+            warmth: (self.warmth.as_deref()).map(|warmth| Arc::new(warmth.emptied())),
+            ..self.clone()
+        }
     }
 }

@@ -288,6 +288,9 @@ fn a_reused_slot_starts_from_the_initial_state() {
     // An engine of its own, so no other test's calls take or warm its slots meanwhile.
     let engine = Engine::new(Limits::default()).unwrap();
     let guest = compile(&engine, guest!("scribbler"));
+    // It changes its table, which a warm instance's reset would not put back, so every
+    // call instantiates it afresh (`instrument.rs`, invariant (A)).
+    assert!(guest.warmth.is_none());
     let look = || run_on(&engine, &guest, Mode::Query, "look", b"", &Model::default());
     let initial = [
         &b"init"[..],
