@@ -8,7 +8,7 @@ use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 use super::super::model::Model;
 use super::super::{Call, ChildCalls, Compiled, Engine, Execution, Limits, Outcome, Refused};
-use super::WARM_MAX;
+use super::{Image, WARM_MAX};
 
 const SCRIBBLER: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -152,4 +152,39 @@ fn prop_warm_equals_fresh() {
     QuickCheck::new()
         .tests(200)
         .quickcheck(prop as fn(Calls) -> bool);
+}
+
+/// Bytes with long runs of zeros, as a memory image has, from `(length, fill)` pieces.
+fn pieces(parts: &[(u16, u8)]) -> Vec<u8> {
+    (parts.iter())
+        .flat_map(|&(len, fill)| std::iter::repeat_n(fill % 3, usize::from(len % 700)))
+        .collect()
+}
+
+/// The law of `Image`: whatever a memory of the image's size holds, a restore leaves the
+/// image's bytes; of another size, it writes nothing and says so.
+#[test]
+fn prop_an_image_restores_any_memory_of_its_size() {
+    fn prop(image: Vec<(u16, u8)>, scribble: Vec<u8>) -> bool {
+        let bytes = pieces(&image);
+        let image = Image::new(&bytes);
+        let mut memory: Vec<u8> = (0..bytes.len())
+            .map(|i| {
+                scribble
+                    .get(i % scribble.len().max(1))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut longer = memory.clone();
+        longer.push(1);
+        let before = longer.clone();
+        image.restore(&mut memory)
+            && memory == bytes
+            && !image.restore(&mut longer)
+            && longer == before
+    }
+    QuickCheck::new()
+        .tests(300)
+        .quickcheck(prop as fn(Vec<(u16, u8)>, Vec<u8>) -> bool);
 }
