@@ -188,3 +188,15 @@ fn prop_an_image_restores_any_memory_of_its_size() {
         .tests(300)
         .quickcheck(prop as fn(Vec<(u16, u8)>, Vec<u8>) -> bool);
 }
+
+/// The example canisters, built from Rust with `commute-cdk`, are kept warm: a toolchain
+/// that began emitting an instruction a reset cannot undo would otherwise only show as
+/// slower calls.
+#[test]
+fn the_rust_examples_are_kept_warm() {
+    let engine = Engine::new(Limits::default()).unwrap();
+    for example in commute_examples::ALL {
+        let compiled = engine.compile(example.wasm).unwrap();
+        assert!(compiled.warmth.is_some(), "{}", example.name);
+    }
+}
