@@ -167,9 +167,9 @@ impl Committer<'_> {
     /// runs on the flush thread, so the workers that finish their calls first take shares
     /// of it; a smaller one is flushed, then landed, on this worker alone
     /// ([`Committer::commit_inline`]). The split apply holds readers out until the flush
-    /// ends, and a worker waiting there for a share it gave away may run a few of the
-    /// next round's calls meanwhile, which a query then waits for too: a bounded delay,
-    /// and no deadlock, since pure calls never take the readers' lock.
+    /// ends, and a worker waiting there (for a share it gave away, or for the disk) runs
+    /// some of the next round's calls meanwhile, which a query then waits for too: a
+    /// bounded delay, and no deadlock, since pure calls never take the readers' lock.
     ///
     /// Measured with 3,000 logging calls a tick at 2 threads (medians of 15 ticks, 6
     /// interleaved runs each): in rounds of 1,000, 22.6–26.4 ms a tick split against
@@ -262,16 +262,17 @@ impl Committer<'_> {
     pub(crate) fn flushed(&mut self, flushing: Flushing) -> Result<RoundReport, RoundError> {
         let Flushing { journaled, flush } = flushing;
         // Applied split across the pool while the flush ends, readers excluded until it
-        // has: what they see is durable (store journal J2).
+        // has: what they see is durable (store journal J2). The worker that waits for the
+        // flush runs the pool's other jobs meanwhile (the calls of the round beside this
+        // commit): `speedup_uniform`, 6 interleaved pairs, 1.826-1.924 (median 1.85)
+        // against 1.798-1.896 (1.82) blocking.
         let mut landed = None;
         let mut waited = Duration::ZERO;
         let store = &mut *self.store;
         let wait = || {
-            let since = Instant::now();
-            let flush = flush
-                .wait()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            waited = since.elapsed();
+            let (flush, idle) = flush.wait_helping();
+            let flush = flush.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            waited = idle;
             landed = Some(flush.as_ref().map_or_else(|_| Instant::now(), |at| *at));
             flush.map(drop)
         };

@@ -19,10 +19,10 @@
 //! - (T3) Dropping the [`FlushThread`] answers what was asked, then ends and joins the
 //!   thread: nothing outlives the store.
 
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::StoreError;
 
@@ -54,6 +54,31 @@ impl Pending {
         self.0
             .recv()
             .expect("the flush thread answers every request it takes (T1)")
+    }
+
+    /// Waits for the flush to end (T1), and on a worker of a rayon pool runs the pool's
+    /// pending jobs meanwhile, one at a time, blocking only once there are none: a worker
+    /// that would sit out the disk runs calls of the round beside the commit instead.
+    /// Returns, with the flush's answer, the time spent waiting rather than working.
+    pub(crate) fn wait_helping(self) -> (Flushed, Duration) {
+        let since = Instant::now();
+        let mut working = Duration::ZERO;
+        loop {
+            match self.0.try_recv() {
+                Ok(flushed) => return (flushed, since.elapsed().saturating_sub(working)),
+                Err(TryRecvError::Disconnected) => {
+                    panic!("the flush thread answers every request it takes (T1)")
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+            let job = Instant::now();
+            if rayon::yield_now() == Some(rayon::Yield::Executed) {
+                working += job.elapsed();
+            } else {
+                let flushed = self.wait();
+                return (flushed, since.elapsed().saturating_sub(working));
+            }
+        }
     }
 }
 
