@@ -278,11 +278,15 @@ impl Compiled {
             Some(warm) => {
                 let (mut store, instance, reset) = warm.into_parts();
                 *store.data_mut() = host;
+                store
+                    .set_fuel(limits.fuel)
+                    .expect("fuel is enabled in every Engine");
                 (store, instance, Some(reset))
             }
             None => {
                 let mut store = Store::new(&engine.wasmtime, host);
                 store.limiter(|host| &mut host.limiter);
+                // Before instantiating: a start function's run is the call's, and counts.
                 store
                     .set_fuel(limits.fuel)
                     .expect("fuel is enabled in every Engine");
@@ -308,9 +312,6 @@ impl Compiled {
                 (store, instance, reset)
             }
         };
-        store
-            .set_fuel(limits.fuel)
-            .expect("fuel is enabled in every Engine");
         store.data_mut().limiter.instantiated = true;
         let memory = (instance.get_module_export(&mut store, &self.exports.memory))
             .and_then(Extern::into_memory);

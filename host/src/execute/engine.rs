@@ -1,6 +1,7 @@
 //! [`Engine`]: wasmtime configured for determinism, with the ABI's imports defined; and
 //! [`Compiled`]: one canister's checked module, ready to instantiate.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
@@ -56,8 +57,10 @@ pub(super) enum Allocation {
 ///
 /// The configuration and why each setting is there are in the [`crate::execute`] module
 /// doc ("Determinism"). Instances come from wasmtime's pooling allocator, which recycles
-/// slots of memory between calls instead of mapping and unmapping them: at most 256 calls
-/// can be in flight on one engine at a time; one more returns [`ExecuteError::Host`].
+/// slots of memory between calls instead of mapping and unmapping them: 256 slots an
+/// engine, of which warm instances between calls hold at most half (`execute/warm.rs`),
+/// so at least 128 calls can be in flight on one engine at a time; a call that finds no
+/// slot returns [`ExecuteError::Host`].
 ///
 /// # Examples
 ///
@@ -279,6 +282,18 @@ impl Engine {
             Module::from_binary(&self.wasmtime, &wasm).map_err(|err| ExecuteError::Invalid {
                 reason: one_line_error(&err),
             })?;
+        // Instrumentation invariant (C) whatever its scan made of the module: one it left
+        // as it came may still not carry a name only the host gives.
+        if let Cow::Borrowed(_) = wasm {
+            let reserved = module
+                .exports()
+                .find(|e| e.name().starts_with(instrument::PREFIX));
+            if let Some(export) = reserved {
+                return Err(ExecuteError::ReservedExport {
+                    export: export.name().to_owned(),
+                });
+            }
+        }
         let mut compiled = self.check(module)?;
         compiled.origin = Origin::Compiled;
         Ok(compiled)

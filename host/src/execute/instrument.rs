@@ -15,8 +15,10 @@
 //!   globals: it has no start function (whose run at instantiation would be kept, with
 //!   what it read, for later calls), and no instruction that changes a table or the
 //!   state of a passive segment (`table.set`, `table.grow`, `table.fill`, `table.copy`,
-//!   `table.init`, `elem.drop`, `data.drop`). Any doubt (a section that does not parse,
-//!   an import that is not a function) leaves the module unmarked.
+//!   `table.init`, `elem.drop`, `data.drop`); and it uses only the wasm features of
+//!   [`RESETTABLE`], whose instructions this list covers (GC objects, exceptions, threads
+//!   and the like would need more than a reset). Any doubt (a section that does not
+//!   parse, an import that is not a function) leaves the module unmarked.
 //! - (B) **Every mutable global is exported** as [`GLOBAL`] followed by its index, when
 //!   the module is marked.
 //! - (C) **The names are the host's.** A module exporting any name that starts with
@@ -27,7 +29,7 @@
 use std::borrow::Cow;
 
 use wasm_encoder::{ExportKind, ExportSection, RawSection};
-use wasmparser::{ExternalKind, Operator, Parser, Payload, TypeRef};
+use wasmparser::{ExternalKind, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures};
 
 use super::ExecuteError;
 
@@ -38,6 +40,20 @@ pub(super) const PREFIX: &str = "commute:";
 pub(super) const WARM: &str = "commute:warm";
 /// The start of the export names of mutable globals (invariant (B)).
 pub(super) const GLOBAL: &str = "commute:global:";
+
+/// The wasm features a marked module may use (invariant (A)): those whose only
+/// instance state beyond memory and globals is tables and passive segments, which
+/// [`changes_more_than_memory`] looks for. What Rust builds for wasm32 uses no others.
+const RESETTABLE: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
+    .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
+    .union(WasmFeatures::SIGN_EXTENSION)
+    .union(WasmFeatures::REFERENCE_TYPES)
+    .union(WasmFeatures::MULTI_VALUE)
+    .union(WasmFeatures::BULK_MEMORY)
+    .union(WasmFeatures::SIMD)
+    .union(WasmFeatures::FLOATS)
+    .union(WasmFeatures::TAIL_CALL)
+    .union(WasmFeatures::EXTENDED_CONST);
 
 /// `wasm` as it is compiled: marked and with its mutable globals exported if its instances
 /// can be reset, else as it came.
@@ -143,6 +159,9 @@ impl Scan {
         if self.fresh_only || !self.has_exports {
             return None;
         }
+        Validator::new_with_features(RESETTABLE)
+            .validate_all(wasm)
+            .ok()?;
         let mut exports = ExportSection::new();
         for (name, kind, index) in &self.exports {
             exports.export(name, *kind, *index);
@@ -250,6 +269,8 @@ mod tests {
             "(table 1 funcref) (elem func $f) (func $f (table.init 0 (i32.const 0) (i32.const 0) (i32.const 1)))",
             "(elem func $f) (func $f (elem.drop 0))",
             r#"(data "x") (func (data.drop 0))"#,
+            // A feature whose state a reset would not know of (GC objects).
+            "(type (struct (field (mut i32))))",
         ];
         for body in cases {
             let wasm = module(body);

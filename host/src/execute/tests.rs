@@ -321,6 +321,47 @@ fn a_reused_slot_starts_from_the_initial_state() {
     }
 }
 
+/// A start function runs as part of the call that instantiates the module, on the call's
+/// budget: its fuel counts in `fuel_used`, and what it leaves is not a second budget.
+#[test]
+fn a_start_function_spends_the_calls_fuel() {
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (func $burn (param $n i32)
+        (loop $l
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br_if $l (local.get $n))))
+      (func $start (call $burn (i32.const 200000)))
+      (start $start)
+      (func (export "canister_update cheap"))
+      (func (export "canister_update spin") (call $burn (i32.const 200000))))"#;
+    let guest = compile(tight(), wat);
+    assert!(
+        guest.warmth.is_none(),
+        "a start function rules out warm instances"
+    );
+    let run = |method| {
+        run_on(
+            tight(),
+            &guest,
+            Mode::PureUpdate,
+            method,
+            b"",
+            &Model::default(),
+        )
+    };
+    let cheap = run("cheap");
+    assert_eq!(cheap.outcome, Outcome::Done);
+    assert!(cheap.fuel_used > 1_000_000, "{}", cheap.fuel_used);
+    let spin = run("spin");
+    assert!(
+        trapped(&spin).contains("ran out of fuel"),
+        "{:?}",
+        spin.outcome
+    );
+    assert_eq!(spin.fuel_used, tight().limits().fuel);
+}
+
 #[test]
 fn init_oneway_and_print_finish() {
     let guest = compile(engine(), guest!("well_behaved"));

@@ -22,7 +22,7 @@
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::StoreError;
 
@@ -59,24 +59,17 @@ impl Pending {
     /// Waits for the flush to end (T1), and on a worker of a rayon pool runs the pool's
     /// pending jobs meanwhile, one at a time, blocking only once there are none: a worker
     /// that would sit out the disk runs calls of the round beside the commit instead.
-    /// Returns, with the flush's answer, the time spent waiting rather than working.
-    pub(crate) fn wait_helping(self) -> (Flushed, Duration) {
-        let since = Instant::now();
-        let mut working = Duration::ZERO;
+    pub(crate) fn wait_helping(self) -> Flushed {
         loop {
             match self.0.try_recv() {
-                Ok(flushed) => return (flushed, since.elapsed().saturating_sub(working)),
+                Ok(flushed) => return flushed,
                 Err(TryRecvError::Disconnected) => {
                     panic!("the flush thread answers every request it takes (T1)")
                 }
                 Err(TryRecvError::Empty) => {}
             }
-            let job = Instant::now();
-            if rayon::yield_now() == Some(rayon::Yield::Executed) {
-                working += job.elapsed();
-            } else {
-                let flushed = self.wait();
-                return (flushed, since.elapsed().saturating_sub(working));
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                return self.wait();
             }
         }
     }

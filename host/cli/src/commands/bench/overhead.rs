@@ -2,8 +2,9 @@
 //! pure call.
 //!
 //! - Subject: a batch of calls through a host at 1 worker thread, taken as one round:
-//!   `submit_batch` and `tick`, so the checks, the durable queue, a fresh instance per
-//!   call, merge, root, commit and both flushes. `overhead_vs_wasmtime` calls
+//!   `submit_batch` and `tick`, so the checks, the durable queue, each call on an
+//!   instance in the module's initial state (a warm one, reset after its last call:
+//!   `docs/modes.md`), merge, root, commit and both flushes. `overhead_vs_wasmtime` calls
 //!   `analytics.view(page)` (16 pages, seeded: few distinct writes); `tiny_vs_wasmtime`
 //!   calls `logger.log(user, event)`, every call its own user (a counter entry, a map
 //!   entry and a list element each: the logging case).
@@ -15,7 +16,9 @@
 //!   Imports are stubs: the argument imports serve the argument, `trap` traps, every
 //!   other import (the writes among them) returns zeros.
 //!
-//! The ratio is host calls per second ÷ bare calls per second.
+//! The ratio is host calls per second ÷ bare calls per second. The bare loop is wasmtime
+//! used the usual way, an instance per call; the host keeps its instances warm, which is
+//! part of what it adds, so the ratio can pass 1.
 
 use super::batch::{host_with, run_calls, OwnUsers, Ticking};
 use super::progress::Progress;
