@@ -104,6 +104,18 @@ fn run(compiled: &Compiled, mode: Mode, method: &str) -> Execution {
     run_on(engine(), compiled, mode, method, b"", &Model::default())
 }
 
+/// A pure update of `method` with no argument, under the tight limits.
+fn pure_on_tight(compiled: &Compiled, method: &str) -> Execution {
+    run_on(
+        tight(),
+        compiled,
+        Mode::PureUpdate,
+        method,
+        b"",
+        &Model::default(),
+    )
+}
+
 fn trapped(execution: &Execution) -> &str {
     match &execution.outcome {
         Outcome::Trapped(message) => {
@@ -340,16 +352,7 @@ fn a_start_function_spends_the_calls_fuel() {
         guest.warmth.is_none(),
         "a start function rules out warm instances"
     );
-    let run = |method| {
-        run_on(
-            tight(),
-            &guest,
-            Mode::PureUpdate,
-            method,
-            b"",
-            &Model::default(),
-        )
-    };
+    let run = |method| pure_on_tight(&guest, method);
     let cheap = run("cheap");
     assert_eq!(cheap.outcome, Outcome::Done);
     assert!(cheap.fuel_used > 1_000_000, "{}", cheap.fuel_used);
@@ -396,14 +399,7 @@ fn missing_entry_point_traps() {
 fn infinite_loop_runs_out_of_fuel() {
     let guest = compile(tight(), guest!("infinite_loop"));
     for method in ["spin", "busy"] {
-        let run = run_on(
-            tight(),
-            &guest,
-            Mode::PureUpdate,
-            method,
-            b"",
-            &Model::default(),
-        );
+        let run = pure_on_tight(&guest, method);
         assert_eq!(
             trapped(&run),
             format!("pure update `{method}` ran out of fuel: its budget is 2000000 per call")

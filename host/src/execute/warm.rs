@@ -57,8 +57,8 @@ pub(super) struct Warmth {
 
 /// An instance that can be reset, and its store.
 pub(super) struct Warm {
-    pub(super) store: Store<Host>,
-    pub(super) instance: Instance,
+    store: Store<Host>,
+    instance: Instance,
     reset: Reset,
 }
 

@@ -258,10 +258,11 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!(
             "  why less: a tiny call costs {:.1} µs at 1 thread (the mix's calls {:.1} µs), so \
              a round's serial part (taking calls from the queue, the commit, its flush), \
-             which one core runs, is a bigger share of it; and calls this small mostly set \
-             up and reset their instance, work that cores sharing caches and memory do \
-             slower side by side (`commute bench` shows the bare wasmtime loop's own \
-             speedup on them: `wasmtime_ratio` of `speedup_tiny`)",
+             which one core runs, is a bigger share of it; and around each call the \
+             commit does work of about the call's own size (three lattice digests, five \
+             records), which cores sharing caches and memory do slower side by side \
+             (`commute bench` shows the bare wasmtime loop's own speedup on such calls: \
+             `wasmtime_ratio` of `speedup_tiny`)",
             logging.micros_per_call, mixed.micros_per_call
         );
     } else {
