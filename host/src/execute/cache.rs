@@ -54,7 +54,9 @@ use wasmtime::Module;
 use super::engine::{one_line_error, Compiled, Engine};
 use super::ExecuteError;
 
-/// The first bytes of every artifact file.
+/// The first bytes of every artifact file. Its last byte is the format's version, raised
+/// whenever what `instrument.rs` does to a module before compiling it changes (2: warm
+/// instances' exports), so that no older artifact is loaded as if instrumented the new way.
 const MAGIC: &[u8; 14] = b"commute-cwasm\x02";
 
 /// The folder of the data dir that holds the artifacts.
