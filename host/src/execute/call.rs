@@ -274,14 +274,15 @@ impl Compiled {
 
         // A warm instance of the module if one is free (invariant (A): reset after its
         // last call), else a new one, kept warm after this call if the engine has room.
-        let (mut store, instance, reset) = match warmth.and_then(Warmth::take) {
+        // The memory is found once per instance: a warm one's reset holds it.
+        let (mut store, instance, memory, reset) = match warmth.and_then(Warmth::take) {
             Some(warm) => {
                 let (mut store, instance, reset) = warm.into_parts();
                 *store.data_mut() = host;
                 store
                     .set_fuel(limits.fuel)
                     .expect("fuel is enabled in every Engine");
-                (store, instance, Some(reset))
+                (store, instance, Some(reset.memory()), Some(reset))
             }
             None => {
                 let mut store = Store::new(&engine.wasmtime, host);
@@ -304,17 +305,15 @@ impl Compiled {
                         };
                     }
                 };
-                let reset = warmth.and_then(|warmth| {
-                    let memory = (instance.get_module_export(&mut store, &self.exports.memory))
-                        .and_then(Extern::into_memory)?;
-                    warmth.reset_for(&mut store, &instance, memory)
-                });
-                (store, instance, reset)
+                let memory = (instance.get_module_export(&mut store, &self.exports.memory))
+                    .and_then(Extern::into_memory);
+                let reset = warmth
+                    .zip(memory)
+                    .and_then(|(warmth, memory)| warmth.reset_for(&mut store, &instance, memory));
+                (store, instance, memory, reset)
             }
         };
         store.data_mut().limiter.instantiated = true;
-        let memory = (instance.get_module_export(&mut store, &self.exports.memory))
-            .and_then(Extern::into_memory);
         store.data_mut().memory = memory;
         let entry = match self.exports.entry(call.export) {
             Some(index) => (instance.get_module_export(&mut store, index))

@@ -80,14 +80,12 @@ pub(super) fn instrument(wasm: &[u8]) -> Result<Cow<'_, [u8]>, ExecuteError> {
 struct Scan {
     /// The first export whose name is reserved (invariant (C)).
     reserved: Option<String>,
-    /// Why the module's instances cannot be reset, if they cannot (invariant (A)).
+    /// Whether the module's instances cannot be reset (invariant (A)).
     fresh_only: bool,
     /// The indices of the mutable globals the module defines.
     mutable_globals: Vec<u32>,
     /// The module's own exports, in order.
     exports: Vec<(String, ExportKind, u32)>,
-    /// Whether the module has an export section.
-    has_exports: bool,
 }
 
 impl Scan {
@@ -116,7 +114,6 @@ impl Scan {
                     }
                 }
                 Payload::ExportSection(exports) => {
-                    scan.has_exports = true;
                     for export in exports {
                         let export = export?;
                         if export.name.starts_with(PREFIX) && scan.reserved.is_none() {
@@ -156,7 +153,7 @@ impl Scan {
             .exports
             .iter()
             .find(|(_, kind, _)| *kind == ExportKind::Memory)?;
-        if self.fresh_only || !self.has_exports {
+        if self.fresh_only {
             return None;
         }
         Validator::new_with_features(RESETTABLE)

@@ -152,6 +152,13 @@ impl Warmth {
     }
 }
 
+impl Reset {
+    /// The memory it resets: the instance's.
+    pub(super) fn memory(&self) -> Memory {
+        self.memory
+    }
+}
+
 impl Warm {
     /// Puts the instance's state back; `false` if it cannot be.
     fn reset(&mut self, image: Option<&Image>) -> bool {
